@@ -1,0 +1,709 @@
+//! Bookings: the state machine and every decision that changes a store's inventory.
+//!
+//! Storage is abstracted by [`Inventory`], which the Durable Object implements over its SQLite
+//! database and tests implement in memory. Every operation is synchronous and does all of its
+//! reads before its first write, so when the object runs one inside a single storage
+//! transaction (no `await` in between) the check and the write are atomic: two requests can
+//! never both see the last free place.
+//!
+//! State machine:
+//!
+//! ```text
+//!   confirmed --cancel--> cancelled
+//!   confirmed --check-in (slot window +- one slot)--> checked_in
+//!   confirmed --no-show (slot started)--> no_show
+//!   confirmed --reschedule--> confirmed (other slot)
+//! ```
+//!
+//! Capacity counts the party sizes of `confirmed` and `checked_in` bookings, so cancelling
+//! frees the places at once and a no-show does not hold them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::codes::{generate_code, parse_code, RandomSource};
+use super::idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord};
+use super::schedule::Schedule;
+use super::slots::{current_slot, slot_at, Slot};
+
+/// Where a booking is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    /// Booked and holding its places.
+    Confirmed,
+    /// Cancelled; holds nothing.
+    Cancelled,
+    /// The party arrived; still holds its places.
+    CheckedIn,
+    /// The party did not come; holds nothing.
+    NoShow,
+}
+
+impl BookingStatus {
+    /// The wire/storage name (`confirmed`, `cancelled`, `checked_in`, `no_show`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BookingStatus::Confirmed => "confirmed",
+            BookingStatus::Cancelled => "cancelled",
+            BookingStatus::CheckedIn => "checked_in",
+            BookingStatus::NoShow => "no_show",
+        }
+    }
+
+    /// Whether bookings in this status occupy their slot's capacity.
+    pub fn holds_capacity(self) -> bool {
+        matches!(self, BookingStatus::Confirmed | BookingStatus::CheckedIn)
+    }
+}
+
+impl fmt::Display for BookingStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BookingStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "confirmed" => Ok(BookingStatus::Confirmed),
+            "cancelled" => Ok(BookingStatus::Cancelled),
+            "checked_in" => Ok(BookingStatus::CheckedIn),
+            "no_show" => Ok(BookingStatus::NoShow),
+            other => Err(format!("unknown booking status {other:?}")),
+        }
+    }
+}
+
+/// A caller booked on someone's behalf (phone system / api key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Guest {
+    /// Name as given.
+    pub name: String,
+    /// Phone number as given.
+    pub phone: String,
+}
+
+/// One booking of one store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booking {
+    /// Unique id (UUID, chosen by the caller of [`book`]).
+    pub id: String,
+    /// Human-readable code, unique among the store's confirmed bookings.
+    pub code: String,
+    /// The user (or api-key principal) who booked; `None` once anonymised after erasure.
+    pub owner: Option<String>,
+    /// Guest name for bookings made on someone's behalf.
+    pub guest_name: Option<String>,
+    /// Guest phone for bookings made on someone's behalf.
+    pub guest_phone: Option<String>,
+    /// Start of the booked slot.
+    pub slot_start: DateTime<Utc>,
+    /// End of the booked slot (kept, since the schedule's slot length may change later).
+    pub slot_end: DateTime<Utc>,
+    /// People in the party.
+    pub party_size: u32,
+    /// Current status.
+    pub status: BookingStatus,
+    /// When it was booked.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Booking {
+    /// The booked slot.
+    pub fn slot(&self) -> Slot {
+        Slot {
+            start: self.slot_start,
+            end: self.slot_end,
+        }
+    }
+
+    /// Confirmed and its slot has not ended at `now`: counts against the owner's limit.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.status == BookingStatus::Confirmed && self.slot_end > now
+    }
+}
+
+/// A store's booking storage, as the engine needs it.
+///
+/// Implementations must be synchronous (the Durable Object runs over its SQLite with no
+/// `await`), and should run each engine operation inside one transaction so that a failing
+/// write leaves nothing half-done. The engine always finishes its reads before its first write.
+pub trait Inventory {
+    /// Storage failure; its text is logged, never shown to clients.
+    type Error: fmt::Display;
+
+    /// Sum of `party_size` of confirmed and checked-in bookings whose slot starts at
+    /// `slot_start`.
+    fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, Self::Error>;
+
+    /// Number of confirmed bookings of `owner` whose slot has not ended at `now`
+    /// (`slot_end > now`).
+    fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, Self::Error>;
+
+    /// Whether a confirmed booking has this code.
+    fn code_in_use(&self, code: &str) -> Result<bool, Self::Error>;
+
+    /// The booking with this id.
+    fn get(&self, id: &str) -> Result<Option<Booking>, Self::Error>;
+
+    /// The most relevant booking with this code: the confirmed one if there is one (codes are
+    /// unique among confirmed bookings), else the most recently updated one.
+    fn get_by_code(&self, code: &str) -> Result<Option<Booking>, Self::Error>;
+
+    /// Stores a new booking.
+    fn insert(&mut self, booking: &Booking) -> Result<(), Self::Error>;
+
+    /// Overwrites the stored booking with the same id (status, slot, `updated_at`).
+    fn update(&mut self, booking: &Booking) -> Result<(), Self::Error>;
+
+    /// The idempotency record of `owner` and `key`, expired or not.
+    fn idempotency_get(
+        &self,
+        owner: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, Self::Error>;
+
+    /// Stores a record, replacing any existing one of the same owner and key (an expired
+    /// record's key may be reused).
+    fn idempotency_put(&mut self, record: &IdempotencyRecord) -> Result<(), Self::Error>;
+}
+
+/// Everything about the store at the moment of a decision.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreContext<'a> {
+    /// The store's schedule; `None` when it has none yet (then nothing is bookable).
+    pub schedule: Option<&'a Schedule>,
+    /// The store's time zone.
+    pub tz: Tz,
+    /// The current instant (never read from a clock inside the engine).
+    pub now: DateTime<Utc>,
+    /// The store was closed down (deleted); nothing can be booked any more.
+    pub store_closed: bool,
+}
+
+/// A request to book a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookRequest {
+    /// Who books: a user id, or the principal of an api key booking for a guest.
+    pub owner: String,
+    /// People in the party.
+    pub party_size: u32,
+    /// Start of the wanted slot.
+    pub slot_start: DateTime<Utc>,
+    /// The guest, for bookings made on someone's behalf.
+    pub guest: Option<Guest>,
+    /// The request's `Idempotency-Key`, if it had one.
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+/// The result of [`book`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookOutcome {
+    /// The booking (as currently stored, when replayed).
+    pub booking: Booking,
+    /// `true` when this is the earlier booking of the same idempotent request (answer 200,
+    /// not 201).
+    pub replayed: bool,
+}
+
+/// Why a booking operation was refused or failed. Each variant is one problem type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BookingError {
+    /// The idempotency key was used for a different request (422).
+    IdempotencyMismatch,
+    /// The store has been closed down (409).
+    StoreClosed,
+    /// No slot starts at that instant: unaligned, outside opening hours, closed date, or no
+    /// schedule (422).
+    SlotNotOffered,
+    /// The slot has ended (422).
+    SlotInPast,
+    /// The slot starts beyond the booking horizon (422).
+    BeyondHorizon {
+        /// The store's horizon.
+        horizon_days: u32,
+    },
+    /// Party size is 0 or more than a slot holds (422).
+    InvalidPartySize {
+        /// Requested size.
+        party_size: u32,
+        /// Largest allowed size (the slot capacity).
+        max: u32,
+    },
+    /// Not enough places left in the slot (409).
+    SlotFull {
+        /// Places still free.
+        available: u32,
+    },
+    /// The owner has reached the store's limit of active bookings (409).
+    BookingLimit {
+        /// The limit.
+        limit: u32,
+    },
+    /// No such booking (or code) in this store (404).
+    NotFound,
+    /// The booking's status does not allow this (409).
+    InvalidTransition {
+        /// Current status.
+        from: BookingStatus,
+        /// Status the operation would have produced.
+        to: BookingStatus,
+    },
+    /// Check-in outside `[slot_start - slot, slot_end + slot]` (409).
+    OutsideCheckInWindow,
+    /// A no-show can only be recorded once the slot has started (409).
+    SlotNotStarted,
+    /// Storage or the random source failed (500; the text is for logs only).
+    Storage(String),
+}
+
+impl BookingError {
+    /// Machine-readable slug, usable as the last segment of a problem type URI.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BookingError::IdempotencyMismatch => "idempotency-mismatch",
+            BookingError::StoreClosed => "store-closed",
+            BookingError::SlotNotOffered => "slot-not-offered",
+            BookingError::SlotInPast => "slot-in-past",
+            BookingError::BeyondHorizon { .. } => "beyond-horizon",
+            BookingError::InvalidPartySize { .. } => "invalid-party-size",
+            BookingError::SlotFull { .. } => "slot-full",
+            BookingError::BookingLimit { .. } => "booking-limit",
+            BookingError::NotFound => "not-found",
+            BookingError::InvalidTransition { .. } => "invalid-transition",
+            BookingError::OutsideCheckInWindow => "outside-check-in-window",
+            BookingError::SlotNotStarted => "slot-not-started",
+            BookingError::Storage(_) => "storage",
+        }
+    }
+
+    /// The HTTP status the API contract gives this problem.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            BookingError::IdempotencyMismatch
+            | BookingError::SlotNotOffered
+            | BookingError::SlotInPast
+            | BookingError::BeyondHorizon { .. }
+            | BookingError::InvalidPartySize { .. } => 422,
+            BookingError::StoreClosed
+            | BookingError::SlotFull { .. }
+            | BookingError::BookingLimit { .. }
+            | BookingError::InvalidTransition { .. }
+            | BookingError::OutsideCheckInWindow
+            | BookingError::SlotNotStarted => 409,
+            BookingError::NotFound => 404,
+            BookingError::Storage(_) => 500,
+        }
+    }
+}
+
+impl fmt::Display for BookingError {
+    /// A client-safe sentence, except for `Storage`, whose cause is for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BookingError::IdempotencyMismatch => {
+                f.write_str("this Idempotency-Key was already used for a different request")
+            }
+            BookingError::StoreClosed => f.write_str("the store is closed"),
+            BookingError::SlotNotOffered => {
+                f.write_str("the store offers no slot starting at that time")
+            }
+            BookingError::SlotInPast => f.write_str("the slot is in the past"),
+            BookingError::BeyondHorizon { horizon_days } => write!(
+                f,
+                "slots can be booked at most {horizon_days} days in advance"
+            ),
+            BookingError::InvalidPartySize { party_size, max } => write!(
+                f,
+                "party size must be between 1 and {max}, got {party_size}"
+            ),
+            BookingError::SlotFull { available } => write!(
+                f,
+                "the slot has not enough places left ({available} available)"
+            ),
+            BookingError::BookingLimit { limit } => write!(
+                f,
+                "at most {limit} active bookings per person are allowed at this store"
+            ),
+            BookingError::NotFound => f.write_str("no such booking"),
+            BookingError::InvalidTransition { from, to } => {
+                write!(f, "a {from} booking cannot become {to}")
+            }
+            BookingError::OutsideCheckInWindow => f.write_str(
+                "check-in is possible from one slot before the booked slot until one slot after it",
+            ),
+            BookingError::SlotNotStarted => {
+                f.write_str("a no-show can only be recorded once the slot has started")
+            }
+            BookingError::Storage(cause) => write!(f, "storage failure: {cause}"),
+        }
+    }
+}
+
+impl std::error::Error for BookingError {}
+
+#[cfg(test)]
+mod tests;
+
+fn storage<E: fmt::Display>(e: E) -> BookingError {
+    BookingError::Storage(e.to_string())
+}
+
+/// How many freshly generated codes may turn out to be taken before giving up. With 31^8
+/// codes, even a store with a million active bookings needs a second try once in ~850,000.
+const MAX_CODE_ATTEMPTS: usize = 16;
+
+/// Checks that `slot_start` is a bookable slot for `party_size` people, in the order the API
+/// documents; returns the slot. Capacity and limits are checked by the callers.
+fn bookable_slot<'a>(
+    ctx: &StoreContext<'a>,
+    slot_start: DateTime<Utc>,
+    party_size: u32,
+) -> Result<(Slot, &'a Schedule), BookingError> {
+    if ctx.store_closed {
+        return Err(BookingError::StoreClosed);
+    }
+    let schedule = ctx.schedule.ok_or(BookingError::SlotNotOffered)?;
+    let slot = slot_at(schedule, ctx.tz, slot_start).ok_or(BookingError::SlotNotOffered)?;
+    if slot.end <= ctx.now {
+        return Err(BookingError::SlotInPast);
+    }
+    let horizon = TimeDelta::days(i64::from(schedule.horizon_days()));
+    // `now` near the end of time has no horizon end: nothing later exists to be beyond it.
+    if let Some(limit) = ctx.now.checked_add_signed(horizon) {
+        if slot.start >= limit {
+            return Err(BookingError::BeyondHorizon {
+                horizon_days: schedule.horizon_days(),
+            });
+        }
+    }
+    if party_size == 0 || party_size > schedule.capacity() {
+        return Err(BookingError::InvalidPartySize {
+            party_size,
+            max: schedule.capacity(),
+        });
+    }
+    Ok((slot, schedule))
+}
+
+/// Refuses when `party_size` more people would not fit next to `booked`.
+fn check_capacity(capacity: u32, booked: u32, party_size: u32) -> Result<(), BookingError> {
+    // u64: booked + party can exceed u32 if storage is inconsistent; never overflow.
+    if u64::from(booked) + u64::from(party_size) > u64::from(capacity) {
+        return Err(BookingError::SlotFull {
+            available: capacity.saturating_sub(booked),
+        });
+    }
+    Ok(())
+}
+
+/// Books a slot.
+///
+/// Order of decisions: idempotent replay (same owner and key within 24 h: same request ->
+/// the original booking with `replayed`, other request -> `IdempotencyMismatch`), store
+/// closed, slot offered, slot not ended, within the horizon, party size, capacity, the
+/// owner's limit. Then a code unique among confirmed bookings is drawn, the booking inserted
+/// and the idempotency record stored.
+pub fn book<I: Inventory + ?Sized>(
+    inv: &mut I,
+    ctx: &StoreContext<'_>,
+    req: BookRequest,
+    new_id: String,
+    rng: &mut dyn RandomSource,
+) -> Result<BookOutcome, BookingError> {
+    let request_fingerprint = fingerprint(req.slot_start, req.party_size, req.guest.as_ref());
+    if let Some(key) = &req.idempotency_key {
+        let earlier = inv
+            .idempotency_get(&req.owner, key.as_str())
+            .map_err(storage)?
+            .filter(|rec| rec.is_live(ctx.now));
+        if let Some(rec) = earlier {
+            if rec.fingerprint != request_fingerprint {
+                return Err(BookingError::IdempotencyMismatch);
+            }
+            // A record whose booking is gone (purged) cannot be replayed; book afresh and
+            // let the new record replace it.
+            if let Some(booking) = inv.get(&rec.booking_id).map_err(storage)? {
+                return Ok(BookOutcome {
+                    booking,
+                    replayed: true,
+                });
+            }
+        }
+    }
+
+    let (slot, schedule) = bookable_slot(ctx, req.slot_start, req.party_size)?;
+    let booked = inv.booked_people(slot.start).map_err(storage)?;
+    check_capacity(schedule.capacity(), booked, req.party_size)?;
+    let active = inv.active_bookings(&req.owner, ctx.now).map_err(storage)?;
+    if active >= schedule.max_active_bookings_per_user() {
+        return Err(BookingError::BookingLimit {
+            limit: schedule.max_active_bookings_per_user(),
+        });
+    }
+    let code = unique_code(inv, rng)?;
+
+    let (guest_name, guest_phone) = match req.guest {
+        Some(g) => (Some(g.name), Some(g.phone)),
+        None => (None, None),
+    };
+    let booking = Booking {
+        id: new_id,
+        code,
+        owner: Some(req.owner.clone()),
+        guest_name,
+        guest_phone,
+        slot_start: slot.start,
+        slot_end: slot.end,
+        party_size: req.party_size,
+        status: BookingStatus::Confirmed,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    inv.insert(&booking).map_err(storage)?;
+    if let Some(key) = req.idempotency_key {
+        inv.idempotency_put(&IdempotencyRecord {
+            owner: req.owner,
+            key: key.into(),
+            fingerprint: request_fingerprint,
+            booking_id: booking.id.clone(),
+            created_at: ctx.now,
+        })
+        .map_err(storage)?;
+    }
+    Ok(BookOutcome {
+        booking,
+        replayed: false,
+    })
+}
+
+fn unique_code<I: Inventory + ?Sized>(
+    inv: &I,
+    rng: &mut dyn RandomSource,
+) -> Result<String, BookingError> {
+    for _ in 0..MAX_CODE_ATTEMPTS {
+        let code = generate_code(rng).map_err(BookingError::Storage)?;
+        if !inv.code_in_use(code.as_str()).map_err(storage)? {
+            return Ok(code.into());
+        }
+    }
+    Err(BookingError::Storage(
+        "no free booking code found; is the random source broken?".to_owned(),
+    ))
+}
+
+fn require_status(booking: &Booking, to: BookingStatus) -> Result<(), BookingError> {
+    if booking.status != BookingStatus::Confirmed {
+        return Err(BookingError::InvalidTransition {
+            from: booking.status,
+            to,
+        });
+    }
+    Ok(())
+}
+
+fn load<I: Inventory + ?Sized>(inv: &I, id: &str) -> Result<Booking, BookingError> {
+    inv.get(id).map_err(storage)?.ok_or(BookingError::NotFound)
+}
+
+fn transition<I: Inventory + ?Sized>(
+    inv: &mut I,
+    mut booking: Booking,
+    to: BookingStatus,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    booking.status = to;
+    booking.updated_at = now;
+    inv.update(&booking).map_err(storage)?;
+    Ok(booking)
+}
+
+/// Cancels a confirmed booking; its places are free again at once.
+///
+/// Cancelling a booking that is not confirmed (including one already cancelled) is an
+/// `InvalidTransition`; the API may treat `cancelled -> cancelled` as success (204).
+pub fn cancel<I: Inventory + ?Sized>(
+    inv: &mut I,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    let booking = load(inv, id)?;
+    require_status(&booking, BookingStatus::Cancelled)?;
+    transition(inv, booking, BookingStatus::Cancelled, now)
+}
+
+/// Checks in the booking with `code` (as typed: normalised by [`parse_code`]; a malformed
+/// code is simply unknown).
+///
+/// Only confirmed bookings, and only within `[slot_start - len, slot_end + len]` where `len`
+/// is the booking's own slot length (both ends inclusive).
+pub fn check_in_by_code<I: Inventory + ?Sized>(
+    inv: &mut I,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    let code = parse_code(code).map_err(|_| BookingError::NotFound)?;
+    let booking = inv
+        .get_by_code(code.as_str())
+        .map_err(storage)?
+        .ok_or(BookingError::NotFound)?;
+    require_status(&booking, BookingStatus::CheckedIn)?;
+    let len = booking.slot().duration();
+    // Differences of two valid instants always fit a TimeDelta, unlike `start - len`.
+    let early_by = booking.slot_start.signed_duration_since(now);
+    let late_by = now.signed_duration_since(booking.slot_end);
+    if early_by > len || late_by > len {
+        return Err(BookingError::OutsideCheckInWindow);
+    }
+    transition(inv, booking, BookingStatus::CheckedIn, now)
+}
+
+/// Records that a confirmed booking's party did not come; only once its slot has started.
+pub fn mark_no_show<I: Inventory + ?Sized>(
+    inv: &mut I,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    let booking = load(inv, id)?;
+    require_status(&booking, BookingStatus::NoShow)?;
+    if now < booking.slot_start {
+        return Err(BookingError::SlotNotStarted);
+    }
+    transition(inv, booking, BookingStatus::NoShow, now)
+}
+
+/// Moves a confirmed booking to the slot starting at `new_slot_start`, atomically: the new
+/// slot is validated exactly as by [`book`] (its capacity not counting this booking itself;
+/// the owner's limit is not re-checked since the booking count does not change), and only
+/// then the booking updated. On any error nothing changes.
+pub fn reschedule<I: Inventory + ?Sized>(
+    inv: &mut I,
+    ctx: &StoreContext<'_>,
+    id: &str,
+    new_slot_start: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    let mut booking = load(inv, id)?;
+    require_status(&booking, BookingStatus::Confirmed)?;
+    let (slot, schedule) = bookable_slot(ctx, new_slot_start, booking.party_size)?;
+    let mut booked = inv.booked_people(slot.start).map_err(storage)?;
+    if booking.slot_start == slot.start {
+        booked = booked.saturating_sub(booking.party_size);
+    }
+    check_capacity(schedule.capacity(), booked, booking.party_size)?;
+    booking.slot_start = slot.start;
+    booking.slot_end = slot.end;
+    booking.updated_at = ctx.now;
+    inv.update(&booking).map_err(storage)?;
+    Ok(booking)
+}
+
+/// The active bookings (confirmed, slot not ended at `now`) that the schedule `new` no longer
+/// offers: no slot of `new` has exactly their start and end. They are kept; this only reports
+/// them so staff can contact the people.
+pub fn affected_by_schedule(
+    bookings: &[Booking],
+    new: &Schedule,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<Booking> {
+    bookings
+        .iter()
+        .filter(|b| b.is_active(now))
+        .filter(|b| slot_at(new, tz, b.slot_start) != Some(b.slot()))
+        .cloned()
+        .collect()
+}
+
+/// How full the current slot is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillStatus {
+    /// Less than 50 % of the places booked.
+    Green,
+    /// 50 % to less than 90 %.
+    Yellow,
+    /// 90 % or more.
+    Red,
+}
+
+impl FillStatus {
+    /// The status for `booked` people out of `capacity` (an empty/closed store is green).
+    pub fn for_load(booked: u32, capacity: u32) -> Self {
+        let (booked, capacity) = (u64::from(booked) * 100, u64::from(capacity));
+        if capacity == 0 || booked < 50 * capacity {
+            FillStatus::Green
+        } else if booked < 90 * capacity {
+            FillStatus::Yellow
+        } else {
+            FillStatus::Red
+        }
+    }
+
+    /// The legacy app's integer (0 red, 1 yellow, 2 green).
+    pub fn legacy_code(self) -> u8 {
+        match self {
+            FillStatus::Red => 0,
+            FillStatus::Yellow => 1,
+            FillStatus::Green => 2,
+        }
+    }
+}
+
+/// Occupancy of the slot in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Occupancy {
+    /// Start of the current slot; `None` when the store is closed now.
+    pub slot_start: Option<DateTime<Utc>>,
+    /// Places per slot (0 when closed).
+    pub capacity: u32,
+    /// People booked (confirmed + checked in).
+    pub booked: u32,
+    /// People checked in.
+    pub checked_in: u32,
+    /// Traffic light by booked people.
+    pub fill_status: FillStatus,
+}
+
+impl Occupancy {
+    /// The answer when the store is closed now: no slot, zeros, green.
+    pub fn closed() -> Self {
+        Occupancy {
+            slot_start: None,
+            capacity: 0,
+            booked: 0,
+            checked_in: 0,
+            fill_status: FillStatus::Green,
+        }
+    }
+}
+
+/// The occupancy at `now`. `counts` is asked for `(booked people, checked-in people)` of the
+/// current slot only, so the counts always belong to the slot reported.
+pub fn occupancy<E>(
+    schedule: Option<&Schedule>,
+    tz: Tz,
+    now: DateTime<Utc>,
+    counts: impl FnOnce(Slot) -> Result<(u32, u32), E>,
+) -> Result<Occupancy, E> {
+    let Some((schedule, slot)) =
+        schedule.and_then(|s| current_slot(s, tz, now).map(|slot| (s, slot)))
+    else {
+        return Ok(Occupancy::closed());
+    };
+    let (booked, checked_in) = counts(slot)?;
+    Ok(Occupancy {
+        slot_start: Some(slot.start),
+        capacity: schedule.capacity(),
+        booked,
+        checked_in,
+        fill_status: FillStatus::for_load(booked, schedule.capacity()),
+    })
+}

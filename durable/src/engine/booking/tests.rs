@@ -1,0 +1,1026 @@
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+
+use super::*;
+use crate::engine::codes::splitmix;
+use crate::engine::memory::MemoryInventory;
+
+const BERLIN: Tz = chrono_tz::Europe::Berlin;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// 60-minute slots, 4 places, 7-day horizon, 2 active bookings per user, 08:00-20:00 daily,
+/// closed on Christmas.
+fn schedule_with(capacity: u32, close: &str) -> Schedule {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    Schedule::from_json(&json!({
+        "slot_minutes": 60,
+        "capacity": capacity,
+        "horizon_days": 7,
+        "max_active_bookings_per_user": 2,
+        "weekly": days.iter().map(|d| json!({"day": d, "open": "08:00", "close": close})).collect::<Vec<_>>(),
+        "exceptions": [{"date": "2026-12-25", "closed": true}],
+    }))
+    .unwrap()
+}
+
+fn schedule() -> Schedule {
+    schedule_with(4, "20:00")
+}
+
+/// 2026-12-01 09:30 Berlin.
+fn now() -> DateTime<Utc> {
+    utc("2026-12-01T08:30:00Z")
+}
+
+/// 11:00-12:00 Berlin on 2026-12-01.
+fn slot() -> DateTime<Utc> {
+    utc("2026-12-01T10:00:00Z")
+}
+
+fn ctx(s: &Schedule, now: DateTime<Utc>) -> StoreContext<'_> {
+    StoreContext {
+        schedule: Some(s),
+        tz: BERLIN,
+        now,
+        store_closed: false,
+    }
+}
+
+fn req(owner: &str, party: u32, start: DateTime<Utc>) -> BookRequest {
+    BookRequest {
+        owner: owner.into(),
+        party_size: party,
+        slot_start: start,
+        guest: None,
+        idempotency_key: None,
+    }
+}
+
+fn keyed(mut r: BookRequest, key: &str) -> BookRequest {
+    r.idempotency_key = Some(IdempotencyKey::parse(key).unwrap());
+    r
+}
+
+struct Fixture {
+    inv: MemoryInventory,
+    rng: Box<dyn FnMut() -> u64>,
+    next_id: u32,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            inv: MemoryInventory::new(),
+            rng: Box::new(splitmix(1)),
+            next_id: 0,
+        }
+    }
+
+    fn book(&mut self, c: &StoreContext<'_>, r: BookRequest) -> Result<BookOutcome, BookingError> {
+        self.next_id += 1;
+        let id = format!("b{}", self.next_id);
+        book(&mut self.inv, c, r, id, &mut self.rng)
+    }
+
+    fn ok(&mut self, c: &StoreContext<'_>, r: BookRequest) -> Booking {
+        self.book(c, r).unwrap().booking
+    }
+}
+
+#[test]
+fn book_creates_a_confirmed_booking() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let mut r = req("u1", 2, slot());
+    r.guest = Some(Guest {
+        name: "Ann".into(),
+        phone: "+49 30 1234".into(),
+    });
+    let out = f.book(&ctx(&s, now()), r).unwrap();
+    assert!(!out.replayed);
+    let b = out.booking;
+    assert_eq!(b.id, "b1");
+    assert_eq!(b.owner.as_deref(), Some("u1"));
+    assert_eq!(b.guest_name.as_deref(), Some("Ann"));
+    assert_eq!(b.guest_phone.as_deref(), Some("+49 30 1234"));
+    assert_eq!(b.slot_start, slot());
+    assert_eq!(b.slot_end, utc("2026-12-01T11:00:00Z"));
+    assert_eq!(b.party_size, 2);
+    assert_eq!(b.status, BookingStatus::Confirmed);
+    assert_eq!((b.created_at, b.updated_at), (now(), now()));
+    assert_eq!(parse_code(&b.code).unwrap().as_str(), b.code);
+    assert_eq!(f.inv.bookings(), [b]);
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 2);
+}
+
+#[test]
+fn capacity_is_never_exceeded() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    f.ok(&c, req("u1", 3, slot()));
+    assert_eq!(
+        f.book(&c, req("u2", 2, slot())),
+        Err(BookingError::SlotFull { available: 1 })
+    );
+    f.ok(&c, req("u2", 1, slot()));
+    assert_eq!(
+        f.book(&c, req("u3", 1, slot())),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 4);
+    // Another slot is unaffected.
+    f.ok(&c, req("u3", 4, utc("2026-12-01T11:00:00Z")));
+}
+
+#[test]
+fn party_size_must_fit_a_slot() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    for bad in [0, 5, u32::MAX] {
+        assert_eq!(
+            f.book(&ctx(&s, now()), req("u", bad, slot())),
+            Err(BookingError::InvalidPartySize {
+                party_size: bad,
+                max: 4
+            })
+        );
+    }
+    f.ok(&ctx(&s, now()), req("u", 4, slot()));
+}
+
+#[test]
+fn only_offered_slots_can_be_booked() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    for start in [
+        "2026-12-01T10:30:00Z", // unaligned
+        "2026-12-01T10:00:01Z", // unaligned by a second
+        "2026-12-01T19:00:00Z", // 20:00 local: closing time
+        "2026-12-01T06:00:00Z", // 07:00 local: before opening
+        "2026-12-25T10:00:00Z", // closed date
+    ] {
+        assert_eq!(
+            f.book(&ctx(&s, now()), req("u", 1, utc(start))),
+            Err(BookingError::SlotNotOffered),
+            "{start}"
+        );
+    }
+    let no_schedule = StoreContext {
+        schedule: None,
+        ..ctx(&s, now())
+    };
+    assert_eq!(
+        f.book(&no_schedule, req("u", 1, slot())),
+        Err(BookingError::SlotNotOffered)
+    );
+    assert!(f.inv.bookings().is_empty());
+}
+
+#[test]
+fn past_slots_cannot_be_booked_but_the_running_one_can() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    // The 09:00 local slot (08:00-09:00Z) is running at 08:30Z and can still be booked.
+    f.ok(&ctx(&s, now()), req("u", 1, utc("2026-12-01T08:00:00Z")));
+    assert_eq!(
+        f.book(&ctx(&s, now()), req("u", 1, utc("2026-12-01T07:00:00Z"))),
+        Err(BookingError::SlotInPast)
+    );
+    // A slot whose end is exactly now is over.
+    assert_eq!(
+        f.book(
+            &ctx(&s, utc("2026-12-01T09:00:00Z")),
+            req("u", 1, utc("2026-12-01T08:00:00Z"))
+        ),
+        Err(BookingError::SlotInPast)
+    );
+}
+
+#[test]
+fn horizon_limits_how_far_ahead() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    // now + 7 days = 2026-12-08T08:30Z; the 09:00 local slot starts 08:00Z: within.
+    f.ok(&ctx(&s, now()), req("u", 1, utc("2026-12-08T08:00:00Z")));
+    assert_eq!(
+        f.book(&ctx(&s, now()), req("v", 1, utc("2026-12-08T09:00:00Z"))),
+        Err(BookingError::BeyondHorizon { horizon_days: 7 })
+    );
+    // Exactly at the limit is beyond it.
+    assert_eq!(
+        f.book(
+            &ctx(&s, utc("2026-12-01T09:00:00Z")),
+            req("v", 1, utc("2026-12-08T09:00:00Z"))
+        ),
+        Err(BookingError::BeyondHorizon { horizon_days: 7 })
+    );
+}
+
+#[test]
+fn booking_limit_counts_only_active_bookings() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let first = f.ok(&c, req("u", 1, utc("2026-12-01T08:00:00Z")));
+    f.ok(&c, req("u", 1, slot()));
+    assert_eq!(
+        f.book(&c, req("u", 1, utc("2026-12-01T11:00:00Z"))),
+        Err(BookingError::BookingLimit { limit: 2 })
+    );
+    // Other users are not affected.
+    f.ok(&c, req("v", 1, utc("2026-12-01T11:00:00Z")));
+    // Once the running slot ended, it no longer counts.
+    let later = ctx(&s, utc("2026-12-01T09:00:00Z"));
+    f.ok(&later, req("u", 1, utc("2026-12-01T11:00:00Z")));
+    assert_eq!(
+        f.book(&later, req("u", 1, utc("2026-12-01T12:00:00Z"))),
+        Err(BookingError::BookingLimit { limit: 2 })
+    );
+    // Cancelling frees a place in the limit too.
+    cancel(&mut f.inv, "b2", later.now).unwrap();
+    f.ok(&later, req("u", 1, utc("2026-12-01T12:00:00Z")));
+    assert_eq!(first.status, BookingStatus::Confirmed);
+}
+
+#[test]
+fn checks_run_in_the_documented_order() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let closed = StoreContext {
+        store_closed: true,
+        ..ctx(&s, now())
+    };
+    // Closed before anything about the slot.
+    assert_eq!(
+        f.book(&closed, req("u", 0, utc("2026-12-01T10:30:00Z"))),
+        Err(BookingError::StoreClosed)
+    );
+    // Not offered before party size.
+    assert_eq!(
+        f.book(&ctx(&s, now()), req("u", 0, utc("2026-12-01T10:30:00Z"))),
+        Err(BookingError::SlotNotOffered)
+    );
+    // In the past before party size.
+    assert_eq!(
+        f.book(&ctx(&s, now()), req("u", 0, utc("2026-11-30T10:00:00Z"))),
+        Err(BookingError::SlotInPast)
+    );
+    // Beyond the horizon before party size.
+    assert_eq!(
+        f.book(&ctx(&s, now()), req("u", 0, utc("2026-12-09T10:00:00Z"))),
+        Err(BookingError::BeyondHorizon { horizon_days: 7 })
+    );
+    // Full before the booking limit.
+    let c = ctx(&s, now());
+    f.ok(&c, req("u", 1, utc("2026-12-01T11:00:00Z")));
+    f.ok(&c, req("u", 1, utc("2026-12-01T12:00:00Z")));
+    f.ok(&c, req("v", 4, slot()));
+    assert_eq!(
+        f.book(&c, req("u", 1, slot())),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+}
+
+#[test]
+fn idempotent_retry_returns_the_same_booking() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let first = f.book(&c, keyed(req("u", 2, slot()), "key-1")).unwrap();
+    let snapshot = f.inv.clone();
+    let again = f
+        .book(
+            &ctx(&s, now() + TimeDelta::hours(1)),
+            keyed(req("u", 2, slot()), "key-1"),
+        )
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.booking, first.booking);
+    assert_eq!(f.inv, snapshot, "a replay writes nothing");
+    // Even once the store closed or the slot filled up, the replay answers first.
+    let closed = StoreContext {
+        store_closed: true,
+        ..c
+    };
+    assert!(
+        f.book(&closed, keyed(req("u", 2, slot()), "key-1"))
+            .unwrap()
+            .replayed
+    );
+    // A replay after cancellation returns the booking as it is now.
+    cancel(&mut f.inv, &first.booking.id, now()).unwrap();
+    let replay = f.book(&c, keyed(req("u", 2, slot()), "key-1")).unwrap();
+    assert_eq!(replay.booking.status, BookingStatus::Cancelled);
+    assert_eq!(replay.booking.id, first.booking.id);
+}
+
+#[test]
+fn idempotency_key_reused_for_another_request_is_refused() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    f.ok(&c, keyed(req("u", 2, slot()), "k"));
+    let snapshot = f.inv.clone();
+    assert_eq!(
+        f.book(&c, keyed(req("u", 3, slot()), "k")),
+        Err(BookingError::IdempotencyMismatch)
+    );
+    assert_eq!(
+        f.book(&c, keyed(req("u", 2, utc("2026-12-01T11:00:00Z")), "k")),
+        Err(BookingError::IdempotencyMismatch)
+    );
+    let mut with_guest = keyed(req("u", 2, slot()), "k");
+    with_guest.guest = Some(Guest {
+        name: "A".into(),
+        phone: "1".into(),
+    });
+    assert_eq!(
+        f.book(&c, with_guest),
+        Err(BookingError::IdempotencyMismatch)
+    );
+    assert_eq!(f.inv, snapshot);
+    // Keys are per owner: another user's same key is a new request.
+    let other = f.book(&c, keyed(req("v", 1, slot()), "k")).unwrap();
+    assert!(!other.replayed);
+}
+
+#[test]
+fn idempotency_records_expire_after_a_day() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let first = f.ok(&ctx(&s, now()), keyed(req("u", 1, slot()), "k"));
+    let day_later = now() + TimeDelta::hours(24);
+    let next_slot = utc("2026-12-02T10:00:00Z");
+    // A different body under an expired key is simply a new booking.
+    let second = f
+        .book(&ctx(&s, day_later), keyed(req("u", 1, next_slot), "k"))
+        .unwrap();
+    assert!(!second.replayed);
+    assert_ne!(second.booking.id, first.id);
+    // ...and the key now refers to the new booking.
+    let replay = f
+        .book(
+            &ctx(&s, day_later + TimeDelta::minutes(1)),
+            keyed(req("u", 1, next_slot), "k"),
+        )
+        .unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.booking.id, second.booking.id);
+    // One second before expiry it would still have been a mismatch.
+    let mut g = Fixture::new();
+    g.ok(&ctx(&s, now()), keyed(req("u", 1, slot()), "k"));
+    assert_eq!(
+        g.book(
+            &ctx(&s, day_later - TimeDelta::seconds(1)),
+            keyed(req("u", 1, next_slot), "k")
+        ),
+        Err(BookingError::IdempotencyMismatch)
+    );
+}
+
+#[test]
+fn idempotency_record_of_a_vanished_booking_books_afresh() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let r = keyed(req("u", 1, slot()), "k");
+    f.inv
+        .idempotency_put(&IdempotencyRecord {
+            owner: "u".into(),
+            key: "k".into(),
+            fingerprint: fingerprint(slot(), 1, None),
+            booking_id: "gone".into(),
+            created_at: now(),
+        })
+        .unwrap();
+    let out = f.book(&c, r).unwrap();
+    assert!(!out.replayed);
+    let rec = f.inv.idempotency_get("u", "k").unwrap().unwrap();
+    assert_eq!(rec.booking_id, out.booking.id);
+}
+
+/// Yields the given words in order, then repeats the last one.
+fn words(ws: Vec<u64>) -> impl FnMut() -> u64 {
+    let mut i = 0;
+    move || {
+        let w = ws[i.min(ws.len() - 1)];
+        i += 1;
+        w
+    }
+}
+
+#[test]
+fn codes_are_unique_among_confirmed_bookings() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut inv = MemoryInventory::new();
+    // Word 0 makes "22222222", a word of 0x01 bytes makes "33333333".
+    let ones = u64::from_le_bytes([1; 8]);
+    let a = book(
+        &mut inv,
+        &c,
+        req("u", 1, slot()),
+        "a".into(),
+        &mut words(vec![0]),
+    )
+    .unwrap()
+    .booking;
+    assert_eq!(a.code, "22222222");
+    let b = book(
+        &mut inv,
+        &c,
+        req("v", 1, slot()),
+        "b".into(),
+        &mut words(vec![0, ones]),
+    )
+    .unwrap()
+    .booking;
+    assert_eq!(b.code, "33333333", "a taken code is drawn again");
+    // A source that only ever yields taken codes fails cleanly instead of looping.
+    let stuck = book(
+        &mut inv,
+        &c,
+        req("w", 1, slot()),
+        "c".into(),
+        &mut words(vec![0]),
+    );
+    assert!(matches!(stuck, Err(BookingError::Storage(_))), "{stuck:?}");
+    assert_eq!(inv.bookings().len(), 2);
+    // Once "22222222" is cancelled the code is free again.
+    cancel(&mut inv, "a", now()).unwrap();
+    let d = book(
+        &mut inv,
+        &c,
+        req("w", 1, slot()),
+        "d".into(),
+        &mut words(vec![0]),
+    )
+    .unwrap()
+    .booking;
+    assert_eq!(d.code, "22222222");
+    // get_by_code prefers the confirmed booking over the cancelled one.
+    assert_eq!(inv.get_by_code("22222222").unwrap().unwrap().id, "d");
+}
+
+#[test]
+fn storage_failures_surface_and_change_nothing() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 1, slot()));
+    let snapshot = f.inv.clone();
+
+    f.inv.fail_reads = true;
+    let e = f.book(&c, req("v", 1, slot())).unwrap_err();
+    assert_eq!(e, BookingError::Storage("simulated read failure".into()));
+    assert_eq!(e.kind(), "storage");
+    assert_eq!(e.http_status(), 500);
+    assert!(matches!(
+        f.book(&c, keyed(req("v", 1, slot()), "k")),
+        Err(BookingError::Storage(_))
+    ));
+    assert!(matches!(
+        cancel(&mut f.inv, &b.id, now()),
+        Err(BookingError::Storage(_))
+    ));
+    assert!(matches!(
+        check_in_by_code(&mut f.inv, &b.code, now()),
+        Err(BookingError::Storage(_))
+    ));
+    f.inv.fail_reads = false;
+
+    f.inv.fail_writes = true;
+    let mut snapshot_w = snapshot.clone();
+    snapshot_w.fail_writes = true;
+    assert!(matches!(
+        f.book(&c, req("v", 1, slot())),
+        Err(BookingError::Storage(_))
+    ));
+    assert!(matches!(
+        cancel(&mut f.inv, &b.id, now()),
+        Err(BookingError::Storage(_))
+    ));
+    assert!(matches!(
+        reschedule(&mut f.inv, &c, &b.id, utc("2026-12-01T11:00:00Z")),
+        Err(BookingError::Storage(_))
+    ));
+    assert!(matches!(
+        mark_no_show(&mut f.inv, &b.id, slot()),
+        Err(BookingError::Storage(_))
+    ));
+    assert_eq!(f.inv, snapshot_w);
+}
+
+#[test]
+fn random_source_failure_is_a_storage_error() {
+    struct Broken;
+    impl RandomSource for Broken {
+        fn next_u64(&mut self) -> Result<u64, String> {
+            Err("no entropy".into())
+        }
+    }
+    let s = schedule();
+    let mut inv = MemoryInventory::new();
+    let e = book(
+        &mut inv,
+        &ctx(&s, now()),
+        req("u", 1, slot()),
+        "x".into(),
+        &mut Broken,
+    );
+    assert_eq!(e, Err(BookingError::Storage("no entropy".into())));
+    assert!(inv.bookings().is_empty());
+}
+
+#[test]
+fn cancel_frees_the_places_at_once() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 4, slot()));
+    assert!(matches!(
+        f.book(&c, req("v", 1, slot())),
+        Err(BookingError::SlotFull { .. })
+    ));
+    let later = now() + TimeDelta::minutes(5);
+    let cancelled = cancel(&mut f.inv, &b.id, later).unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert_eq!(cancelled.updated_at, later);
+    assert_eq!(cancelled.created_at, now());
+    assert_eq!(f.inv.get(&b.id).unwrap(), Some(cancelled));
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
+    f.ok(&c, req("v", 4, slot()));
+    assert_eq!(
+        cancel(&mut f.inv, &b.id, later),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::Cancelled,
+            to: BookingStatus::Cancelled
+        })
+    );
+    assert_eq!(
+        cancel(&mut f.inv, "nope", later),
+        Err(BookingError::NotFound)
+    );
+}
+
+#[test]
+fn check_in_window_is_one_slot_either_side_inclusive() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    // Slot 10:00-11:00Z: window [09:00Z, 12:00Z].
+    let cases = [
+        ("2026-12-01T08:59:59Z", false),
+        ("2026-12-01T09:00:00Z", true),
+        ("2026-12-01T10:30:00Z", true),
+        ("2026-12-01T12:00:00Z", true),
+        ("2026-12-01T12:00:01Z", false),
+    ];
+    for (at, inside) in cases {
+        let b = f.ok(&ctx(&s, now()), req(at, 1, slot()));
+        let snapshot = f.inv.clone();
+        let r = check_in_by_code(&mut f.inv, &b.code, utc(at));
+        if inside {
+            let checked = r.unwrap();
+            assert_eq!(checked.status, BookingStatus::CheckedIn, "{at}");
+            assert_eq!(checked.updated_at, utc(at));
+            // Checked-in people still hold their places.
+            assert!(f.inv.booked_people(slot()).unwrap() >= 1);
+            cancel(&mut f.inv, &b.id, now()).unwrap_err();
+        } else {
+            assert_eq!(r, Err(BookingError::OutsideCheckInWindow), "{at}");
+            assert_eq!(f.inv, snapshot);
+            cancel(&mut f.inv, &b.id, now()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn check_in_uses_the_bookings_own_slot_length() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let b = f.ok(&ctx(&s, now()), req("u", 1, slot()));
+    // The window comes from the booking's stored 60-minute slot, not from any schedule.
+    assert!(check_in_by_code(&mut f.inv, &b.code, utc("2026-12-01T11:59:00Z")).is_ok());
+}
+
+#[test]
+fn check_in_refuses_unknown_used_and_cancelled_codes() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 1, slot()));
+    let at = slot();
+    assert_eq!(
+        check_in_by_code(&mut f.inv, "ZZZZZZZZ", at),
+        Err(BookingError::NotFound)
+    );
+    assert_eq!(
+        check_in_by_code(&mut f.inv, "0OIL", at),
+        Err(BookingError::NotFound)
+    );
+    assert_eq!(
+        check_in_by_code(&mut f.inv, "", at),
+        Err(BookingError::NotFound)
+    );
+    // Codes are accepted as people type them.
+    let typed = format!(
+        " {}-{} ",
+        b.code[..4].to_lowercase(),
+        b.code[4..].to_lowercase()
+    );
+    assert_eq!(
+        check_in_by_code(&mut f.inv, &typed, at).unwrap().status,
+        BookingStatus::CheckedIn
+    );
+    let e = check_in_by_code(&mut f.inv, &b.code, at).unwrap_err();
+    assert_eq!(
+        e,
+        BookingError::InvalidTransition {
+            from: BookingStatus::CheckedIn,
+            to: BookingStatus::CheckedIn
+        }
+    );
+    assert_eq!(e.http_status(), 409);
+
+    let cancelled = f.ok(&c, req("v", 1, slot()));
+    cancel(&mut f.inv, &cancelled.id, now()).unwrap();
+    assert_eq!(
+        check_in_by_code(&mut f.inv, &cancelled.code, at),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::Cancelled,
+            to: BookingStatus::CheckedIn
+        })
+    );
+    let missed = f.ok(&c, req("w", 1, slot()));
+    mark_no_show(&mut f.inv, &missed.id, at).unwrap();
+    assert_eq!(
+        check_in_by_code(&mut f.inv, &missed.code, at),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::NoShow,
+            to: BookingStatus::CheckedIn
+        })
+    );
+}
+
+#[test]
+fn no_show_only_after_the_slot_started() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let b = f.ok(&ctx(&s, now()), req("u", 3, slot()));
+    let snapshot = f.inv.clone();
+    assert_eq!(
+        mark_no_show(&mut f.inv, &b.id, slot() - TimeDelta::seconds(1)),
+        Err(BookingError::SlotNotStarted)
+    );
+    assert_eq!(f.inv, snapshot);
+    let marked = mark_no_show(&mut f.inv, &b.id, slot()).unwrap();
+    assert_eq!(marked.status, BookingStatus::NoShow);
+    // A no-show holds no places.
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
+    assert_eq!(
+        mark_no_show(&mut f.inv, &b.id, slot()),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::NoShow,
+            to: BookingStatus::NoShow
+        })
+    );
+    assert_eq!(
+        mark_no_show(&mut f.inv, "x", slot()),
+        Err(BookingError::NotFound)
+    );
+}
+
+#[test]
+fn reschedule_moves_the_places() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 3, slot()));
+    let target = utc("2026-12-01T11:00:00Z");
+    let later = now() + TimeDelta::minutes(1);
+    let moved = reschedule(&mut f.inv, &ctx(&s, later), &b.id, target).unwrap();
+    assert_eq!(moved.slot_start, target);
+    assert_eq!(moved.slot_end, utc("2026-12-01T12:00:00Z"));
+    assert_eq!(moved.updated_at, later);
+    assert_eq!(
+        (moved.id.as_str(), moved.code.as_str()),
+        (b.id.as_str(), b.code.as_str())
+    );
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
+    assert_eq!(f.inv.booked_people(target).unwrap(), 3);
+    assert_eq!(f.inv.get(&b.id).unwrap(), Some(moved));
+}
+
+#[test]
+fn reschedule_to_a_full_slot_changes_nothing() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 2, slot()));
+    let target = utc("2026-12-01T11:00:00Z");
+    f.ok(&c, req("v", 3, target));
+    let snapshot = f.inv.clone();
+    assert_eq!(
+        reschedule(&mut f.inv, &c, &b.id, target),
+        Err(BookingError::SlotFull { available: 1 })
+    );
+    assert_eq!(f.inv, snapshot);
+}
+
+#[test]
+fn reschedule_within_the_same_full_slot_does_not_count_itself() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 4, slot()));
+    let same = reschedule(&mut f.inv, &c, &b.id, slot()).unwrap();
+    assert_eq!(same.slot(), b.slot());
+    assert_eq!(f.inv.booked_people(slot()).unwrap(), 4);
+}
+
+#[test]
+fn reschedule_does_not_recheck_the_booking_limit() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 1, slot()));
+    f.ok(&c, req("u", 1, utc("2026-12-01T11:00:00Z")));
+    assert!(reschedule(&mut f.inv, &c, &b.id, utc("2026-12-01T12:00:00Z")).is_ok());
+}
+
+#[test]
+fn reschedule_validates_the_new_slot_like_book() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 3, slot()));
+    let snapshot = f.inv.clone();
+    let closed = StoreContext {
+        store_closed: true,
+        ..c
+    };
+    let small = schedule_with(2, "20:00");
+    for (context, target, expected) in [
+        (c, "2026-12-01T10:30:00Z", BookingError::SlotNotOffered),
+        (c, "2026-12-25T10:00:00Z", BookingError::SlotNotOffered),
+        (c, "2026-11-30T10:00:00Z", BookingError::SlotInPast),
+        (
+            c,
+            "2026-12-09T10:00:00Z",
+            BookingError::BeyondHorizon { horizon_days: 7 },
+        ),
+        (closed, "2026-12-01T11:00:00Z", BookingError::StoreClosed),
+        (
+            ctx(&small, now()),
+            "2026-12-01T11:00:00Z",
+            BookingError::InvalidPartySize {
+                party_size: 3,
+                max: 2,
+            },
+        ),
+    ] {
+        assert_eq!(
+            reschedule(&mut f.inv, &context, &b.id, utc(target)),
+            Err(expected),
+            "{target}"
+        );
+        assert_eq!(f.inv, snapshot);
+    }
+    assert_eq!(
+        reschedule(&mut f.inv, &c, "nope", slot()),
+        Err(BookingError::NotFound)
+    );
+}
+
+#[test]
+fn only_confirmed_bookings_can_be_rescheduled() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 1, slot()));
+    cancel(&mut f.inv, &b.id, now()).unwrap();
+    assert_eq!(
+        reschedule(&mut f.inv, &c, &b.id, utc("2026-12-01T11:00:00Z")),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::Cancelled,
+            to: BookingStatus::Confirmed
+        })
+    );
+    let d = f.ok(&c, req("u", 1, slot()));
+    check_in_by_code(&mut f.inv, &d.code, slot()).unwrap();
+    assert!(matches!(
+        reschedule(&mut f.inv, &c, &d.id, utc("2026-12-01T11:00:00Z")),
+        Err(BookingError::InvalidTransition {
+            from: BookingStatus::CheckedIn,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn affected_bookings_are_active_ones_the_new_schedule_does_not_offer() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let kept = f.ok(&c, req("a", 1, slot())); // 11:00 local
+    let late = f.ok(&c, req("b", 1, utc("2026-12-01T18:00:00Z"))); // 19:00 local
+    let cancelled = f.ok(&c, req("c", 1, utc("2026-12-01T18:00:00Z")));
+    cancel(&mut f.inv, &cancelled.id, now()).unwrap();
+    let running = f.ok(&c, req("d", 1, utc("2026-12-01T08:00:00Z"))); // 09:00 local, running
+    let checked = f.ok(&c, req("e", 1, utc("2026-12-01T18:00:00Z")));
+    check_in_by_code(&mut f.inv, &checked.code, utc("2026-12-01T17:30:00Z")).unwrap();
+
+    // Closing at 18:00 instead of 20:00.
+    let shorter = schedule_with(4, "18:00");
+    let affected = affected_by_schedule(f.inv.bookings(), &shorter, BERLIN, now());
+    assert_eq!(affected.len(), 1);
+    assert_eq!(affected[0], late);
+    // Once that slot is over it is no longer reported.
+    assert!(affected_by_schedule(
+        f.inv.bookings(),
+        &shorter,
+        BERLIN,
+        utc("2026-12-01T19:00:00Z")
+    )
+    .is_empty());
+    // A new slot length changes every slot: every active booking is reported.
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let half_hours = Schedule::from_json(&json!({
+        "slot_minutes": 30, "capacity": 4, "horizon_days": 7, "max_active_bookings_per_user": 2,
+        "weekly": days.iter().map(|d| json!({"day": d, "open": "08:00", "close": "20:00"})).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let ids: Vec<String> = affected_by_schedule(f.inv.bookings(), &half_hours, BERLIN, now())
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(ids, [kept.id, late.id, running.id]);
+    assert!(affected_by_schedule(f.inv.bookings(), &s, BERLIN, now()).is_empty());
+}
+
+#[test]
+fn occupancy_reports_the_current_slot() {
+    let s = schedule();
+    let mut asked = None;
+    let o = occupancy::<()>(Some(&s), BERLIN, now(), |slot| {
+        asked = Some(slot);
+        Ok((3, 1))
+    })
+    .unwrap();
+    let running = utc("2026-12-01T08:00:00Z");
+    assert_eq!(asked.map(|s| s.start), Some(running));
+    assert_eq!(
+        o,
+        Occupancy {
+            slot_start: Some(running),
+            capacity: 4,
+            booked: 3,
+            checked_in: 1,
+            fill_status: FillStatus::Yellow,
+        }
+    );
+    // Closed: no slot, zeros, green, and the counts are not even asked for.
+    let night = utc("2026-12-01T22:00:00Z");
+    let o = occupancy::<()>(Some(&s), BERLIN, night, |_| panic!("not asked")).unwrap();
+    assert_eq!(o, Occupancy::closed());
+    let o = occupancy::<()>(None, BERLIN, now(), |_| panic!("not asked")).unwrap();
+    assert_eq!(o, Occupancy::closed());
+    assert_eq!(
+        occupancy(Some(&s), BERLIN, now(), |_| Err("db down")),
+        Err("db down")
+    );
+}
+
+#[test]
+fn fill_status_thresholds() {
+    for (booked, capacity, status) in [
+        (0, 10, FillStatus::Green),
+        (4, 10, FillStatus::Green),
+        (5, 10, FillStatus::Yellow),
+        (8, 10, FillStatus::Yellow),
+        (9, 10, FillStatus::Red),
+        (10, 10, FillStatus::Red),
+        (11, 10, FillStatus::Red),
+        (0, 0, FillStatus::Green),
+        (1, 3, FillStatus::Green),
+        (2, 3, FillStatus::Yellow),
+        (u32::MAX, u32::MAX, FillStatus::Red),
+    ] {
+        assert_eq!(
+            FillStatus::for_load(booked, capacity),
+            status,
+            "{booked}/{capacity}"
+        );
+    }
+    assert_eq!(FillStatus::Red.legacy_code(), 0);
+    assert_eq!(FillStatus::Yellow.legacy_code(), 1);
+    assert_eq!(FillStatus::Green.legacy_code(), 2);
+    assert_eq!(
+        serde_json::to_value(FillStatus::Yellow).unwrap(),
+        json!("yellow")
+    );
+}
+
+#[test]
+fn status_names_round_trip() {
+    for (status, name) in [
+        (BookingStatus::Confirmed, "confirmed"),
+        (BookingStatus::Cancelled, "cancelled"),
+        (BookingStatus::CheckedIn, "checked_in"),
+        (BookingStatus::NoShow, "no_show"),
+    ] {
+        assert_eq!(status.as_str(), name);
+        assert_eq!(status.to_string(), name);
+        assert_eq!(name.parse::<BookingStatus>(), Ok(status));
+        assert_eq!(serde_json::to_value(status).unwrap(), json!(name));
+        assert_eq!(
+            serde_json::from_value::<BookingStatus>(json!(name)).unwrap(),
+            status
+        );
+    }
+    assert!("checked-in".parse::<BookingStatus>().is_err());
+}
+
+#[test]
+fn booking_serialises_with_utc_instants() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let b = f.ok(&ctx(&s, now()), req("u", 1, slot()));
+    let v = serde_json::to_value(&b).unwrap();
+    assert_eq!(v["slot_start"], json!("2026-12-01T10:00:00Z"));
+    assert_eq!(v["status"], json!("confirmed"));
+    assert_eq!(serde_json::from_value::<Booking>(v).unwrap(), b);
+}
+
+#[test]
+fn error_kinds_statuses_and_messages() {
+    use BookingStatus::*;
+    let all = [
+        (
+            BookingError::IdempotencyMismatch,
+            "idempotency-mismatch",
+            422,
+        ),
+        (BookingError::StoreClosed, "store-closed", 409),
+        (BookingError::SlotNotOffered, "slot-not-offered", 422),
+        (BookingError::SlotInPast, "slot-in-past", 422),
+        (
+            BookingError::BeyondHorizon { horizon_days: 7 },
+            "beyond-horizon",
+            422,
+        ),
+        (
+            BookingError::InvalidPartySize {
+                party_size: 0,
+                max: 4,
+            },
+            "invalid-party-size",
+            422,
+        ),
+        (BookingError::SlotFull { available: 1 }, "slot-full", 409),
+        (
+            BookingError::BookingLimit { limit: 2 },
+            "booking-limit",
+            409,
+        ),
+        (BookingError::NotFound, "not-found", 404),
+        (
+            BookingError::InvalidTransition {
+                from: CheckedIn,
+                to: Cancelled,
+            },
+            "invalid-transition",
+            409,
+        ),
+        (
+            BookingError::OutsideCheckInWindow,
+            "outside-check-in-window",
+            409,
+        ),
+        (BookingError::SlotNotStarted, "slot-not-started", 409),
+        (BookingError::Storage("disk".into()), "storage", 500),
+    ];
+    let mut kinds = std::collections::HashSet::new();
+    for (e, kind, status) in all {
+        assert_eq!(e.kind(), kind);
+        assert_eq!(e.http_status(), status, "{kind}");
+        assert!(!e.to_string().is_empty());
+        assert!(kinds.insert(kind));
+    }
+    assert_eq!(
+        BookingError::InvalidTransition {
+            from: CheckedIn,
+            to: Cancelled
+        }
+        .to_string(),
+        "a checked_in booking cannot become cancelled"
+    );
+    assert!(BookingError::SlotFull { available: 1 }
+        .to_string()
+        .contains("1 available"));
+}

@@ -1,0 +1,57 @@
+//! The pure slot/booking engine (no `worker` types; tested natively).
+//!
+//! - [`schedule`]: the store's opening schedule, validated and normalised.
+//! - [`slots`]: expansion of a schedule into slots in the store's time zone (DST-correct).
+//! - [`booking`]: bookings, their state machine and every inventory decision, over the
+//!   [`Inventory`] storage trait.
+//! - [`codes`]: human-readable booking codes.
+//! - [`idempotency`]: idempotency keys, records and request fingerprints.
+//! - [`memory`]: an in-memory [`Inventory`] for tests.
+//!
+//! Nothing here reads a clock or a random source on its own: `now` and a
+//! [`RandomSource`] are always passed in.
+
+use serde::{Deserialize, Serialize};
+
+pub mod booking;
+pub mod codes;
+pub mod idempotency;
+pub mod memory;
+pub mod schedule;
+pub mod slots;
+
+#[cfg(test)]
+mod proptests;
+
+pub use booking::{
+    affected_by_schedule, book, cancel, check_in_by_code, mark_no_show, occupancy, reschedule,
+    BookOutcome, BookRequest, Booking, BookingError, BookingStatus, FillStatus, Guest, Inventory,
+    Occupancy, StoreContext,
+};
+pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, OsRandom, RandomSource};
+pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
+pub use memory::MemoryInventory;
+pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};
+pub use slots::{
+    current_slot, day_slots, format_utc, local_day_bounds, local_rfc3339, local_to_utc, slot_at,
+    slots_between, Slot,
+};
+
+/// A validation problem with one input field, named by its JSON path (`weekly[2].open`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON path of the field (`""` for the whole body).
+    pub field: String,
+    /// What is wrong, in a sentence fit for an API client.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

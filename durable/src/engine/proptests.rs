@@ -1,0 +1,628 @@
+//! Property tests across the engine: random operation sequences against a simple model, and
+//! slot expansion in several time zones.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use serde_json::json;
+
+use super::booking::*;
+use super::codes::splitmix;
+use super::idempotency::{fingerprint, IdempotencyKey};
+use super::memory::MemoryInventory;
+use super::schedule::Schedule;
+use super::slots::*;
+
+const BERLIN: Tz = chrono_tz::Europe::Berlin;
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const MAX_ACTIVE: u32 = 2;
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// The schedules the random sequences switch between: different hours, slot lengths and
+/// closed dates, all around Berlin's 2026-10-25 fall-back day.
+fn variant(i: usize, capacity: u32) -> Schedule {
+    let weekly = |slot: u32, intervals: &[(&str, &str)]| {
+        let entries: Vec<_> = DAYS
+            .iter()
+            .flat_map(|d| {
+                intervals
+                    .iter()
+                    .map(move |(o, c)| json!({"day": d, "open": o, "close": c}))
+            })
+            .collect();
+        (slot, entries)
+    };
+    let ((slot, weekly), exceptions) = match i % 4 {
+        0 => (weekly(60, &[("08:00", "20:00")]), json!([])),
+        1 => (weekly(30, &[("00:00", "24:00")]), json!([])),
+        2 => (
+            weekly(60, &[("10:00", "14:00"), ("16:00", "22:00")]),
+            json!([{"date": "2026-10-26", "open": "00:00", "close": "03:00"}]),
+        ),
+        _ => (
+            weekly(30, &[("07:00", "12:00")]),
+            json!([{"date": "2026-10-25", "closed": true}]),
+        ),
+    };
+    Schedule::from_json(&json!({
+        "slot_minutes": slot,
+        "capacity": capacity,
+        "horizon_days": 7,
+        "max_active_bookings_per_user": MAX_ACTIVE,
+        "weekly": weekly,
+        "exceptions": exceptions,
+    }))
+    .unwrap()
+}
+
+/// Every slot start any variant offers over the test days, plus unaligned instants.
+fn candidate_starts() -> Vec<DateTime<Utc>> {
+    let mut starts: Vec<_> = (0..4)
+        .flat_map(|v| {
+            slots_between(
+                &variant(v, 1),
+                BERLIN,
+                date("2026-10-24"),
+                date("2026-10-27"),
+            )
+        })
+        .map(|s| s.start)
+        .collect();
+    starts.sort();
+    starts.dedup();
+    let unaligned: Vec<_> = starts
+        .iter()
+        .step_by(37)
+        .map(|s| *s + TimeDelta::minutes(7))
+        .collect();
+    starts.extend(unaligned);
+    starts
+}
+
+/// Which candidate start an operation uses: any of them, or one of the few around `now` (so
+/// that check-ins, no-shows and crowded slots actually happen).
+#[derive(Debug, Clone)]
+enum SlotPick {
+    Any(Index),
+    Near(Index),
+}
+
+fn slot_pick() -> impl Strategy<Value = SlotPick> {
+    prop_oneof![
+        any::<Index>().prop_map(SlotPick::Any),
+        any::<Index>().prop_map(SlotPick::Near),
+    ]
+}
+
+fn choose(starts: &[DateTime<Utc>], now: DateTime<Utc>, pick: &SlotPick) -> DateTime<Utc> {
+    match pick {
+        SlotPick::Any(i) => starts[i.index(starts.len())],
+        SlotPick::Near(i) => {
+            let near: Vec<_> = starts
+                .iter()
+                .filter(|s| **s >= now - TimeDelta::hours(2))
+                .take(6)
+                .collect();
+            if near.is_empty() {
+                starts[i.index(starts.len())]
+            } else {
+                *near[i.index(near.len())]
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Book {
+        user: u8,
+        party: u32,
+        slot: SlotPick,
+        key: Option<u8>,
+    },
+    Cancel(Index),
+    Reschedule(Index, SlotPick),
+    CheckIn(Index),
+    NoShow(Index),
+    ChangeSchedule {
+        variant: usize,
+        capacity: u32,
+    },
+    Advance {
+        minutes: i64,
+    },
+}
+
+fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
+    let capacity = if vary_capacity {
+        prop::sample::select(vec![2u32, 5, 8]).boxed()
+    } else {
+        Just(5u32).boxed()
+    };
+    prop_oneof![
+        4 => (0u8..3, 1u32..=6, slot_pick(), prop::option::of(0u8..3))
+            .prop_map(|(user, party, slot, key)| Op::Book { user, party, slot, key }),
+        1 => any::<Index>().prop_map(Op::Cancel),
+        2 => (any::<Index>(), slot_pick()).prop_map(|(b, s)| Op::Reschedule(b, s)),
+        2 => any::<Index>().prop_map(Op::CheckIn),
+        1 => any::<Index>().prop_map(Op::NoShow),
+        1 => (0usize..4, capacity)
+            .prop_map(|(variant, capacity)| Op::ChangeSchedule { variant, capacity }),
+        1 => (0i64..=180).prop_map(|minutes| Op::Advance { minutes }),
+    ]
+}
+
+/// The model: every booking as it must be stored, and the idempotency records.
+struct Model {
+    bookings: BTreeMap<String, Booking>,
+    keys: HashMap<(String, String), (String, String, DateTime<Utc>)>,
+}
+
+impl Model {
+    fn booked(&self, start: DateTime<Utc>, except: Option<&str>) -> u32 {
+        self.bookings
+            .values()
+            .filter(|b| b.slot_start == start && b.status.holds_capacity())
+            .filter(|b| Some(b.id.as_str()) != except)
+            .map(|b| b.party_size)
+            .sum()
+    }
+
+    fn active(&self, owner: &str, now: DateTime<Utc>) -> u32 {
+        let n = self
+            .bookings
+            .values()
+            .filter(|b| b.owner.as_deref() == Some(owner) && b.is_active(now))
+            .count();
+        u32::try_from(n).unwrap()
+    }
+
+    /// The model's verdict on a new slot for `party` people: the slot, or the refusal.
+    fn slot_verdict(
+        &self,
+        s: &Schedule,
+        now: DateTime<Utc>,
+        start: DateTime<Utc>,
+        party: u32,
+        except: Option<&str>,
+    ) -> Result<Slot, BookingError> {
+        let slot = slot_at(s, BERLIN, start).ok_or(BookingError::SlotNotOffered)?;
+        if slot.end <= now {
+            return Err(BookingError::SlotInPast);
+        }
+        if slot.start >= now + TimeDelta::days(7) {
+            return Err(BookingError::BeyondHorizon { horizon_days: 7 });
+        }
+        if party == 0 || party > s.capacity() {
+            return Err(BookingError::InvalidPartySize {
+                party_size: party,
+                max: s.capacity(),
+            });
+        }
+        let booked = self.booked(slot.start, except);
+        if booked + party > s.capacity() {
+            return Err(BookingError::SlotFull {
+                available: s.capacity().saturating_sub(booked),
+            });
+        }
+        Ok(slot)
+    }
+}
+
+fn stored(inv: &MemoryInventory) -> BTreeMap<String, Booking> {
+    inv.bookings()
+        .iter()
+        .map(|b| (b.id.clone(), b.clone()))
+        .collect()
+}
+
+fn holds_per_slot(inv: &MemoryInventory) -> BTreeMap<DateTime<Utc>, u32> {
+    let mut per_slot = BTreeMap::new();
+    for b in inv.bookings().iter().filter(|b| b.status.holds_capacity()) {
+        *per_slot.entry(b.slot_start).or_insert(0) += b.party_size;
+    }
+    per_slot
+}
+
+fn pick<'a>(model: &'a Model, i: &Index) -> Option<&'a Booking> {
+    if model.bookings.is_empty() {
+        None
+    } else {
+        model.bookings.values().nth(i.index(model.bookings.len()))
+    }
+}
+
+/// Runs `ops` against the engine and the model side by side, checking after every step that
+/// the engine decided as the model did, stored exactly what the model expects, and never
+/// pushed a slot over the capacity in force.
+fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
+    let starts = candidate_starts();
+    let mut schedule = variant(0, 5);
+    let mut now = Utc.with_ymd_and_hms(2026, 10, 24, 5, 0, 0).unwrap();
+    let mut inv = MemoryInventory::new();
+    let mut model = Model {
+        bookings: BTreeMap::new(),
+        keys: HashMap::new(),
+    };
+    let mut rng = splitmix(seed);
+    let mut next_id = 0u32;
+    let mut capacity_never_dropped = true;
+
+    for op in ops {
+        let before = holds_per_slot(&inv);
+        let ctx = StoreContext {
+            schedule: Some(&schedule),
+            tz: BERLIN,
+            now,
+            store_closed: false,
+        };
+        match op {
+            Op::Book {
+                user,
+                party,
+                slot,
+                key,
+            } => {
+                let owner = format!("user{user}");
+                let start = choose(&starts, now, slot);
+                let key = key.map(|k| format!("key{k}"));
+                next_id += 1;
+                let id = format!("b{next_id}");
+                let request = BookRequest {
+                    owner: owner.clone(),
+                    party_size: *party,
+                    slot_start: start,
+                    guest: None,
+                    idempotency_key: key.as_deref().map(|k| IdempotencyKey::parse(k).unwrap()),
+                };
+                let fp = fingerprint(start, *party, None);
+                let live = key.as_ref().and_then(|k| {
+                    model
+                        .keys
+                        .get(&(owner.clone(), k.clone()))
+                        .filter(|(_, _, at)| now - *at < TimeDelta::hours(24))
+                });
+                let expected: Result<Option<Slot>, BookingError> = match live {
+                    Some((f, _, _)) if *f != fp => Err(BookingError::IdempotencyMismatch),
+                    Some(_) => Ok(None),
+                    None => model
+                        .slot_verdict(&schedule, now, start, *party, None)
+                        .and_then(|slot| {
+                            if model.active(&owner, now) >= MAX_ACTIVE {
+                                Err(BookingError::BookingLimit { limit: MAX_ACTIVE })
+                            } else {
+                                Ok(Some(slot))
+                            }
+                        }),
+                };
+                let got = book(&mut inv, &ctx, request, id.clone(), &mut rng);
+                match (expected, got) {
+                    (Ok(None), Ok(out)) => {
+                        prop_assert!(out.replayed);
+                        let (_, original, _) = live.unwrap();
+                        prop_assert_eq!(&out.booking.id, original);
+                    }
+                    (Ok(Some(slot)), Ok(out)) => {
+                        prop_assert!(!out.replayed);
+                        let b = out.booking;
+                        prop_assert_eq!(&b.id, &id);
+                        prop_assert_eq!(b.slot(), slot);
+                        prop_assert_eq!(b.party_size, *party);
+                        prop_assert_eq!(b.status, BookingStatus::Confirmed);
+                        prop_assert_eq!(b.owner.as_deref(), Some(owner.as_str()));
+                        prop_assert!(!model
+                            .bookings
+                            .values()
+                            .any(|o| o.status == BookingStatus::Confirmed && o.code == b.code));
+                        if let Some(k) = key {
+                            model.keys.insert((owner, k), (fp, b.id.clone(), now));
+                        }
+                        model.bookings.insert(b.id.clone(), b);
+                    }
+                    (Err(e), Err(g)) => prop_assert_eq!(e, g),
+                    (e, g) => prop_assert!(false, "model {:?} but engine {:?}", e, g),
+                }
+            }
+            Op::Cancel(i) => {
+                let Some(b) = pick(&model, i).cloned() else {
+                    continue;
+                };
+                let got = cancel(&mut inv, &b.id, now);
+                if b.status == BookingStatus::Confirmed {
+                    let mut want = b.clone();
+                    want.status = BookingStatus::Cancelled;
+                    want.updated_at = now;
+                    prop_assert_eq!(got, Ok(want.clone()));
+                    model.bookings.insert(want.id.clone(), want);
+                } else {
+                    prop_assert_eq!(
+                        got,
+                        Err(BookingError::InvalidTransition {
+                            from: b.status,
+                            to: BookingStatus::Cancelled
+                        })
+                    );
+                }
+            }
+            Op::CheckIn(i) => {
+                let Some(b) = pick(&model, i).cloned() else {
+                    continue;
+                };
+                let got = check_in_by_code(&mut inv, &b.code.to_lowercase(), now);
+                let len = b.slot_end - b.slot_start;
+                if b.status != BookingStatus::Confirmed {
+                    // With another confirmed booking holding the same code (a reused code),
+                    // that one would be found instead; codes of 39 bits do not collide here.
+                    prop_assert_eq!(
+                        got,
+                        Err(BookingError::InvalidTransition {
+                            from: b.status,
+                            to: BookingStatus::CheckedIn
+                        })
+                    );
+                } else if now < b.slot_start - len || now > b.slot_end + len {
+                    prop_assert_eq!(got, Err(BookingError::OutsideCheckInWindow));
+                } else {
+                    let mut want = b.clone();
+                    want.status = BookingStatus::CheckedIn;
+                    want.updated_at = now;
+                    prop_assert_eq!(got, Ok(want.clone()));
+                    model.bookings.insert(want.id.clone(), want);
+                }
+            }
+            Op::NoShow(i) => {
+                let Some(b) = pick(&model, i).cloned() else {
+                    continue;
+                };
+                let got = mark_no_show(&mut inv, &b.id, now);
+                if b.status != BookingStatus::Confirmed {
+                    prop_assert_eq!(
+                        got,
+                        Err(BookingError::InvalidTransition {
+                            from: b.status,
+                            to: BookingStatus::NoShow
+                        })
+                    );
+                } else if now < b.slot_start {
+                    prop_assert_eq!(got, Err(BookingError::SlotNotStarted));
+                } else {
+                    let mut want = b.clone();
+                    want.status = BookingStatus::NoShow;
+                    want.updated_at = now;
+                    prop_assert_eq!(got, Ok(want.clone()));
+                    model.bookings.insert(want.id.clone(), want);
+                }
+            }
+            Op::Reschedule(i, s) => {
+                let Some(b) = pick(&model, i).cloned() else {
+                    continue;
+                };
+                let start = choose(&starts, now, s);
+                let got = reschedule(&mut inv, &ctx, &b.id, start);
+                let expected = if b.status != BookingStatus::Confirmed {
+                    Err(BookingError::InvalidTransition {
+                        from: b.status,
+                        to: BookingStatus::Confirmed,
+                    })
+                } else {
+                    model.slot_verdict(&schedule, now, start, b.party_size, Some(&b.id))
+                };
+                match expected {
+                    Ok(slot) => {
+                        let mut want = b.clone();
+                        want.slot_start = slot.start;
+                        want.slot_end = slot.end;
+                        want.updated_at = now;
+                        prop_assert_eq!(got, Ok(want.clone()));
+                        model.bookings.insert(want.id.clone(), want);
+                    }
+                    Err(e) => prop_assert_eq!(got, Err(e)),
+                }
+            }
+            Op::ChangeSchedule {
+                variant: v,
+                capacity,
+            } => {
+                let new = variant(*v, *capacity);
+                let all: Vec<Booking> = inv.bookings().to_vec();
+                let affected = affected_by_schedule(&all, &new, BERLIN, now);
+                let want: Vec<&Booking> = model
+                    .bookings
+                    .values()
+                    .filter(|b| {
+                        b.is_active(now) && slot_at(&new, BERLIN, b.slot_start) != Some(b.slot())
+                    })
+                    .collect();
+                let mut got_ids: Vec<&str> = affected.iter().map(|b| b.id.as_str()).collect();
+                got_ids.sort_unstable();
+                let want_ids: Vec<&str> = want.iter().map(|b| b.id.as_str()).collect();
+                prop_assert_eq!(got_ids, want_ids);
+                capacity_never_dropped &= new.capacity() >= schedule.capacity();
+                schedule = new;
+            }
+            Op::Advance { minutes } => now += TimeDelta::minutes(*minutes),
+        }
+
+        // Nothing the model did not expect was stored, lost or altered.
+        prop_assert_eq!(&stored(&inv), &model.bookings, "after {:?}", op);
+        // No operation ever fills a slot beyond the capacity in force...
+        let after = holds_per_slot(&inv);
+        for (start, people) in &after {
+            if *people > before.get(start).copied().unwrap_or(0) {
+                prop_assert!(
+                    *people <= schedule.capacity(),
+                    "{:?} pushed {} to {} people",
+                    op,
+                    start,
+                    people
+                );
+            }
+            // ...so while capacity never shrank, no slot is ever over it.
+            if capacity_never_dropped {
+                prop_assert!(*people <= schedule.capacity());
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn random_operations_respect_capacity_and_keep_bookings(
+        ops in prop::collection::vec(op_strategy(false), 1..80),
+        seed in any::<u64>(),
+    ) {
+        run(&ops, seed)?;
+    }
+
+    #[test]
+    fn random_operations_with_changing_capacity(
+        ops in prop::collection::vec(op_strategy(true), 1..80),
+        seed in any::<u64>(),
+    ) {
+        run(&ops, seed)?;
+    }
+}
+
+const ZONES: [Tz; 5] = [
+    chrono_tz::Europe::Berlin,
+    chrono_tz::America::New_York,
+    chrono_tz::Australia::Lord_Howe,
+    chrono_tz::Asia::Kolkata,
+    chrono_tz::UTC,
+];
+
+/// Local dates of `year` on which `tz` changes its UTC offset (compared at local noon of
+/// consecutive days; transitions happen at night, so this is the day of the change).
+fn transition_dates(tz: Tz, year: i32) -> Vec<NaiveDate> {
+    let offset_at = |d: NaiveDate| {
+        local_to_utc(tz, d.and_hms_opt(12, 0, 0).unwrap())
+            .map(|t| (d.and_hms_opt(12, 0, 0).unwrap().and_utc() - t).num_minutes())
+    };
+    let mut out = Vec::new();
+    let mut d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+    let mut prev = offset_at(d);
+    while d.year() == year {
+        let next = d.succ_opt().unwrap();
+        let cur = offset_at(next);
+        if cur != prev {
+            out.push(next);
+        }
+        prev = cur;
+        d = next;
+    }
+    out
+}
+
+fn every_day(intervals: &[(u32, u32)]) -> Vec<serde_json::Value> {
+    let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+    DAYS.iter()
+        .flat_map(|d| {
+            intervals
+                .iter()
+                .map(move |(o, c)| json!({"day": d, "open": hm(*o), "close": hm(*c)}))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(192))]
+
+    #[test]
+    fn slot_expansion_round_trips(
+        zone in 0usize..ZONES.len(),
+        year in 2000i32..2040,
+        day_of_year in 0u32..365,
+        on_transition in any::<bool>(),
+        transition in any::<Index>(),
+        slot in prop::sample::select(vec![5u32, 10, 15, 20, 30, 45, 60, 90, 120, 240]),
+        open_quarter in 0u32..96,
+        first_len in 1u32..50,
+        gap_quarters in 0u32..16,
+        second_len in 0u32..50,
+    ) {
+        let tz = ZONES[zone];
+        let transitions = transition_dates(tz, year);
+        let day = if on_transition && !transitions.is_empty() {
+            transitions[transition.index(transitions.len())]
+        } else {
+            NaiveDate::from_yo_opt(year, day_of_year + 1).unwrap()
+        };
+        // First interval: `first_len` slots from a quarter hour, clipped to the day.
+        let open = open_quarter * 15;
+        let n1 = first_len.min((1440 - open) / slot);
+        prop_assume!(n1 > 0);
+        let close = open + n1 * slot;
+        let mut intervals = vec![(open, close)];
+        // Optional second interval after a gap (touching is allowed).
+        let open2 = close + gap_quarters * 15;
+        if open2 < 1440 {
+            let n2 = second_len.min((1440 - open2) / slot);
+            if n2 > 0 {
+                intervals.push((open2, open2 + n2 * slot));
+            }
+        }
+        let schedule = Schedule::from_json(&json!({
+            "slot_minutes": slot, "capacity": 1, "horizon_days": 1,
+            "max_active_bookings_per_user": 1, "weekly": every_day(&intervals),
+        }))
+        .unwrap();
+
+        let slots = slots_between(
+            &schedule,
+            tz,
+            day.pred_opt().unwrap(),
+            day.succ_opt().unwrap(),
+        );
+        let today = day_slots(&schedule, tz, day);
+        prop_assert!(today.iter().all(|s| slots.contains(s)));
+        for s in &slots {
+            prop_assert_eq!(s.duration(), TimeDelta::minutes(i64::from(slot)));
+            // The local label parses back to the same instant (offset included).
+            let label = local_rfc3339(s.start, tz);
+            let back = DateTime::parse_from_rfc3339(&label).unwrap().with_timezone(&Utc);
+            prop_assert_eq!(back, s.start, "{}", label);
+            prop_assert_eq!(slot_at(&schedule, tz, s.start), Some(*s));
+            prop_assert_eq!(current_slot(&schedule, tz, s.start), Some(*s));
+            // One minute in is no slot start (slots are at least 5 minutes long).
+            prop_assert_eq!(slot_at(&schedule, tz, s.start + TimeDelta::minutes(1)), None);
+        }
+        for w in slots.windows(2) {
+            prop_assert!(w[0].start < w[1].start, "not increasing: {:?}", w);
+            prop_assert!(w[0].end <= w[1].start, "overlap: {:?}", w);
+        }
+        // Where the day has 24 real hours, the count is the wall-clock count.
+        let (day_start, day_end) = local_day_bounds(tz, day).unwrap();
+        if day_end - day_start == TimeDelta::hours(24)
+            && !transitions.iter().any(|t| (*t - day).num_days().abs() <= 1)
+        {
+            let expected: u32 = intervals.iter().map(|(o, c)| (c - o) / slot).sum();
+            prop_assert_eq!(today.len(), expected as usize);
+        }
+        // Every slot of the day lies within the day.
+        for s in &today {
+            prop_assert!(day_start <= s.start && s.end <= day_end, "{:?} outside {}", s, day);
+        }
+    }
+}
+
+#[test]
+fn transition_dates_are_found() {
+    assert_eq!(
+        transition_dates(BERLIN, 2027),
+        [date("2027-03-28"), date("2027-10-31")]
+    );
+    assert!(transition_dates(chrono_tz::Asia::Kolkata, 2027).is_empty());
+    assert_eq!(
+        transition_dates(chrono_tz::Australia::Lord_Howe, 2026).len(),
+        2
+    );
+}

@@ -1,0 +1,3 @@
+//! One module per resource; each handler parses, calls the domain, and responds.
+
+pub mod health;

@@ -1,0 +1,84 @@
+//! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
+//! marketing site from static assets otherwise.
+
+pub mod context;
+pub mod error;
+pub mod handlers;
+pub mod router;
+pub mod store_client;
+
+use serde_json::json;
+use worker::{event, Context, Date, Env, Request, Response};
+
+use crate::context::{bindings, Ctx};
+use crate::error::ApiError;
+use crate::router::{Matched, RouteId};
+
+/// The per-store Durable Object class, exported from this cdylib.
+pub use safemarket_durable::StoreObject;
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
+    if !path.starts_with("/api/") && path != "/api" {
+        // `run_worker_first` only sends /api/* here; anything else is the site.
+        return env.assets(bindings::ASSETS)?.fetch_request(req).await;
+    }
+    let started = Date::now().as_millis();
+    let method = req.method().to_string();
+    let request_id = req
+        .headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+
+    let (pattern, result) = match router::resolve(&method, &path) {
+        Ok(Matched {
+            id,
+            pattern,
+            params,
+        }) => {
+            let ctx = Ctx {
+                req,
+                env,
+                params,
+                request_id: request_id.clone(),
+            };
+            (pattern, dispatch(id, ctx).await)
+        }
+        Err(e) => ("(unmatched)", Err(e)),
+    };
+    let resp = match result {
+        Ok(resp) => resp,
+        Err(e) => e.into_response()?,
+    };
+    let status = resp.status_code();
+    let duration_ms = Date::now().as_millis().saturating_sub(started);
+    worker::console_log!(
+        "{}",
+        json!({
+            "level": if status >= 500 { "error" } else { "info" },
+            "request_id": request_id,
+            "method": method,
+            "route": pattern,
+            "path": path,
+            "status": status,
+            "duration_ms": duration_ms,
+        })
+    );
+    resp.headers().set("x-request-id", &request_id)?;
+    Ok(resp)
+}
+
+/// Maps a matched route to its handler.
+async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
+    match id {
+        RouteId::Health => handlers::health::get(&ctx).await,
+    }
+}

@@ -1,0 +1,175 @@
+//! The route table and path matching.
+//!
+//! Routes are data (`ROUTES`), so the OpenAPI drift test and the 404/405 logic read the same
+//! table the dispatcher uses. Patterns are `/`-separated segments where `{name}` captures one
+//! non-empty segment.
+
+use crate::error::ApiError;
+
+/// Identifies a handler; `crate::dispatch` maps each to its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteId {
+    Health,
+}
+
+/// One row of the route table.
+#[derive(Debug)]
+pub struct RouteDef {
+    /// HTTP method in upper case.
+    pub method: &'static str,
+    /// Path pattern, e.g. `/api/v1/stores/{store_id}`.
+    pub pattern: &'static str,
+    /// The handler it dispatches to.
+    pub id: RouteId,
+}
+
+/// Every route the Worker serves under `/api`.
+pub static ROUTES: &[RouteDef] = &[RouteDef {
+    method: "GET",
+    pattern: "/api/health",
+    id: RouteId::Health,
+}];
+
+/// Path parameters captured by a pattern, in pattern order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    /// The raw value of a captured parameter, if the pattern has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A matched route with its captured parameters.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Matched {
+    /// The route that matched.
+    pub id: RouteId,
+    /// Its pattern (for logs).
+    pub pattern: &'static str,
+    /// Captured path parameters.
+    pub params: Params,
+}
+
+fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
+    let mut params = Vec::new();
+    let mut pat = pattern.split('/');
+    let mut segs = path.split('/');
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return Some(Params(params)),
+            (Some(p), Some(s)) => {
+                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                    if s.is_empty() {
+                        return None;
+                    }
+                    params.push((name, percent_decode(s)?));
+                } else if p != s {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes `%XX` escapes of one path segment; `None` when the result is not UTF-8 or an
+/// escape is malformed (the caller then treats the path as unknown).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Finds the route for `method` and `path`: 404 when no pattern matches the path,
+/// 405 (with the allowed methods) when patterns match but none for this method.
+/// `HEAD` is served by the `GET` route.
+pub fn resolve(method: &str, path: &str) -> Result<Matched, ApiError> {
+    let lookup = if method == "HEAD" { "GET" } else { method };
+    let mut allow: Vec<&'static str> = Vec::new();
+    for route in ROUTES {
+        if let Some(params) = match_pattern(route.pattern, path) {
+            if route.method == lookup {
+                return Ok(Matched {
+                    id: route.id,
+                    pattern: route.pattern,
+                    params,
+                });
+            }
+            if !allow.contains(&route.method) {
+                allow.push(route.method);
+            }
+        }
+    }
+    if allow.is_empty() {
+        Err(ApiError::NotFound(format!("No API resource at {path}.")))
+    } else {
+        Err(ApiError::MethodNotAllowed { allow })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_and_param_patterns() {
+        assert_eq!(
+            match_pattern("/api/health", "/api/health"),
+            Some(Params::default())
+        );
+        let p = match_pattern("/api/v1/stores/{store_id}", "/api/v1/stores/a%20b").unwrap();
+        assert_eq!(p.get("store_id"), Some("a b"));
+        assert_eq!(
+            match_pattern("/api/v1/stores/{store_id}", "/api/v1/stores/"),
+            None
+        );
+        assert_eq!(
+            match_pattern("/api/v1/stores/{store_id}", "/api/v1/stores/x/y"),
+            None
+        );
+        assert_eq!(
+            match_pattern("/api/v1/stores/{id}", "/api/v1/stores/%zz"),
+            None
+        );
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_wrong_method_405() {
+        assert_eq!(resolve("GET", "/api/nope").unwrap_err().status(), 404);
+        match resolve("DELETE", "/api/health") {
+            Err(ApiError::MethodNotAllowed { allow }) => assert_eq!(allow, vec!["GET"]),
+            other => panic!("expected 405, got {other:?}"),
+        }
+        assert_eq!(resolve("HEAD", "/api/health").unwrap().id, RouteId::Health);
+    }
+
+    #[test]
+    fn every_pattern_is_unique_per_method() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.pattern == b.pattern),
+                    "duplicate route {} {}",
+                    a.method,
+                    a.pattern
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Black-box API tests against the real `wrangler dev` (workerd with D1, KV, Durable Objects).
+//!
+//! One shared server (fresh state, free port) serves every test; tests create their own users
+//! and stores so they run in parallel. Tests that restart a server start their own.
+
+mod platform;
+
+use std::sync::OnceLock;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use safemarket_blackbox::{server, Api, Server};
+
+static SHARED: OnceLock<Server> = OnceLock::new();
+
+/// The shared server, started on first use.
+pub fn shared() -> &'static Server {
+    SHARED.get_or_init(|| {
+        let state = server::fresh_state_dir();
+        server::apply_migrations(&state);
+        Server::start(&state, &[])
+    })
+}
+
+/// A client for the shared server.
+pub fn api() -> Api {
+    Api::new(&shared().base)
+}
+
+/// A test body: panics are failures.
+pub type TestFn = fn();
+
+fn trial(name: &'static str, f: TestFn) -> Trial {
+    Trial::test(name, move || {
+        std::panic::catch_unwind(f).map_err(|e| {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "test panicked".into());
+            Failed::from(msg)
+        })
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = Vec::new();
+    for (name, f) in platform::TESTS {
+        trials.push(trial(name, *f));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Statics are never dropped: stop the shared server explicitly before exiting.
+    if let Some(server) = SHARED.get() {
+        server.stop_ref();
+    }
+    conclusion.exit();
+}
