@@ -26,6 +26,7 @@ fmt:
 
 lint:
 	@$(ENV); cargo clippy --quiet --workspace --all-targets -- -D warnings
+	@$(ENV); cargo clippy --quiet -p safemarket --lib --target wasm32-unknown-unknown -- -D warnings
 
 unit:
 	@$(ENV); cargo test --quiet --workspace --exclude safemarket-blackbox

@@ -229,10 +229,14 @@ impl From<worker::Error> for ApiError {
     }
 }
 
+/// For logs: unlike the problem document, this shows the cause of a 500.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (slug, _) = self.slug_and_title();
-        write!(f, "{} {}: {}", self.status(), slug, self.detail())
+        match self {
+            ApiError::Internal(cause) => write!(f, "500 {slug}: {cause}"),
+            _ => write!(f, "{} {}: {}", self.status(), slug, self.detail()),
+        }
     }
 }
 

@@ -1,9 +1,16 @@
 //! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
 //! marketing site from static assets otherwise.
 
+pub mod auth;
+pub mod body;
+pub mod clock;
 pub mod context;
+pub mod documents;
+pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod repo;
+pub mod respond;
 pub mod router;
 pub mod store_client;
 
@@ -11,7 +18,9 @@ use serde_json::json;
 use worker::{event, Context, Date, Env, Request, Response};
 
 use crate::context::{bindings, Ctx};
+use crate::documents::Write;
 use crate::error::ApiError;
+use crate::handlers::{accounts, me};
 use crate::router::{Matched, RouteId};
 
 /// The per-store Durable Object class, exported from this cdylib.
@@ -80,5 +89,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
     match id {
         RouteId::Health => handlers::health::get(&ctx).await,
+        RouteId::Register => accounts::register(ctx).await,
+        RouteId::Login => accounts::login(ctx).await,
+        RouteId::Guest => accounts::guest(ctx).await,
+        RouteId::Refresh => accounts::refresh(ctx).await,
+        RouteId::Logout => accounts::logout(ctx).await,
+        RouteId::Me => me::get(ctx).await,
+        RouteId::DeleteMe => me::delete(ctx).await,
+        RouteId::GetMyProfile => me::get_profile(ctx).await,
+        RouteId::PutMyProfile => me::write_profile(ctx, Write::Replace).await,
+        RouteId::PatchMyProfile => me::write_profile(ctx, Write::Merge).await,
     }
 }

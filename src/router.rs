@@ -10,6 +10,16 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
+    Register,
+    Login,
+    Guest,
+    Refresh,
+    Logout,
+    Me,
+    DeleteMe,
+    GetMyProfile,
+    PutMyProfile,
+    PatchMyProfile,
 }
 
 /// One row of the route table.
@@ -24,11 +34,27 @@ pub struct RouteDef {
 }
 
 /// Every route the Worker serves under `/api`.
-pub static ROUTES: &[RouteDef] = &[RouteDef {
-    method: "GET",
-    pattern: "/api/health",
-    id: RouteId::Health,
-}];
+pub static ROUTES: &[RouteDef] = &[
+    route("GET", "/api/health", RouteId::Health),
+    route("POST", "/api/v1/auth/register", RouteId::Register),
+    route("POST", "/api/v1/auth/login", RouteId::Login),
+    route("POST", "/api/v1/auth/guest", RouteId::Guest),
+    route("POST", "/api/v1/auth/refresh", RouteId::Refresh),
+    route("POST", "/api/v1/auth/logout", RouteId::Logout),
+    route("GET", "/api/v1/me", RouteId::Me),
+    route("DELETE", "/api/v1/me", RouteId::DeleteMe),
+    route("GET", "/api/v1/me/profile", RouteId::GetMyProfile),
+    route("PUT", "/api/v1/me/profile", RouteId::PutMyProfile),
+    route("PATCH", "/api/v1/me/profile", RouteId::PatchMyProfile),
+];
+
+const fn route(method: &'static str, pattern: &'static str, id: RouteId) -> RouteDef {
+    RouteDef {
+        method,
+        pattern,
+        id,
+    }
+}
 
 /// Path parameters captured by a pattern, in pattern order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

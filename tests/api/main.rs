@@ -3,12 +3,13 @@
 //! One shared server (fresh state, free port) serves every test; tests create their own users
 //! and stores so they run in parallel. Tests that restart a server start their own.
 
+mod accounts;
 mod platform;
 
 use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use safemarket_blackbox::{server, Api, Server};
+use safemarket_blackbox::{server, Api, Server, TEST_JWT_SECRET};
 
 static SHARED: OnceLock<Server> = OnceLock::new();
 
@@ -17,7 +18,7 @@ pub fn shared() -> &'static Server {
     SHARED.get_or_init(|| {
         let state = server::fresh_state_dir();
         server::apply_migrations(&state);
-        Server::start(&state, &[])
+        Server::start(&state, &[("JWT_SECRET", TEST_JWT_SECRET)])
     })
 }
 
@@ -28,6 +29,14 @@ pub fn api() -> Api {
 
 /// A test body: panics are failures.
 pub type TestFn = fn();
+
+/// The test table of a module: each function named `<module path>::<function>`.
+#[macro_export]
+macro_rules! tests {
+    ($($f:ident),* $(,)?) => {
+        &[$((concat!(module_path!(), "::", stringify!($f)), $f as $crate::TestFn)),*]
+    };
+}
 
 fn trial(name: &'static str, f: TestFn) -> Trial {
     Trial::test(name, move || {
@@ -45,7 +54,7 @@ fn trial(name: &'static str, f: TestFn) -> Trial {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    for (name, f) in platform::TESTS {
+    for (name, f) in platform::TESTS.iter().chain(accounts::TESTS) {
         trials.push(trial(name, *f));
     }
     let conclusion = libtest_mimic::run(&args, trials);

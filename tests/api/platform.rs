@@ -1,25 +1,18 @@
 //! Platform: health, the marketing site, unknown paths and methods, persistence.
 
-use safemarket_blackbox::{server, Api, Server};
+use safemarket_blackbox::{register, server, Api, Server, TEST_JWT_SECRET};
+use serde_json::json;
 
 use crate::{api, TestFn};
 
-pub const TESTS: &[(&str, TestFn)] = &[
-    ("platform::health_is_ok", health_is_ok),
-    ("platform::site_is_served_at_root", site_is_served_at_root),
-    ("platform::german_site_is_served", german_site_is_served),
-    (
-        "platform::unknown_api_path_is_problem_404",
-        unknown_api_path_is_problem_404,
-    ),
-    (
-        "platform::wrong_method_is_problem_405",
-        wrong_method_is_problem_405,
-    ),
-    (
-        "platform::health_fails_without_migrations",
-        health_fails_without_migrations,
-    ),
+pub const TESTS: &[(&str, TestFn)] = crate::tests![
+    health_is_ok,
+    site_is_served_at_root,
+    german_site_is_served,
+    unknown_api_path_is_problem_404,
+    wrong_method_is_problem_405,
+    health_fails_without_migrations,
+    state_survives_a_restart,
 ];
 
 fn health_is_ok() {
@@ -77,4 +70,34 @@ fn health_fails_without_migrations() {
     assert_eq!(body["checks"]["d1"], "failed");
     assert_eq!(body["checks"]["kv"], "ok");
     assert_eq!(body["checks"]["durable_objects"], "ok");
+}
+
+/// Accounts, sessions and documents written before a restart are there after it.
+fn state_survives_a_restart() {
+    let state = server::fresh_state_dir();
+    server::apply_migrations(&state);
+    let vars = [("JWT_SECRET", TEST_JWT_SECRET)];
+    let first = Server::start(&state, &vars);
+    let api = Api::new(&first.base);
+    let user = register(&api, "persist");
+    user.api(&api)
+        .put("/api/v1/me/profile", &json!({"kept": true}))
+        .expect_status(200);
+    first.stop();
+
+    let second = Server::start(&state, &vars);
+    let api = Api::new(&second.base);
+    api.with_token(&user.token)
+        .get("/api/v1/me")
+        .expect_status(200);
+    assert_eq!(
+        user.api(&api).get("/api/v1/me/profile").json(),
+        json!({"kept": true})
+    );
+    api.post(
+        "/api/v1/auth/login",
+        &json!({"email": user.email, "password": user.password}),
+    )
+    .expect_status(200);
+    second.stop();
 }

@@ -208,3 +208,40 @@ impl Drop for Server {
         self.stop_ref();
     }
 }
+
+/// Key names in a local KV namespace of a persist directory, read with `wrangler kv key list`
+/// (out of band, the way an operator would look).
+pub fn kv_keys(state: &Path, binding: &str, prefix: &str) -> Vec<String> {
+    let root = project_root();
+    let out = wrangler(&root)
+        .args([
+            "kv",
+            "key",
+            "list",
+            "--binding",
+            binding,
+            "--local",
+            "--prefix",
+            prefix,
+            "--persist-to",
+        ])
+        .arg(state)
+        .output()
+        .expect("run wrangler kv key list");
+    assert!(
+        out.status.success(),
+        "kv key list failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.find('[').unwrap_or(0);
+    let keys: serde_json::Value =
+        serde_json::from_str(stdout.get(start..).unwrap_or("[]")).unwrap_or_default();
+    keys.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,129 @@
+//! Authentication: who is calling, from the `Authorization: Bearer` header.
+
+pub mod password;
+pub mod session;
+pub mod throttle;
+pub mod tokens;
+
+use worker::Env;
+
+use crate::context::Ctx;
+use crate::domain::user::UserKind;
+use crate::error::ApiError;
+use tokens::{TokenConfig, MIN_SECRET_LEN};
+
+/// Token signing settings read from the environment once per request.
+pub struct AuthConfig {
+    secret: Vec<u8>,
+    issuer: String,
+    audience: String,
+}
+
+impl AuthConfig {
+    /// Reads `JWT_SECRET` (a secret in production, `.dev.vars` locally), `JWT_ISSUER` and
+    /// `JWT_AUDIENCE`. Without a usable secret no request that needs tokens is served.
+    pub fn from_env(env: &Env) -> Result<Self, ApiError> {
+        let secret = env
+            .secret("JWT_SECRET")
+            .map(|s| s.to_string())
+            .or_else(|_| env.var("JWT_SECRET").map(|v| v.to_string()))
+            .ok()
+            .filter(|s| s.len() >= MIN_SECRET_LEN);
+        let Some(secret) = secret else {
+            worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "msg": "JWT_SECRET is missing or shorter than 32 bytes"})
+            );
+            return Err(ApiError::Unavailable(
+                "Authentication is not configured on this server.".into(),
+            ));
+        };
+        let var = |name: &str, default: &str| {
+            env.var(name)
+                .map(|v| v.to_string())
+                .unwrap_or_else(|_| default.to_string())
+        };
+        Ok(AuthConfig {
+            secret: secret.into_bytes(),
+            issuer: var("JWT_ISSUER", "https://safemarket.dev"),
+            audience: var("JWT_AUDIENCE", "safemarket-api"),
+        })
+    }
+
+    /// The token signer/verifier.
+    pub fn tokens(&self) -> TokenConfig<'_> {
+        TokenConfig {
+            secret: &self.secret,
+            issuer: &self.issuer,
+            audience: &self.audience,
+        }
+    }
+}
+
+/// An authenticated user (by access token with a live session).
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    /// User id.
+    pub id: String,
+    /// Session id of the token.
+    pub session_id: String,
+    /// Registered or guest.
+    pub kind: UserKind,
+}
+
+/// The bearer token of the request, if any; a malformed `Authorization` header is a 401.
+pub fn bearer(ctx: &Ctx) -> Result<Option<String>, ApiError> {
+    let Some(value) = ctx.req.headers().get("authorization").ok().flatten() else {
+        return Ok(None);
+    };
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(ApiError::Unauthorized(
+            "Use an Authorization: Bearer <token> header.".into(),
+        ));
+    }
+    Ok(Some(token.to_string()))
+}
+
+/// The calling user, or 401.
+pub async fn require_user(ctx: &Ctx) -> Result<AuthUser, ApiError> {
+    let token = bearer(ctx)?
+        .ok_or_else(|| ApiError::Unauthorized("Sign in to use this resource.".into()))?;
+    user_from_token(ctx, &token).await
+}
+
+/// The calling user when a bearer token is present, `None` for anonymous callers.
+pub async fn optional_user(ctx: &Ctx) -> Result<Option<AuthUser>, ApiError> {
+    match bearer(ctx)? {
+        Some(token) => user_from_token(ctx, &token).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The calling user, who must be registered (not a guest), or 401/403.
+pub async fn require_registered(ctx: &Ctx) -> Result<AuthUser, ApiError> {
+    let user = require_user(ctx).await?;
+    if user.kind != UserKind::Registered {
+        return Err(ApiError::Forbidden(
+            "Guest accounts cannot do this; register with an email address.".into(),
+        ));
+    }
+    Ok(user)
+}
+
+async fn user_from_token(ctx: &Ctx, token: &str) -> Result<AuthUser, ApiError> {
+    let config = AuthConfig::from_env(&ctx.env)?;
+    let claims = config
+        .tokens()
+        .verify(token)
+        .ok_or_else(|| ApiError::Unauthorized("The access token is invalid or expired.".into()))?;
+    let session = session::load(&ctx.sessions()?, &claims.sub, &claims.sid)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("The session has ended; sign in again.".into()))?;
+    Ok(AuthUser {
+        id: session.user_id,
+        session_id: session.session_id,
+        kind: session.kind,
+    })
+}

@@ -1,0 +1,151 @@
+//! Reading request bodies: media type, size limit, JSON syntax and shape, each failure a
+//! problem that names the field.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use worker::Request;
+
+use crate::error::{ApiError, FieldError};
+
+/// Body limit of every route except documents.
+pub const DEFAULT_LIMIT: usize = 16 * 1024;
+/// Body limit of free-form JSON documents (profiles, partner documents).
+pub const DOCUMENT_LIMIT: usize = 64 * 1024;
+
+/// Reads the raw body, enforcing `limit` (413) and a JSON media type (415).
+pub async fn read_bytes(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let content_type = req.headers().get("content-type").ok().flatten();
+    let is_json = content_type.as_deref().is_some_and(|ct| {
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        essence == "application/json" || essence.ends_with("+json")
+    });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    // Refuse early when the client announces too much; still check the real length below
+    // because the header can be absent (chunked) or wrong.
+    if let Some(announced) = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    {
+        if announced > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|_| ApiError::bad_field("body", "the body could not be read"))?;
+    if bytes.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// Parses JSON into `T`: syntax errors are 400, wrong types and missing fields 422, each with
+/// the JSON path of the offending field.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_field("body", "a JSON body is required"));
+    }
+    // Syntax first, so that "not JSON" and "wrong shape" get different statuses.
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_field("body", format!("malformed JSON: {e}")))?;
+    from_value(value)
+}
+
+/// Converts an already parsed JSON value into `T` with field-naming 422s.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let field = missing_field(&message)
+            .map(|name| join_path(&path, name))
+            .unwrap_or_else(|| if path == "." { "body".into() } else { path });
+        ApiError::invalid_fields(vec![FieldError::new(field, message)])
+    })
+}
+
+/// Reads and parses a JSON body with the default limit.
+pub async fn json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let bytes = read_bytes(req, DEFAULT_LIMIT).await?;
+    parse(&bytes)
+}
+
+/// serde reports a missing field on its parent path; name the field itself instead.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent == "." || parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        email: String,
+        inner: Inner,
+    }
+
+    fn field_of(e: ApiError) -> (u16, String) {
+        let status = e.status();
+        let v: Value = serde_json::from_str(&e.to_problem_json()).unwrap();
+        (
+            status,
+            v["errors"][0]["field"].as_str().unwrap().to_string(),
+        )
+    }
+
+    #[test]
+    fn malformed_json_is_400_naming_body() {
+        let e = parse::<Outer>(b"{not json").unwrap_err();
+        assert_eq!(field_of(e), (400, "body".into()));
+        assert_eq!(
+            field_of(parse::<Outer>(b"  ").unwrap_err()),
+            (400, "body".into())
+        );
+    }
+
+    #[test]
+    fn missing_field_names_the_field() {
+        let e = parse::<Outer>(br#"{"inner": {"n": 1}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "email".into()));
+        let e = parse::<Outer>(br#"{"email": "a", "inner": {}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "inner.n".into()));
+    }
+
+    #[test]
+    fn wrong_type_names_the_path() {
+        let e = parse::<Outer>(br#"{"email": 5, "inner": {"n": 1}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "email".into()));
+        let e = parse::<Outer>(br#"{"email": "x", "inner": {"n": -1}}"#).unwrap_err();
+        assert_eq!(field_of(e), (422, "inner.n".into()));
+        let e = parse::<Outer>(b"[1]").unwrap_err();
+        assert_eq!(field_of(e), (422, "body".into()));
+    }
+}

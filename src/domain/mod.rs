@@ -1,0 +1,3 @@
+//! Input types that can only hold valid values (parse, don't validate), shared by handlers.
+
+pub mod user;

@@ -1,0 +1,27 @@
+//! D1 access, one module per table group. Handlers call these; SQL lives only here.
+
+pub mod users;
+
+use crate::error::ApiError;
+
+/// Whether a D1 error is a UNIQUE constraint violation (a conflict, not a failure).
+pub fn is_unique_violation(e: &worker::Error) -> bool {
+    e.to_string().contains("UNIQUE constraint failed")
+}
+
+/// Maps a D1 error to 409 `slug` when it is a UNIQUE violation, to 500 otherwise.
+pub fn conflict_or_internal(e: worker::Error, slug: &'static str, detail: &str) -> ApiError {
+    if is_unique_violation(&e) {
+        ApiError::Conflict {
+            slug,
+            detail: detail.to_string(),
+        }
+    } else {
+        ApiError::from(e)
+    }
+}
+
+/// A D1 parameter for an optional value: `NULL` when absent (D1 rejects `undefined`).
+pub fn nullable<T: Into<wasm_bindgen::JsValue>>(value: Option<T>) -> wasm_bindgen::JsValue {
+    value.map(Into::into).unwrap_or(wasm_bindgen::JsValue::NULL)
+}

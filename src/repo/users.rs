@@ -1,0 +1,113 @@
+//! The `users` table.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::domain::user::User;
+use crate::error::ApiError;
+
+const COLUMNS: &str = "id, email, kind, display_name, created_at";
+
+/// A user row with its password hash (for login only).
+#[derive(Deserialize)]
+pub struct Credentials {
+    /// User id.
+    pub id: String,
+    /// Stored password hash.
+    pub password_hash: Option<String>,
+}
+
+/// Inserts a registered user; 409 `email-taken` when the email exists.
+pub async fn insert_registered(
+    db: &D1Database,
+    user: &User,
+    password_hash: &str,
+) -> Result<(), ApiError> {
+    db.prepare(
+        "INSERT INTO users (id, email, password_hash, kind, display_name, created_at)
+         VALUES (?1, ?2, ?3, 'registered', ?4, ?5)",
+    )
+    .bind(&[
+        user.id.as_str().into(),
+        user.email.as_deref().unwrap_or_default().into(),
+        password_hash.into(),
+        super::nullable(user.display_name.as_deref()),
+        user.created_at.as_str().into(),
+    ])?
+    .run()
+    .await
+    .map_err(|e| {
+        super::conflict_or_internal(e, "email-taken", "An account with this email exists.")
+    })?;
+    Ok(())
+}
+
+/// The guest user bound to `device_id`, created on first use (concurrent first uses converge on
+/// one row thanks to the UNIQUE device id).
+pub async fn guest_for_device(
+    db: &D1Database,
+    device_id: &str,
+    now: &str,
+) -> Result<User, ApiError> {
+    db.prepare(
+        "INSERT INTO users (id, kind, device_id, created_at) VALUES (?1, 'guest', ?2, ?3)
+         ON CONFLICT (device_id) DO NOTHING",
+    )
+    .bind(&[
+        uuid::Uuid::new_v4().to_string().into(),
+        device_id.into(),
+        now.into(),
+    ])?
+    .run()
+    .await?;
+    db.prepare(format!("SELECT {COLUMNS} FROM users WHERE device_id = ?1"))
+        .bind(&[device_id.into()])?
+        .first::<User>(None)
+        .await?
+        .ok_or_else(|| ApiError::internal("guest user vanished after upsert"))
+}
+
+/// A user by id.
+pub async fn by_id(db: &D1Database, id: &str) -> Result<Option<User>, ApiError> {
+    Ok(db
+        .prepare(format!("SELECT {COLUMNS} FROM users WHERE id = ?1"))
+        .bind(&[id.into()])?
+        .first::<User>(None)
+        .await?)
+}
+
+/// A registered user by normalised email.
+pub async fn by_email(db: &D1Database, email: &str) -> Result<Option<User>, ApiError> {
+    Ok(db
+        .prepare(format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))
+        .bind(&[email.into()])?
+        .first::<User>(None)
+        .await?)
+}
+
+/// Login credentials by normalised email.
+pub async fn credentials(db: &D1Database, email: &str) -> Result<Option<Credentials>, ApiError> {
+    Ok(db
+        .prepare("SELECT id, password_hash FROM users WHERE email = ?1 AND kind = 'registered'")
+        .bind(&[email.into()])?
+        .first::<Credentials>(None)
+        .await?)
+}
+
+/// Replaces a password hash (parameter upgrade on login).
+pub async fn set_password_hash(db: &D1Database, id: &str, hash: &str) -> Result<(), ApiError> {
+    db.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+        .bind(&[id.into(), hash.into()])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// Deletes a user row (memberships cascade).
+pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
+    db.prepare("DELETE FROM users WHERE id = ?1")
+        .bind(&[id.into()])?
+        .run()
+        .await?;
+    Ok(())
+}
