@@ -1,3 +1,4 @@
 //! Input types that can only hold valid values (parse, don't validate), shared by handlers.
 
+pub mod store;
 pub mod user;

@@ -1,5 +1,6 @@
 //! D1 access, one module per table group. Handlers call these; SQL lives only here.
 
+pub mod stores;
 pub mod users;
 
 use crate::error::ApiError;
