@@ -18,6 +18,9 @@ pub enum StoreCommand {
         /// Any string; echoed back after a write/read through SQLite.
         nonce: String,
     },
+    /// The store was closed by its owner: refuse new bookings from now on and cancel the
+    /// future ones. Idempotent.
+    CloseStore,
 }
 
 /// A successful answer of the object.
@@ -28,6 +31,11 @@ pub enum StoreReply {
     Pong {
         /// The nonce as read back from SQLite.
         nonce: String,
+    },
+    /// Answer to [`StoreCommand::CloseStore`].
+    Closed {
+        /// Future bookings cancelled by this call.
+        cancelled: u32,
     },
 }
 

@@ -52,6 +52,7 @@ impl StoreObject {
         self.ensure_schema()?;
         match cmd {
             StoreCommand::Ping { nonce } => self.ping(nonce),
+            StoreCommand::CloseStore => self.close_store(),
         }
     }
 
@@ -87,6 +88,17 @@ impl StoreObject {
         }
         self.schema_ready.set(true);
         Ok(())
+    }
+
+    fn close_store(&self) -> StoreResult {
+        self.sql
+            .exec(
+                "INSERT INTO meta(key, value) VALUES ('closed', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                None,
+            )
+            .map_err(internal)?;
+        Ok(StoreReply::Closed { cancelled: 0 })
     }
 
     fn ping(&self, nonce: String) -> StoreResult {
