@@ -74,10 +74,18 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
-/// Reads and parses a JSON body with the default limit.
+/// Parses a body that must be a JSON object into `T` (every typed request body is one).
+pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match parse::<Value>(bytes)? {
+        value @ Value::Object(_) => from_value(value),
+        _ => Err(ApiError::invalid("body", "must be a JSON object")),
+    }
+}
+
+/// Reads and parses a JSON object body with the default limit.
 pub async fn json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = read_bytes(req, DEFAULT_LIMIT).await?;
-    parse(&bytes)
+    parse_object(&bytes)
 }
 
 /// serde reports a missing field on its parent path; name the field itself instead.
@@ -145,7 +153,7 @@ mod tests {
         assert_eq!(field_of(e), (422, "email".into()));
         let e = parse::<Outer>(br#"{"email": "x", "inner": {"n": -1}}"#).unwrap_err();
         assert_eq!(field_of(e), (422, "inner.n".into()));
-        let e = parse::<Outer>(b"[1]").unwrap_err();
+        let e = parse_object::<Outer>(b"[1]").unwrap_err();
         assert_eq!(field_of(e), (422, "body".into()));
     }
 }

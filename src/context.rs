@@ -47,6 +47,21 @@ impl Ctx {
         self.env.kv(bindings::DOCUMENTS).map_err(ApiError::from)
     }
 
+    /// The first value of a query parameter (percent-decoded), if present.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let url = self.req.url().ok()?;
+        let value = url
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned());
+        value
+    }
+
+    /// A request header value, if present and readable.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.req.headers().get(name).ok().flatten()
+    }
+
     /// A path parameter; the route table guarantees it exists for the matched pattern.
     pub fn param(&self, name: &str) -> Result<&str, ApiError> {
         self.params

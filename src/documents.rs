@@ -118,13 +118,37 @@ pub async fn write(
     key: &str,
     mode: Write,
 ) -> Result<Map<String, Value>, ApiError> {
+    write_reserving(req, kv, key, mode, &[]).await
+}
+
+/// [`write`] for a document whose top-level `reserved` keys are maintained elsewhere (a store
+/// profile's `external` partner documents): the request may not contain them (422), and a
+/// replace keeps their current values.
+pub async fn write_reserving(
+    req: &mut Request,
+    kv: &KvStore,
+    key: &str,
+    mode: Write,
+    reserved: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
     let input = read_object(req).await?;
+    if let Some(name) = reserved.iter().find(|k| input.contains_key(**k)) {
+        return Err(ApiError::invalid(
+            *name,
+            "is maintained by partner integrations and cannot be written here",
+        ));
+    }
     let current = load(kv, key).await?;
     check_precondition(req, &current)?;
-    let next = match mode {
+    let mut next = match mode {
         Write::Replace => input,
         Write::Merge => merge_patch(&current, &input),
     };
+    for name in reserved {
+        if let Some(kept) = current.get(*name) {
+            next.insert((*name).to_string(), kept.clone());
+        }
+    }
     let size = serde_json::to_vec(&next)
         .map(|v| v.len())
         .unwrap_or(usize::MAX);

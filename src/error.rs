@@ -53,6 +53,9 @@ pub enum ApiError {
     /// 409: the request conflicts with the current state; `slug` names the conflict
     /// (`email-taken`, `slot-full`, `booking-limit`, ...).
     Conflict { slug: &'static str, detail: String },
+    /// 422 with its own problem type: a well-formed request the domain refuses
+    /// (`slot-not-offered`, `slot-in-past`, `idempotency-mismatch`, ...).
+    Unprocessable { slug: &'static str, detail: String },
     /// 412: `If-Match` did not match the current `ETag`.
     PreconditionFailed(String),
     /// 413: the body exceeds the limit for this route.
@@ -114,7 +117,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest { .. } => 400,
-            ApiError::Validation { .. } => 422,
+            ApiError::Validation { .. } | ApiError::Unprocessable { .. } => 422,
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
@@ -139,6 +142,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed { .. } => ("method-not-allowed", "Method not allowed"),
             ApiError::Conflict { slug, .. } => (slug, "Conflict"),
+            ApiError::Unprocessable { slug, .. } => (slug, "Unprocessable request"),
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
@@ -161,9 +165,9 @@ impl ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 format!("This resource supports {}.", allow.join(", "))
             }
-            ApiError::Conflict { detail, .. } | ApiError::TooManyRequests { detail, .. } => {
-                detail.clone()
-            }
+            ApiError::Conflict { detail, .. }
+            | ApiError::Unprocessable { detail, .. }
+            | ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::PayloadTooLarge { limit } => {
                 format!("The request body exceeds the limit of {limit} bytes.")
             }

@@ -1,6 +1,7 @@
 //! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
 //! marketing site from static assets otherwise.
 
+pub mod access;
 pub mod auth;
 pub mod body;
 pub mod clock;
@@ -8,7 +9,10 @@ pub mod context;
 pub mod documents;
 pub mod domain;
 pub mod error;
+pub mod geo;
+pub mod geocoder;
 pub mod handlers;
+pub mod pagination;
 pub mod repo;
 pub mod respond;
 pub mod router;
@@ -20,7 +24,9 @@ use worker::{event, Context, Date, Env, Request, Response};
 use crate::context::{bindings, Ctx};
 use crate::documents::Write;
 use crate::error::ApiError;
-use crate::handlers::{accounts, me};
+use crate::handlers::{
+    accounts, bookings, me, members, schedule, store_profile, store_search, stores,
+};
 use crate::router::{Matched, RouteId};
 
 /// The per-store Durable Object class, exported from this cdylib.
@@ -99,5 +105,28 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::GetMyProfile => me::get_profile(ctx).await,
         RouteId::PutMyProfile => me::write_profile(ctx, Write::Replace).await,
         RouteId::PatchMyProfile => me::write_profile(ctx, Write::Merge).await,
+        RouteId::CreateStore => stores::create(ctx).await,
+        RouteId::SearchStores => store_search::search(ctx).await,
+        RouteId::GetStore => stores::get(ctx).await,
+        RouteId::UpdateStore => stores::update(ctx).await,
+        RouteId::CloseStore => stores::close(ctx).await,
+        RouteId::MyStores => store_search::mine(ctx).await,
+        RouteId::AddMember => members::add(ctx).await,
+        RouteId::RemoveMember => members::remove(ctx).await,
+        RouteId::GetStoreProfile => store_profile::get(ctx).await,
+        RouteId::PutStoreProfile => store_profile::write(ctx, Write::Replace).await,
+        RouteId::PatchStoreProfile => store_profile::write(ctx, Write::Merge).await,
+        RouteId::PutSchedule => schedule::put(ctx).await,
+        RouteId::GetSchedule => schedule::get(ctx).await,
+        RouteId::ListSlots => schedule::slots(ctx).await,
+        RouteId::Occupancy => schedule::occupancy(ctx).await,
+        RouteId::CreateBooking => bookings::create(ctx).await,
+        RouteId::DayBookings => bookings::day(ctx).await,
+        RouteId::GetBooking => bookings::get(ctx).await,
+        RouteId::CancelBooking => bookings::cancel(ctx).await,
+        RouteId::RescheduleBooking => bookings::reschedule(ctx).await,
+        RouteId::NoShow => bookings::no_show(ctx).await,
+        RouteId::CheckIn => bookings::check_in(ctx).await,
+        RouteId::MyBookings => bookings::mine(ctx).await,
     }
 }

@@ -1,22 +1,30 @@
 //! Typed calls from the Worker to a store's Durable Object.
 
+use safemarket_durable::engine::BookingError;
 use safemarket_durable::protocol::{
-    StoreCommand, StoreErrorKind, StoreReply, StoreResult, COMMAND_URL,
+    StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
 };
 use worker::{Env, Headers, Method, Request, RequestInit};
 
 use crate::context::bindings;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 
-/// Sends `cmd` to the object named `object_name` (a store id) and decodes its answer.
+/// Sends `command` to the object of `store_id` (whose schedule is in `timezone`) and decodes
+/// its answer; refusals become the matching problem.
 pub async fn call(
     env: &Env,
-    object_name: &str,
-    cmd: &StoreCommand,
+    store_id: &str,
+    timezone: &str,
+    command: StoreCommand,
 ) -> Result<StoreReply, ApiError> {
     let namespace = env.durable_object(bindings::STORES)?;
-    let stub = namespace.id_from_name(object_name)?.get_stub()?;
-    let body = serde_json::to_string(cmd).map_err(ApiError::internal)?;
+    let stub = namespace.id_from_name(store_id)?.get_stub()?;
+    let request = StoreRequest {
+        store_id: store_id.to_string(),
+        timezone: timezone.to_string(),
+        command,
+    };
+    let body = serde_json::to_string(&request).map_err(ApiError::internal)?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     let mut init = RequestInit::new();
@@ -26,9 +34,33 @@ pub async fn call(
     let req = Request::new_with_init(COMMAND_URL, &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
     let result: StoreResult = resp.json().await?;
-    result.map_err(|e| match e.kind {
-        StoreErrorKind::BadCommand | StoreErrorKind::Internal => {
-            ApiError::internal(format!("store object {object_name}: {}", e.detail))
+    result.map_err(|e| match e {
+        StoreError::Booking(b) => booking_problem(b),
+        StoreError::Invalid(errors) => ApiError::invalid_fields(
+            errors
+                .into_iter()
+                .map(|f| FieldError::new(f.field, f.message))
+                .collect(),
+        ),
+        StoreError::BadCommand(d) | StoreError::Internal(d) => {
+            ApiError::internal(format!("store object {store_id}: {d}"))
         }
     })
+}
+
+/// The problem for a refused booking operation (status and slug from the engine).
+pub fn booking_problem(e: BookingError) -> ApiError {
+    let detail = e.to_string();
+    match e.http_status() {
+        404 => ApiError::NotFound(detail),
+        409 => ApiError::Conflict {
+            slug: e.kind(),
+            detail,
+        },
+        422 => ApiError::Unprocessable {
+            slug: e.kind(),
+            detail,
+        },
+        _ => ApiError::internal(detail),
+    }
 }

@@ -1,15 +1,30 @@
 //! The typed protocol between the Worker and a store's Durable Object.
 //!
-//! The Worker sends one [`StoreCommand`] as the JSON body of a `POST` to the object and gets a
-//! [`StoreResult`] back. Both sides compile this module, so a field renamed on one side cannot
-//! be forgotten on the other.
+//! The Worker sends one [`StoreRequest`] as the JSON body of a `POST` to the object and gets a
+//! [`StoreResult`] back. Both sides compile this module (and the engine types it carries), so a
+//! field renamed on one side cannot be forgotten on the other.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::engine::{Booking, BookingError, FieldError, Guest, Occupancy, Schedule};
 
 /// Path the Worker posts commands to (Durable Object stubs need a full URL).
 pub const COMMAND_URL: &str = "https://store.internal/command";
 
-/// A request to a store's Durable Object.
+/// One request to a store's object: which store it is (the object records it for its alarm's
+/// D1 writes), the store's IANA zone as the Worker read it from D1, and the command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreRequest {
+    /// The store id (also the object's name).
+    pub store_id: String,
+    /// IANA zone of the store's schedule.
+    pub timezone: String,
+    /// What to do.
+    pub command: StoreCommand,
+}
+
+/// A command for a store's Durable Object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum StoreCommand {
@@ -21,6 +36,104 @@ pub enum StoreCommand {
     /// The store was closed by its owner: refuse new bookings from now on and cancel the
     /// future ones. Idempotent.
     CloseStore,
+    /// Replaces the schedule (already validated by the Worker; validated again on decode).
+    PutSchedule {
+        /// The new schedule.
+        schedule: Schedule,
+    },
+    /// The stored schedule.
+    GetSchedule,
+    /// Slots with their counts for local dates `from..=to`.
+    ListSlots {
+        /// First local date.
+        from: NaiveDate,
+        /// Last local date (inclusive).
+        to: NaiveDate,
+    },
+    /// Books a slot.
+    Book {
+        /// Principal the booking belongs to: a user id, or `key:<api key id>` for bookings an
+        /// integration made for a caller (those are not in any user's booking index).
+        owner: String,
+        /// People.
+        party_size: u32,
+        /// Start of the slot.
+        slot_start: DateTime<Utc>,
+        /// Caller booked on someone's behalf.
+        guest: Option<Guest>,
+        /// `Idempotency-Key` header, validated.
+        idempotency_key: Option<String>,
+    },
+    /// One booking by id.
+    GetBooking {
+        /// Booking id.
+        id: String,
+    },
+    /// One booking by code (the most relevant if codes were reused after cancellation).
+    GetBookingByCode {
+        /// Booking code as typed.
+        code: String,
+    },
+    /// Cancels a booking by id; with `owner`, only if the booking belongs to it.
+    Cancel {
+        /// Booking id.
+        id: String,
+        /// Required owner, or `None` for staff.
+        owner: Option<String>,
+    },
+    /// Cancels a booking by code (phone system).
+    CancelByCode {
+        /// Booking code.
+        code: String,
+    },
+    /// Moves a booking to another slot atomically; with `owner`, only its own.
+    Reschedule {
+        /// Booking id.
+        id: String,
+        /// Required owner, or `None` for staff.
+        owner: Option<String>,
+        /// New slot start.
+        slot_start: DateTime<Utc>,
+    },
+    /// Every booking of one local date.
+    DayBookings {
+        /// Local date.
+        date: NaiveDate,
+    },
+    /// Door check-in by code.
+    CheckIn {
+        /// Booking code.
+        code: String,
+    },
+    /// Marks a booking as no-show.
+    NoShow {
+        /// Booking id.
+        id: String,
+    },
+    /// Occupancy of the slot in progress.
+    Occupancy,
+    /// Account erasure: cancel the user's future bookings, anonymise the past ones.
+    EraseUser {
+        /// The erased user.
+        user_id: String,
+    },
+}
+
+/// One slot in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotView {
+    /// Start (UTC).
+    pub start: DateTime<Utc>,
+    /// End (UTC).
+    pub end: DateTime<Utc>,
+    /// Start as store-local wall time with offset.
+    pub local_start: String,
+    /// Places per slot.
+    pub capacity: u32,
+    /// People booked (confirmed + checked in).
+    pub booked: u32,
+    /// Places left.
+    pub available: u32,
 }
 
 /// A successful answer of the object.
@@ -37,39 +150,61 @@ pub enum StoreReply {
         /// Future bookings cancelled by this call.
         cancelled: u32,
     },
+    /// The stored schedule (after `PutSchedule`, with the active bookings it no longer offers).
+    Schedule {
+        /// The schedule, `None` when the store has none.
+        schedule: Option<Schedule>,
+        /// Active bookings outside the new schedule (kept valid); empty for `GetSchedule`.
+        affected_bookings: Vec<Booking>,
+    },
+    /// Slot listing.
+    Slots {
+        /// Slots sorted by start.
+        items: Vec<SlotView>,
+    },
+    /// A booking was made (or replayed for a repeated idempotent request).
+    Booked {
+        /// The booking.
+        booking: Booking,
+        /// `true` for an idempotent replay.
+        replayed: bool,
+    },
+    /// One booking.
+    Booking {
+        /// The booking.
+        booking: Booking,
+    },
+    /// Several bookings, sorted by slot start.
+    Bookings {
+        /// The bookings.
+        items: Vec<Booking>,
+    },
+    /// Occupancy now.
+    Occupancy {
+        /// The occupancy.
+        occupancy: Occupancy,
+    },
+    /// Answer to [`StoreCommand::EraseUser`].
+    Erased {
+        /// Future bookings cancelled.
+        cancelled: u32,
+        /// Past bookings whose owner was removed.
+        anonymised: u32,
+    },
 }
 
-/// Why the object refused or failed a command; the Worker maps each kind to a problem type.
+/// Why the object refused or failed a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreError {
-    /// Machine-readable kind.
-    pub kind: StoreErrorKind,
-    /// Human-readable detail, safe to show to the client (except for `Internal`).
-    pub detail: String,
-    /// Per-field validation errors (`field`, `message`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<(String, String)>,
-}
-
-/// Kinds of [`StoreError`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreErrorKind {
+#[serde(tag = "error", content = "data", rename_all = "snake_case")]
+pub enum StoreError {
+    /// A booking rule refused the command.
+    Booking(BookingError),
+    /// Input values are invalid (422 with field errors).
+    Invalid(Vec<FieldError>),
     /// The command could not be decoded (a Worker/object version mismatch or a bug).
-    BadCommand,
-    /// Storage failed inside the object.
-    Internal,
-}
-
-impl StoreError {
-    /// An error of `kind` with a detail and no field errors.
-    pub fn new(kind: StoreErrorKind, detail: impl Into<String>) -> Self {
-        Self {
-            kind,
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
-    }
+    BadCommand(String),
+    /// Storage failed inside the object (the text is for logs).
+    Internal(String),
 }
 
 /// What the object answers to every command.
@@ -80,20 +215,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn command_wire_format_is_tagged() {
-        let cmd = StoreCommand::Ping { nonce: "n".into() };
-        let json = serde_json::to_value(&cmd).unwrap();
-        assert_eq!(json, serde_json::json!({"op": "ping", "nonce": "n"}));
-        assert_eq!(serde_json::from_value::<StoreCommand>(json).unwrap(), cmd);
+    fn request_wire_format_is_tagged() {
+        let req = StoreRequest {
+            store_id: "s".into(),
+            timezone: "UTC".into(),
+            command: StoreCommand::Ping { nonce: "n".into() },
+        };
+        let json = serde_json::to_value(&req).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"store_id": "s", "timezone": "UTC", "command": {"op": "ping", "nonce": "n"}})
+        );
+        assert_eq!(serde_json::from_value::<StoreRequest>(json).unwrap(), req);
     }
 
     #[test]
-    fn result_round_trips() {
-        let ok: StoreResult = Ok(StoreReply::Pong { nonce: "x".into() });
-        let s = serde_json::to_string(&ok).unwrap();
-        assert_eq!(serde_json::from_str::<StoreResult>(&s).unwrap(), ok);
-        let err: StoreResult = Err(StoreError::new(StoreErrorKind::Internal, "boom"));
-        let s = serde_json::to_string(&err).unwrap();
-        assert_eq!(serde_json::from_str::<StoreResult>(&s).unwrap(), err);
+    fn results_round_trip() {
+        for result in [
+            Ok(StoreReply::Pong { nonce: "x".into() }),
+            Err(StoreError::Booking(BookingError::SlotFull { available: 2 })),
+            Err(StoreError::Booking(BookingError::Storage("disk".into()))),
+            Err(StoreError::Invalid(vec![FieldError::new(
+                "slot_minutes",
+                "too small",
+            )])),
+        ] {
+            let s = serde_json::to_string(&result).unwrap();
+            assert_eq!(serde_json::from_str::<StoreResult>(&s).unwrap(), result);
+        }
     }
 }

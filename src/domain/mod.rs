@@ -1,4 +1,7 @@
 //! Input types that can only hold valid values (parse, don't validate), shared by handlers.
 
+pub mod booking;
+pub mod fields;
+pub mod search;
 pub mod store;
 pub mod user;

@@ -78,14 +78,10 @@ async fn check_kv(ctx: &Ctx) -> Result<(), ApiError> {
 
 async fn check_durable_object(ctx: &Ctx) -> Result<(), ApiError> {
     let nonce = ctx.request_id.clone();
-    let reply = store_client::call(
-        &ctx.env,
-        HEALTH_OBJECT,
-        &StoreCommand::Ping {
-            nonce: nonce.clone(),
-        },
-    )
-    .await?;
+    let ping = StoreCommand::Ping {
+        nonce: nonce.clone(),
+    };
+    let reply = store_client::call(&ctx.env, HEALTH_OBJECT, "UTC", ping).await?;
     match reply {
         StoreReply::Pong { nonce: echoed } if echoed == nonce => Ok(()),
         other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),

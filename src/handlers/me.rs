@@ -6,7 +6,7 @@ use crate::auth::{require_user, session};
 use crate::context::Ctx;
 use crate::documents::{self, user_profile_key, Write};
 use crate::error::ApiError;
-use crate::repo::users;
+use crate::repo::{stores, users};
 use crate::respond;
 
 /// `GET /api/v1/me`.
@@ -18,10 +18,14 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     Ok(Response::from_json(&user)?)
 }
 
-/// `DELETE /api/v1/me`: erases the account: sessions, profile document, user row.
+/// `DELETE /api/v1/me`: erases the account: sessions, profile document, user row. Refused
+/// (409 `owns-stores`) before anything is deleted while the caller owns an open store.
 pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
     let caller = require_user(&ctx).await?;
     let db = ctx.db()?;
+    if stores::owns_open_store(&db, &caller.id).await? {
+        return Err(users::owns_stores());
+    }
     // Sessions first: once the row is gone nothing may still act as this user.
     session::revoke_all(&ctx.sessions()?, &caller.id).await?;
     documents::delete(&ctx.documents()?, &user_profile_key(&caller.id)).await?;

@@ -1,5 +1,6 @@
 //! D1 access, one module per table group. Handlers call these; SQL lives only here.
 
+pub mod booking_index;
 pub mod stores;
 pub mod users;
 
@@ -20,6 +21,12 @@ pub fn conflict_or_internal(e: worker::Error, slug: &'static str, detail: &str) 
     } else {
         ApiError::from(e)
     }
+}
+
+/// Whether a D1 error is a FOREIGN KEY violation (a row it refers to is gone, or rows still
+/// refer to the one being deleted).
+pub fn is_foreign_key_violation(e: &worker::Error) -> bool {
+    e.to_string().contains("FOREIGN KEY constraint failed")
 }
 
 /// A D1 parameter for an optional value: `NULL` when absent (D1 rejects `undefined`).

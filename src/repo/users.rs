@@ -103,11 +103,33 @@ pub async fn set_password_hash(db: &D1Database, id: &str, hash: &str) -> Result<
     Ok(())
 }
 
-/// Deletes a user row (memberships cascade).
+/// The placeholder owner of closed stores whose owner erased their account (migration 0003).
+pub const ERASED_OWNER_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The 409 for erasing an account that still owns open stores.
+pub fn owns_stores() -> ApiError {
+    ApiError::Conflict {
+        slug: "owns-stores",
+        detail: "You still own open stores: close or hand over your stores first.".into(),
+    }
+}
+
+/// Deletes a user row in one transaction (memberships cascade): the closed stores they owned
+/// pass to [`ERASED_OWNER_ID`] so their history stays. 409 `owns-stores` when they own an
+/// open store (callers check first; this catches a store created meanwhile).
 pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
-    db.prepare("DELETE FROM users WHERE id = ?1")
-        .bind(&[id.into()])?
-        .run()
-        .await?;
+    let hand_over = db
+        .prepare("UPDATE stores SET owner_id = ?2 WHERE owner_id = ?1 AND closed_at IS NOT NULL")
+        .bind(&[id.into(), ERASED_OWNER_ID.into()])?;
+    let delete = db
+        .prepare("DELETE FROM users WHERE id = ?1")
+        .bind(&[id.into()])?;
+    db.batch(vec![hand_over, delete]).await.map_err(|e| {
+        if super::is_foreign_key_violation(&e) {
+            owns_stores()
+        } else {
+            ApiError::from(e)
+        }
+    })?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! and stores so they run in parallel. Tests that restart a server start their own.
 
 mod accounts;
+mod bookings;
 mod platform;
+mod stores;
 
 use std::sync::OnceLock;
 
@@ -54,7 +56,12 @@ fn trial(name: &'static str, f: TestFn) -> Trial {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    for (name, f) in platform::TESTS.iter().chain(accounts::TESTS) {
+    for (name, f) in platform::TESTS
+        .iter()
+        .chain(accounts::TESTS)
+        .chain(bookings::TESTS)
+        .chain(stores::TESTS)
+    {
         trials.push(trial(name, *f));
     }
     let conclusion = libtest_mimic::run(&args, trials);
@@ -62,5 +69,6 @@ fn main() {
     if let Some(server) = SHARED.get() {
         server.stop_ref();
     }
+    stores::stop_servers();
     conclusion.exit();
 }

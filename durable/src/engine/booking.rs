@@ -215,7 +215,9 @@ pub struct BookOutcome {
 }
 
 /// Why a booking operation was refused or failed. Each variant is one problem type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialisable so the Durable Object can hand it to the Worker unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum BookingError {
     /// The idempotency key was used for a different request (422).
     IdempotencyMismatch,

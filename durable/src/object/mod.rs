@@ -1,58 +1,216 @@
-//! The per-store Durable Object: decodes a [`StoreCommand`], runs it against the object's own
+//! The per-store Durable Object: decodes a [`StoreRequest`], runs it against the object's own
 //! SQLite database and encodes the [`StoreResult`].
 //!
 //! Correctness rests on one rule (see DESIGN.md): a decision and the writes it implies run with
-//! no `await` between them, so no other request of this store can interleave.
+//! no `await` between them, so no other request of this store can interleave. Every command is
+//! executed by the synchronous [`StoreObject::execute`]; the only awaits are decoding the
+//! request before it and scheduling the index alarm after it.
 
 mod schema;
+mod sqlite;
+mod sync;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Deserialize;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
 };
 
-use crate::protocol::{StoreCommand, StoreError, StoreErrorKind, StoreReply, StoreResult};
+use crate::engine::{
+    self, affected_by_schedule, slots_between, BookRequest, Booking, BookingError, FieldError,
+    Guest, IdempotencyKey, OsRandom, Schedule, StoreContext,
+};
+use crate::protocol::{SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult};
+use sqlite::SqlInventory;
 
 /// One instance per store, addressed by the store id (`id_from_name(store_id)`).
 #[durable_object]
 pub struct StoreObject {
+    state: State,
+    env: Env,
     sql: SqlStorage,
     schema_ready: Cell<bool>,
+    /// The parsed schedule, read from `meta` once and replaced on `PutSchedule`.
+    schedule: RefCell<Option<Option<Schedule>>>,
+    /// When the pending alarm fires (ms since the epoch), if known; avoids a storage call per
+    /// booking while still pulling a far archival alarm forward when the outbox has work.
+    alarm_at: Cell<Option<i64>>,
+    /// Consecutive failed index flushes (for backoff).
+    flush_failures: Cell<u32>,
+    /// The store id as recorded in `meta` (the alarm needs it for D1 rows).
+    store_id: RefCell<Option<String>>,
 }
 
 impl DurableObject for StoreObject {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
         Self {
-            sql: state.storage().sql(),
+            state,
+            env,
+            sql,
             schema_ready: Cell::new(false),
+            schedule: RefCell::new(None),
+            alarm_at: Cell::new(None),
+            flush_failures: Cell::new(0),
+            store_id: RefCell::new(None),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let result: StoreResult = match req.json::<StoreCommand>().await {
-            Ok(cmd) => self.execute(cmd),
-            Err(e) => Err(StoreError::new(
-                StoreErrorKind::BadCommand,
-                format!("cannot decode command: {e}"),
-            )),
+        let result: StoreResult = match req.json::<StoreRequest>().await {
+            Ok(request) => self.execute(request),
+            Err(e) => Err(StoreError::BadCommand(format!(
+                "cannot decode command: {e}"
+            ))),
         };
+        if self.outbox_pending() {
+            self.ensure_alarm(Duration::from_millis(sync::FLUSH_DELAY_MS))
+                .await;
+        }
         Response::from_json(&result)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.alarm_at.set(None);
+        let next = sync::run(self).await;
+        if let Some(delay) = next {
+            self.ensure_alarm(delay).await;
+        }
+        Response::ok("done")
     }
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
-    StoreError::new(StoreErrorKind::Internal, e.to_string())
+    StoreError::Internal(e.to_string())
+}
+
+fn booking_error(e: BookingError) -> StoreError {
+    StoreError::Booking(e)
+}
+
+#[derive(Deserialize)]
+struct MetaRow {
+    value: String,
 }
 
 impl StoreObject {
     /// Runs one command synchronously: no `await` from first read to last write.
-    fn execute(&self, cmd: StoreCommand) -> StoreResult {
+    fn execute(&self, request: StoreRequest) -> StoreResult {
         self.ensure_schema()?;
-        match cmd {
+        let tz: Tz = request.timezone.parse().map_err(|_| {
+            StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
+        })?;
+        self.remember_store_id(&request.store_id)?;
+        let now = Utc::now();
+        let store_id = request.store_id.as_str();
+        match request.command {
             StoreCommand::Ping { nonce } => self.ping(nonce),
-            StoreCommand::CloseStore => self.close_store(),
+            StoreCommand::CloseStore => self.close_store(store_id, now),
+            StoreCommand::PutSchedule { schedule } => {
+                self.put_schedule(store_id, schedule, tz, now)
+            }
+            StoreCommand::GetSchedule => Ok(StoreReply::Schedule {
+                schedule: self.schedule()?,
+                affected_bookings: Vec::new(),
+            }),
+            StoreCommand::ListSlots { from, to } => self.list_slots(store_id, tz, from, to),
+            StoreCommand::Book {
+                owner,
+                party_size,
+                slot_start,
+                guest,
+                idempotency_key,
+            } => self.book(
+                store_id,
+                tz,
+                now,
+                owner,
+                party_size,
+                slot_start,
+                guest,
+                idempotency_key,
+            ),
+            StoreCommand::GetBooking { id } => {
+                let booking = self.load(store_id, &id)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::GetBookingByCode { code } => {
+                let booking = self.load_by_code(store_id, &code)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::Cancel { id, owner } => {
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                self.require_owner(&inv, &id, owner.as_deref())?;
+                let booking = engine::cancel(&mut inv, &id, now).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::CancelByCode { code } => {
+                let found = self.load_by_code(store_id, &code)?;
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                let booking = engine::cancel(&mut inv, &found.id, now).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::Reschedule {
+                id,
+                owner,
+                slot_start,
+            } => {
+                let schedule = self.schedule()?;
+                let closed = self.is_closed()?;
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                self.require_owner(&inv, &id, owner.as_deref())?;
+                let ctx = StoreContext {
+                    schedule: schedule.as_ref(),
+                    tz,
+                    now,
+                    store_closed: closed,
+                };
+                let booking =
+                    engine::reschedule(&mut inv, &ctx, &id, slot_start).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::DayBookings { date } => {
+                let (from, to) = engine::local_day_bounds(tz, date).ok_or_else(|| {
+                    StoreError::Invalid(vec![FieldError::new("date", "not a date in this zone")])
+                })?;
+                let inv = SqlInventory::new(&self.sql, store_id);
+                let items = inv
+                    .bookings_between(from, to)
+                    .map_err(internal)?
+                    .into_iter()
+                    .map(|(_, b)| b)
+                    .collect();
+                Ok(StoreReply::Bookings { items })
+            }
+            StoreCommand::CheckIn { code } => {
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                let booking =
+                    engine::check_in_by_code(&mut inv, &code, now).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::NoShow { id } => {
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                let booking = engine::mark_no_show(&mut inv, &id, now).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
+            StoreCommand::Occupancy => {
+                let schedule = self.schedule()?;
+                let inv = SqlInventory::new(&self.sql, store_id);
+                let occupancy = engine::occupancy(schedule.as_ref(), tz, now, |slot| {
+                    use engine::Inventory;
+                    Ok::<_, String>((
+                        inv.booked_people(slot.start)?,
+                        inv.checked_in_people(slot.start)?,
+                    ))
+                })
+                .map_err(internal)?;
+                Ok(StoreReply::Occupancy { occupancy })
+            }
+            StoreCommand::EraseUser { user_id } => self.erase_user(store_id, &user_id, now),
         }
     }
 
@@ -63,61 +221,287 @@ impl StoreObject {
         self.sql
             .exec(schema::MIGRATIONS[0], None)
             .map_err(internal)?;
-        #[derive(Deserialize)]
-        struct Row {
-            value: String,
-        }
-        let rows: Vec<Row> = self
-            .sql
-            .exec("SELECT value FROM meta WHERE key = 'schema_version'", None)
-            .and_then(|c| c.to_array())
-            .map_err(internal)?;
-        let current = rows
-            .first()
-            .and_then(|r| r.value.parse::<usize>().ok())
+        let current = self
+            .meta("schema_version")?
+            .and_then(|v| v.parse::<usize>().ok())
             .unwrap_or(0);
         for (version, statement) in schema::pending(current) {
             self.sql.exec(statement, None).map_err(internal)?;
-            self.sql
-                .exec(
-                    "INSERT INTO meta(key, value) VALUES ('schema_version', ?)
-                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    vec![version.to_string().into()],
-                )
-                .map_err(internal)?;
+            self.set_meta("schema_version", &version.to_string())?;
         }
         self.schema_ready.set(true);
         Ok(())
     }
 
-    fn close_store(&self) -> StoreResult {
+    /// Records the store id once (and again only if it ever differed).
+    fn remember_store_id(&self, store_id: &str) -> Result<(), StoreError> {
+        if self.store_id.borrow().as_deref() == Some(store_id) {
+            return Ok(());
+        }
+        if self.meta("store_id")?.as_deref() != Some(store_id) {
+            self.set_meta("store_id", store_id)?;
+        }
+        *self.store_id.borrow_mut() = Some(store_id.to_string());
+        Ok(())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let rows: Vec<MetaRow> = self
+            .sql
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
+            .and_then(|c| c.to_array())
+            .map_err(internal)?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
         self.sql
             .exec(
-                "INSERT INTO meta(key, value) VALUES ('closed', '1')
+                "INSERT INTO meta(key, value) VALUES (?, ?)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                None,
+                vec![key.into(), value.into()],
             )
             .map_err(internal)?;
-        Ok(StoreReply::Closed { cancelled: 0 })
+        Ok(())
+    }
+
+    fn schedule(&self) -> Result<Option<Schedule>, StoreError> {
+        if let Some(cached) = self.schedule.borrow().as_ref() {
+            return Ok(cached.clone());
+        }
+        let parsed = match self.meta("schedule")? {
+            Some(json) => Some(serde_json::from_str::<Schedule>(&json).map_err(internal)?),
+            None => None,
+        };
+        *self.schedule.borrow_mut() = Some(parsed.clone());
+        Ok(parsed)
+    }
+
+    fn is_closed(&self) -> Result<bool, StoreError> {
+        Ok(self.meta("closed")?.as_deref() == Some("1"))
+    }
+
+    fn load(&self, store_id: &str, id: &str) -> Result<Booking, StoreError> {
+        use engine::Inventory;
+        SqlInventory::new(&self.sql, store_id)
+            .get(id)
+            .map_err(internal)?
+            .ok_or(StoreError::Booking(BookingError::NotFound))
+    }
+
+    fn load_by_code(&self, store_id: &str, code: &str) -> Result<Booking, StoreError> {
+        use engine::Inventory;
+        let code =
+            engine::parse_code(code).map_err(|_| StoreError::Booking(BookingError::NotFound))?;
+        SqlInventory::new(&self.sql, store_id)
+            .get_by_code(code.as_str())
+            .map_err(internal)?
+            .ok_or(StoreError::Booking(BookingError::NotFound))
+    }
+
+    /// With `owner`, the booking must belong to it; others' bookings do not exist for them.
+    fn require_owner(
+        &self,
+        inv: &SqlInventory<'_>,
+        id: &str,
+        owner: Option<&str>,
+    ) -> Result<(), StoreError> {
+        use engine::Inventory;
+        let Some(owner) = owner else { return Ok(()) };
+        match inv.get(id).map_err(internal)? {
+            Some(b) if b.owner.as_deref() == Some(owner) => Ok(()),
+            _ => Err(StoreError::Booking(BookingError::NotFound)),
+        }
     }
 
     fn ping(&self, nonce: String) -> StoreResult {
+        self.set_meta("last_ping", &nonce)?;
+        let echoed = self.meta("last_ping")?.unwrap_or_default();
+        Ok(StoreReply::Pong { nonce: echoed })
+    }
+
+    fn close_store(&self, store_id: &str, now: DateTime<Utc>) -> StoreResult {
+        self.set_meta("closed", "1")?;
+        let mut inv = SqlInventory::new(&self.sql, store_id);
+        let future = inv.future_confirmed(now, None).map_err(internal)?;
+        for b in &future {
+            engine::cancel(&mut inv, &b.id, now).map_err(booking_error)?;
+        }
+        Ok(StoreReply::Closed {
+            cancelled: u32::try_from(future.len()).unwrap_or(u32::MAX),
+        })
+    }
+
+    fn put_schedule(
+        &self,
+        store_id: &str,
+        schedule: Schedule,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> StoreResult {
+        let inv = SqlInventory::new(&self.sql, store_id);
+        let active = inv.active(now).map_err(internal)?;
+        let affected_bookings = affected_by_schedule(&active, &schedule, tz, now);
+        let json = serde_json::to_string(&schedule).map_err(internal)?;
+        self.set_meta("schedule", &json)?;
+        *self.schedule.borrow_mut() = Some(Some(schedule.clone()));
+        Ok(StoreReply::Schedule {
+            schedule: Some(schedule),
+            affected_bookings,
+        })
+    }
+
+    fn list_slots(
+        &self,
+        store_id: &str,
+        tz: Tz,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> StoreResult {
+        let Some(schedule) = self.schedule()? else {
+            return Ok(StoreReply::Slots { items: Vec::new() });
+        };
+        let slots = slots_between(&schedule, tz, from, to);
+        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
+            return Ok(StoreReply::Slots { items: Vec::new() });
+        };
+        let inv = SqlInventory::new(&self.sql, store_id);
+        let booked: std::collections::HashMap<i64, u32> = inv
+            .booked_per_slot(first.start, last.end)
+            .map_err(internal)?
+            .into_iter()
+            .collect();
+        let capacity = schedule.capacity();
+        let items = slots
+            .into_iter()
+            .map(|slot| {
+                let booked = booked.get(&slot.start.timestamp()).copied().unwrap_or(0);
+                SlotView {
+                    start: slot.start,
+                    end: slot.end,
+                    local_start: engine::local_rfc3339(slot.start, tz),
+                    capacity,
+                    booked,
+                    available: capacity.saturating_sub(booked),
+                }
+            })
+            .collect();
+        Ok(StoreReply::Slots { items })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn book(
+        &self,
+        store_id: &str,
+        tz: Tz,
+        now: DateTime<Utc>,
+        owner: String,
+        party_size: u32,
+        slot_start: DateTime<Utc>,
+        guest: Option<Guest>,
+        idempotency_key: Option<String>,
+    ) -> StoreResult {
+        let idempotency_key = idempotency_key
+            .map(|k| IdempotencyKey::parse(&k))
+            .transpose()
+            .map_err(|e| {
+                StoreError::Invalid(vec![FieldError::new("Idempotency-Key", e.to_string())])
+            })?;
+        let schedule = self.schedule()?;
+        let closed = self.is_closed()?;
+        let mut inv = SqlInventory::new(&self.sql, store_id);
+        let ctx = StoreContext {
+            schedule: schedule.as_ref(),
+            tz,
+            now,
+            store_closed: closed,
+        };
+        let request = BookRequest {
+            owner,
+            party_size,
+            slot_start,
+            guest,
+            idempotency_key,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let outcome =
+            engine::book(&mut inv, &ctx, request, id, &mut OsRandom).map_err(booking_error)?;
+        if !outcome.replayed {
+            // Opportunistic cleanup keeps the table small; records past the TTL never replay.
+            inv.purge_idempotency(engine::idempotency::expiry_cutoff(now))
+                .map_err(internal)?;
+        }
+        Ok(StoreReply::Booked {
+            booking: outcome.booking,
+            replayed: outcome.replayed,
+        })
+    }
+
+    fn erase_user(&self, store_id: &str, user_id: &str, now: DateTime<Utc>) -> StoreResult {
+        use engine::Inventory;
+        let mut inv = SqlInventory::new(&self.sql, store_id);
+        let mut cancelled = 0u32;
+        let mut anonymised = 0u32;
+        for mut b in inv.bookings_of(user_id).map_err(internal)? {
+            if b.status == engine::BookingStatus::Confirmed && b.slot_start >= now {
+                b = engine::cancel(&mut inv, &b.id, now).map_err(booking_error)?;
+                cancelled += 1;
+            } else {
+                anonymised += 1;
+            }
+            b.owner = None;
+            b.updated_at = now;
+            inv.update(&b).map_err(internal)?;
+        }
         self.sql
             .exec(
-                "INSERT INTO meta(key, value) VALUES ('last_ping', ?)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                vec![nonce.into()],
+                "DELETE FROM idempotency WHERE owner = ?",
+                vec![user_id.into()],
             )
             .map_err(internal)?;
+        Ok(StoreReply::Erased {
+            cancelled,
+            anonymised,
+        })
+    }
+
+    fn outbox_pending(&self) -> bool {
+        if !self.schema_ready.get() {
+            return false;
+        }
         #[derive(Deserialize)]
         struct Row {
-            value: String,
+            n: i64,
         }
-        let row: Row = self
-            .sql
-            .exec("SELECT value FROM meta WHERE key = 'last_ping'", None)
-            .and_then(|c| c.one())
-            .map_err(internal)?;
-        Ok(StoreReply::Pong { nonce: row.value })
+        self.sql
+            .exec(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM outbox LIMIT 1)",
+                None,
+            )
+            .and_then(|c| c.to_array::<Row>())
+            .map(|rows| rows.first().is_some_and(|r| r.n > 0))
+            .unwrap_or(false)
+    }
+
+    /// Makes sure an alarm fires within `delay` (keeps an earlier one, replaces a later one).
+    async fn ensure_alarm(&self, delay: Duration) {
+        let due = Utc::now().timestamp_millis()
+            + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        let storage = self.state.storage();
+        let known = match self.alarm_at.get() {
+            Some(at) => Some(at),
+            None => storage.get_alarm().await.ok().flatten(),
+        };
+        if known.is_some_and(|at| at <= due) {
+            self.alarm_at.set(known);
+            return;
+        }
+        match storage.set_alarm(delay).await {
+            Ok(()) => self.alarm_at.set(Some(due)),
+            Err(e) => worker::console_error!(
+                "{}",
+                serde_json::json!({"level": "error", "msg": "cannot set alarm", "cause": e.to_string()})
+            ),
+        }
     }
 }

@@ -1,0 +1,420 @@
+//! The engine's [`Inventory`] over the object's SQLite database, plus the queries the listing
+//! commands need. Every write of a booking also appends it to the outbox in the same
+//! synchronous step, so the D1 index can never miss a change the object committed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::engine::{Booking, BookingStatus, IdempotencyRecord, Inventory};
+
+/// A booking row as stored (instants in Unix seconds).
+#[derive(Debug, Deserialize)]
+struct BookingRow {
+    number: i64,
+    id: String,
+    code: String,
+    owner: Option<String>,
+    guest_name: Option<String>,
+    guest_phone: Option<String>,
+    slot_start: i64,
+    slot_end: i64,
+    party_size: i64,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// Columns of [`BookingRow`].
+const BOOKING_COLUMNS: &str = "number, id, code, owner, guest_name, guest_phone, slot_start, \
+    slot_end, party_size, status, created_at, updated_at";
+
+fn instant(secs: i64) -> Result<DateTime<Utc>, String> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("bad stored instant {secs}"))
+}
+
+impl BookingRow {
+    fn into_booking(self) -> Result<(i64, Booking), String> {
+        let status: BookingStatus = self.status.parse()?;
+        let booking = Booking {
+            id: self.id,
+            code: self.code,
+            owner: self.owner,
+            guest_name: self.guest_name,
+            guest_phone: self.guest_phone,
+            slot_start: instant(self.slot_start)?,
+            slot_end: instant(self.slot_end)?,
+            party_size: u32::try_from(self.party_size).map_err(|e| e.to_string())?,
+            status,
+            created_at: instant(self.created_at)?,
+            updated_at: instant(self.updated_at)?,
+        };
+        Ok((self.number, booking))
+    }
+}
+
+/// What the outbox carries to D1 for one booking change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexEntry {
+    /// The store.
+    pub store_id: String,
+    /// The booking's per-store number (legacy reservation id).
+    pub number: i64,
+    /// The booking as it now is.
+    pub booking: Booking,
+}
+
+impl IndexEntry {
+    /// The user the booking is indexed under: api-key principals (`key:...`) have none.
+    pub fn user_id(&self) -> Option<&str> {
+        self.booking
+            .owner
+            .as_deref()
+            .filter(|o| !o.starts_with("key:"))
+    }
+}
+
+/// The object's SQLite as an [`Inventory`].
+pub struct SqlInventory<'a> {
+    sql: &'a SqlStorage,
+    store_id: &'a str,
+}
+
+fn err(e: worker::Error) -> String {
+    e.to_string()
+}
+
+#[derive(Deserialize)]
+struct Sum {
+    n: Option<i64>,
+}
+
+impl<'a> SqlInventory<'a> {
+    /// The inventory of store `store_id` in `sql`.
+    pub fn new(sql: &'a SqlStorage, store_id: &'a str) -> Self {
+        Self { sql, store_id }
+    }
+
+    fn query<T: for<'de> Deserialize<'de>>(
+        &self,
+        q: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, String> {
+        self.sql
+            .exec(q, args)
+            .and_then(|c| c.to_array())
+            .map_err(err)
+    }
+
+    fn bookings_where(
+        &self,
+        clause: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<(i64, Booking)>, String> {
+        let q = format!("SELECT {BOOKING_COLUMNS} FROM bookings WHERE {clause}");
+        self.query::<BookingRow>(&q, args)?
+            .into_iter()
+            .map(BookingRow::into_booking)
+            .collect()
+    }
+
+    /// Bookings (with numbers) whose slot starts in `[from, to)`, by start then number.
+    pub fn bookings_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Booking)>, String> {
+        self.bookings_where(
+            "slot_start >= ? AND slot_start < ? ORDER BY slot_start, number",
+            vec![from.timestamp().into(), to.timestamp().into()],
+        )
+    }
+
+    /// Confirmed and checked-in people per slot start in `[from, to)`.
+    pub fn booked_per_slot(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(i64, u32)>, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            slot_start: i64,
+            n: i64,
+        }
+        let rows: Vec<Row> = self.query(
+            "SELECT slot_start, sum(party_size) AS n FROM bookings
+             WHERE slot_start >= ? AND slot_start < ? AND status IN ('confirmed', 'checked_in')
+             GROUP BY slot_start",
+            vec![from.timestamp().into(), to.timestamp().into()],
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.slot_start, u32::try_from(r.n).unwrap_or(u32::MAX)))
+            .collect())
+    }
+
+    /// People checked in for the slot starting at `slot_start`.
+    pub fn checked_in_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT sum(party_size) AS n FROM bookings WHERE slot_start = ? AND status = 'checked_in'",
+            vec![slot_start.timestamp().into()],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.n)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    /// Confirmed bookings starting at or after `from`, optionally of one owner.
+    pub fn future_confirmed(
+        &self,
+        from: DateTime<Utc>,
+        owner: Option<&str>,
+    ) -> Result<Vec<Booking>, String> {
+        let rows = match owner {
+            Some(o) => self.bookings_where(
+                "status = 'confirmed' AND slot_start >= ? AND owner = ?",
+                vec![from.timestamp().into(), o.into()],
+            )?,
+            None => self.bookings_where(
+                "status = 'confirmed' AND slot_start >= ?",
+                vec![from.timestamp().into()],
+            )?,
+        };
+        Ok(rows.into_iter().map(|(_, b)| b).collect())
+    }
+
+    /// Every booking of an owner.
+    pub fn bookings_of(&self, owner: &str) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where("owner = ? ORDER BY slot_start", vec![owner.into()])?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    /// Active bookings (confirmed, not ended at `now`).
+    pub fn active(&self, now: DateTime<Utc>) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where(
+                "status = 'confirmed' AND slot_end > ? ORDER BY slot_start, number",
+                vec![now.timestamp().into()],
+            )?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    fn number_of(&self, id: &str) -> Result<i64, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            number: i64,
+        }
+        self.query::<Row>("SELECT number FROM bookings WHERE id = ?", vec![id.into()])?
+            .first()
+            .map(|r| r.number)
+            .ok_or_else(|| format!("booking {id} vanished"))
+    }
+
+    /// Appends the booking's current state to the outbox (same synchronous step as the write).
+    fn enqueue(&self, booking: &Booking) -> Result<(), String> {
+        let entry = IndexEntry {
+            store_id: self.store_id.to_string(),
+            number: self.number_of(&booking.id)?,
+            booking: booking.clone(),
+        };
+        let payload = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        self.sql
+            .exec(
+                "INSERT INTO outbox (payload) VALUES (?)",
+                vec![payload.into()],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Drops idempotency records created before `cutoff`.
+    pub fn purge_idempotency(&self, cutoff: DateTime<Utc>) -> Result<(), String> {
+        self.sql
+            .exec(
+                "DELETE FROM idempotency WHERE created_at < ?",
+                vec![cutoff.timestamp().into()],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Bookings whose slot ended before `cutoff`, oldest first, at most `limit`.
+    pub fn ended_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, Booking)>, String> {
+        self.bookings_where(
+            "slot_end < ? ORDER BY slot_end LIMIT ?",
+            vec![cutoff.timestamp().into(), limit.into()],
+        )
+    }
+
+    /// End of the booking that ended first, if any booking is stored.
+    pub fn oldest_end(&self) -> Result<Option<DateTime<Utc>>, String> {
+        let rows: Vec<Sum> = self.query("SELECT min(slot_end) AS n FROM bookings", Vec::new())?;
+        rows.first().and_then(|r| r.n).map(instant).transpose()
+    }
+
+    /// Deletes bookings by id (after they were archived).
+    pub fn delete_bookings(&self, ids: &[&str]) -> Result<(), String> {
+        for id in ids {
+            self.sql
+                .exec("DELETE FROM bookings WHERE id = ?", vec![(*id).into()])
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// A booking with its per-store number.
+    pub fn get_numbered(&self, id: &str) -> Result<Option<(i64, Booking)>, String> {
+        Ok(self
+            .bookings_where("id = ?", vec![id.into()])?
+            .into_iter()
+            .next())
+    }
+}
+
+impl Inventory for SqlInventory<'_> {
+    type Error = String;
+
+    fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT sum(party_size) AS n FROM bookings
+             WHERE slot_start = ? AND status IN ('confirmed', 'checked_in')",
+            vec![slot_start.timestamp().into()],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.n)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT count(*) AS n FROM bookings WHERE owner = ? AND status = 'confirmed' AND slot_end > ?",
+            vec![owner.into(), now.timestamp().into()],
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.n)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    fn code_in_use(&self, code: &str) -> Result<bool, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT count(*) AS n FROM bookings WHERE code = ? AND status = 'confirmed'",
+            vec![code.into()],
+        )?;
+        Ok(rows.first().and_then(|r| r.n).unwrap_or(0) > 0)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Booking>, String> {
+        Ok(self.get_numbered(id)?.map(|(_, b)| b))
+    }
+
+    fn get_by_code(&self, code: &str) -> Result<Option<Booking>, String> {
+        // Codes are unique among confirmed bookings; after that, the most recent use wins.
+        Ok(self
+            .bookings_where(
+                "code = ? ORDER BY (status = 'confirmed') DESC, number DESC LIMIT 1",
+                vec![code.into()],
+            )?
+            .into_iter()
+            .next()
+            .map(|(_, b)| b))
+    }
+
+    fn insert(&mut self, b: &Booking) -> Result<(), String> {
+        self.sql
+            .exec(
+                &format!(
+                    "INSERT INTO bookings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    BOOKING_COLUMNS.trim_start_matches("number, ")
+                ),
+                vec![
+                    b.id.as_str().into(),
+                    b.code.as_str().into(),
+                    b.owner.clone().into(),
+                    b.guest_name.clone().into(),
+                    b.guest_phone.clone().into(),
+                    b.slot_start.timestamp().into(),
+                    b.slot_end.timestamp().into(),
+                    i64::from(b.party_size).into(),
+                    b.status.as_str().into(),
+                    b.created_at.timestamp().into(),
+                    b.updated_at.timestamp().into(),
+                ],
+            )
+            .map_err(err)?;
+        self.enqueue(b)
+    }
+
+    fn update(&mut self, b: &Booking) -> Result<(), String> {
+        self.sql
+            .exec(
+                "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
+                 WHERE id = ?",
+                vec![
+                    b.owner.clone().into(),
+                    b.slot_start.timestamp().into(),
+                    b.slot_end.timestamp().into(),
+                    b.status.as_str().into(),
+                    b.updated_at.timestamp().into(),
+                    b.id.as_str().into(),
+                ],
+            )
+            .map_err(err)?;
+        self.enqueue(b)
+    }
+
+    fn idempotency_get(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            fingerprint: String,
+            booking_id: String,
+            created_at: i64,
+        }
+        let rows: Vec<Row> = self.query(
+            "SELECT fingerprint, booking_id, created_at FROM idempotency WHERE owner = ? AND key = ?",
+            vec![owner.into(), key.into()],
+        )?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                Ok(IdempotencyRecord {
+                    owner: owner.to_string(),
+                    key: key.to_string(),
+                    fingerprint: r.fingerprint,
+                    booking_id: r.booking_id,
+                    created_at: instant(r.created_at)?,
+                })
+            })
+            .transpose()
+    }
+
+    fn idempotency_put(&mut self, r: &IdempotencyRecord) -> Result<(), String> {
+        self.sql
+            .exec(
+                "INSERT INTO idempotency (owner, key, fingerprint, booking_id, created_at)
+                 VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (owner, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                   booking_id = excluded.booking_id, created_at = excluded.created_at",
+                vec![
+                    r.owner.as_str().into(),
+                    r.key.as_str().into(),
+                    r.fingerprint.as_str().into(),
+                    r.booking_id.as_str().into(),
+                    r.created_at.timestamp().into(),
+                ],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+}

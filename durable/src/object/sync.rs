@@ -1,0 +1,170 @@
+//! The object's alarm: carries the outbox to the D1 booking index and archives old bookings
+//! into D1 history. Both only delete locally after D1 confirmed, so a D1 outage loses nothing;
+//! the alarm retries with backoff until it succeeds.
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use serde::Deserialize;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement};
+
+use super::sqlite::{IndexEntry, SqlInventory};
+use super::StoreObject;
+
+/// How soon after a write the outbox is flushed (batches bursts of bookings).
+pub const FLUSH_DELAY_MS: u64 = 200;
+/// Outbox rows per D1 batch.
+const BATCH: i64 = 100;
+/// Bookings whose slot ended longer ago than this move to D1 history.
+const ARCHIVE_AFTER_DAYS: i64 = 30;
+
+#[derive(Deserialize)]
+struct OutboxRow {
+    seq: i64,
+    payload: String,
+}
+
+fn nullable(v: Option<&str>) -> JsValue {
+    v.map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
+fn log_error(msg: &str, cause: impl std::fmt::Display) {
+    worker::console_error!(
+        "{}",
+        serde_json::json!({"level": "error", "msg": msg, "cause": cause.to_string()})
+    );
+}
+
+/// Upsert of one entry into `booking_index` (or `booking_history`); `version` orders updates
+/// so a late retry never overwrites a newer state.
+fn upsert(
+    db: &D1Database,
+    table: &str,
+    entry: &IndexEntry,
+    version: i64,
+) -> worker::Result<D1PreparedStatement> {
+    let b = &entry.booking;
+    db.prepare(format!(
+        "INSERT INTO {table} (booking_id, store_id, number, user_id, code, slot_start, slot_end,
+           party_size, status, created_at, updated_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (booking_id) DO UPDATE SET user_id = excluded.user_id,
+           slot_start = excluded.slot_start, slot_end = excluded.slot_end,
+           status = excluded.status, updated_at = excluded.updated_at, version = excluded.version
+         WHERE excluded.version >= {table}.version"
+    ))
+    .bind(&[
+        b.id.as_str().into(),
+        entry.store_id.as_str().into(),
+        (entry.number as f64).into(),
+        nullable(entry.user_id()),
+        b.code.as_str().into(),
+        crate::engine::format_utc(b.slot_start).into(),
+        crate::engine::format_utc(b.slot_end).into(),
+        f64::from(b.party_size).into(),
+        b.status.as_str().into(),
+        crate::engine::format_utc(b.created_at).into(),
+        crate::engine::format_utc(b.updated_at).into(),
+        (version as f64).into(),
+    ])
+}
+
+/// One alarm run; returns when the next one should fire, if at all.
+pub async fn run(obj: &StoreObject) -> Option<Duration> {
+    if obj.ensure_schema().is_err() {
+        return Some(Duration::from_secs(60));
+    }
+    let db = match obj.env.d1("DB") {
+        Ok(db) => db,
+        Err(e) => {
+            log_error("no D1 binding in store object", e);
+            return Some(Duration::from_secs(60));
+        }
+    };
+    match flush_outbox(obj, &db).await {
+        Ok(true) => return Some(Duration::from_millis(10)),
+        Ok(false) => obj.flush_failures.set(0),
+        Err(e) => {
+            log_error("booking index flush failed; will retry", e);
+            let failures = obj.flush_failures.get().saturating_add(1);
+            obj.flush_failures.set(failures);
+            return Some(Duration::from_secs(1u64 << failures.min(6)));
+        }
+    }
+    match archive(obj, &db).await {
+        Ok(next) => next,
+        Err(e) => {
+            log_error("archiving failed; will retry", e);
+            Some(Duration::from_secs(300))
+        }
+    }
+}
+
+/// Sends one batch of the outbox to D1; `Ok(true)` when more is waiting.
+async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String> {
+    let rows: Vec<OutboxRow> = obj
+        .sql
+        .exec(
+            "SELECT seq, payload FROM outbox ORDER BY seq LIMIT ?",
+            vec![BATCH.into()],
+        )
+        .and_then(|c| c.to_array())
+        .map_err(|e| e.to_string())?;
+    let Some(last) = rows.last().map(|r| r.seq) else {
+        return Ok(false);
+    };
+    let mut statements = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        statements.push(upsert(db, "booking_index", &entry, row.seq).map_err(|e| e.to_string())?);
+    }
+    db.batch(statements).await.map_err(|e| e.to_string())?;
+    // Only now that D1 has them.
+    obj.sql
+        .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
+        .map_err(|e| e.to_string())?;
+    Ok(rows.len() as i64 == BATCH)
+}
+
+/// Moves bookings that ended more than 30 days ago to D1 history; returns when to look again.
+async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>, String> {
+    let store_id = obj
+        .meta("store_id")
+        .map_err(|e| format!("{e:?}"))?
+        .unwrap_or_default();
+    let now = Utc::now();
+    let cutoff = now - TimeDelta::days(ARCHIVE_AFTER_DAYS);
+    let inv = SqlInventory::new(&obj.sql, &store_id);
+    let old = inv.ended_before(cutoff, BATCH).map_err(|e| e.to_string())?;
+    if !old.is_empty() {
+        let archived_at = crate::engine::format_utc(now);
+        let mut statements = Vec::with_capacity(old.len());
+        for (number, booking) in &old {
+            let entry = IndexEntry {
+                store_id: store_id.clone(),
+                number: *number,
+                booking: booking.clone(),
+            };
+            statements.push(upsert(db, "booking_history", &entry, 0).map_err(|e| e.to_string())?);
+            statements.push(
+                db.prepare("UPDATE booking_history SET archived_at = ?2 WHERE booking_id = ?1")
+                    .bind(&[booking.id.as_str().into(), archived_at.as_str().into()])
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        db.batch(statements).await.map_err(|e| e.to_string())?;
+        let ids: Vec<&str> = old.iter().map(|(_, b)| b.id.as_str()).collect();
+        inv.delete_bookings(&ids).map_err(|e| e.to_string())?;
+        return Ok(Some(Duration::from_millis(10)));
+    }
+    // Wake up when the oldest remaining booking becomes archivable (at most daily).
+    let next = match inv.oldest_end().map_err(|e| e.to_string())? {
+        Some(end) => {
+            let due = (end + TimeDelta::days(ARCHIVE_AFTER_DAYS) - now).num_seconds();
+            Some(Duration::from_secs(due.clamp(60, 24 * 3600) as u64))
+        }
+        None => None,
+    };
+    Ok(next)
+}

@@ -1,0 +1,39 @@
+//! Who may do what with a store: loading the store (404) and checking roles (403).
+
+use worker::D1Database;
+
+use crate::auth::AuthUser;
+use crate::context::Ctx;
+use crate::domain::store::{Role, StoreRow};
+use crate::error::ApiError;
+use crate::repo::stores;
+
+/// The store named by the `store_id` path parameter, or 404 (also for ids that are not UUIDs).
+pub async fn store_or_404(ctx: &Ctx, db: &D1Database) -> Result<StoreRow, ApiError> {
+    let id = ctx.param("store_id")?;
+    let not_found = || ApiError::NotFound(format!("No store {id}."));
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(not_found());
+    }
+    stores::by_id(db, id).await?.ok_or_else(not_found)
+}
+
+/// The caller's role in `store`, or 403 when they have none.
+pub async fn require_member(
+    db: &D1Database,
+    store: &StoreRow,
+    user: &AuthUser,
+) -> Result<Role, ApiError> {
+    stores::role_of(db, &store.id, &user.id)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden("Only the store's owner and staff may do this.".into()))
+}
+
+/// The caller's role in `store` if any (no error for customers).
+pub async fn role_in(
+    db: &D1Database,
+    store: &StoreRow,
+    user: &AuthUser,
+) -> Result<Option<Role>, ApiError> {
+    stores::role_of(db, &store.id, &user.id).await
+}

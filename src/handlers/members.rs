@@ -1,0 +1,98 @@
+//! `/api/v1/stores/{store_id}/members`: the owner adds and removes staff.
+
+use serde::{Deserialize, Serialize};
+use worker::Response;
+
+use crate::access::store_or_404;
+use crate::auth::require_user;
+use crate::body;
+use crate::clock;
+use crate::context::Ctx;
+use crate::domain::store::Role;
+use crate::domain::user::Email;
+use crate::error::{ApiError, FieldError};
+use crate::handlers::stores::{refuse_closed, require_owner};
+use crate::repo::{stores, users};
+use crate::respond;
+
+#[derive(Deserialize)]
+struct AddMember {
+    email: String,
+    role: String,
+}
+
+/// A membership as answered by `POST`.
+#[derive(Serialize)]
+struct Membership<'a> {
+    store_id: &'a str,
+    user_id: &'a str,
+    email: &'a str,
+    role: Role,
+    created_at: &'a str,
+}
+
+/// Only staff can be added: a store has exactly one owner.
+fn parse_role(raw: &str) -> Result<Role, FieldError> {
+    match raw {
+        "staff" => Ok(Role::Staff),
+        _ => Err(FieldError::new(
+            "role",
+            "must be \"staff\" (a store has exactly one owner)",
+        )),
+    }
+}
+
+/// `POST /api/v1/stores/{store_id}/members` (owner) `{email, role: "staff"}`: 201 with the
+/// membership; 404 when no registered account has that email, 409 `already-member`.
+pub async fn add(mut ctx: Ctx) -> Result<Response, ApiError> {
+    let caller = require_user(&ctx).await?;
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    require_owner(&store, &caller)?;
+    refuse_closed(&store)?;
+    let input: AddMember = body::json(&mut ctx.req).await?;
+    let (email, role) = match (Email::parse(&input.email, "email"), parse_role(&input.role)) {
+        (Ok(email), Ok(role)) => (email, role),
+        (email, role) => {
+            let errors = [email.err(), role.err()].into_iter().flatten().collect();
+            return Err(ApiError::invalid_fields(errors));
+        }
+    };
+    let user = users::by_email(&db, email.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound("No account with this email.".into()))?;
+    let now = clock::now_rfc3339();
+    stores::add_staff(&db, &store.id, &user.id, &now).await?;
+    let membership = Membership {
+        store_id: &store.id,
+        user_id: &user.id,
+        email: email.as_str(),
+        role,
+        created_at: &now,
+    };
+    respond::json(&membership, 201)
+}
+
+/// `DELETE /api/v1/stores/{store_id}/members/{user_id}` (owner): 204; 404 when the user is
+/// not a member, 409 `owner-not-removable` for the owner (also on closed stores: revoking
+/// staff access stays possible).
+pub async fn remove(ctx: Ctx) -> Result<Response, ApiError> {
+    let caller = require_user(&ctx).await?;
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    require_owner(&store, &caller)?;
+    let user_id = ctx.param("user_id")?;
+    match stores::role_of(&db, &store.id, user_id).await? {
+        None => Err(ApiError::NotFound(format!(
+            "No member {user_id} in this store."
+        ))),
+        Some(Role::Owner) => Err(ApiError::Conflict {
+            slug: "owner-not-removable",
+            detail: "The owner cannot be removed from their store.".into(),
+        }),
+        Some(Role::Staff) => {
+            stores::remove_staff(&db, &store.id, user_id).await?;
+            respond::no_content()
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! A store's schedule, slot listing and live occupancy (all served by its Durable Object).
+
+use safemarket_durable::engine::{format_utc, Schedule};
+use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use serde_json::json;
+use worker::Response;
+
+use crate::access::{require_member, store_or_404};
+use crate::auth::require_user;
+use crate::body;
+use crate::context::Ctx;
+use crate::domain::booking::{listing_range, BookingView};
+use crate::error::{ApiError, FieldError};
+use crate::respond;
+use crate::store_client;
+
+fn unexpected(reply: StoreReply) -> ApiError {
+    ApiError::internal(format!("unexpected store reply {reply:?}"))
+}
+
+/// `PUT /api/v1/stores/{store_id}/schedule` (owner/staff): 200 with the stored schedule and the
+/// existing bookings it no longer offers (they stay valid).
+pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
+    let user = require_user(&ctx).await?;
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    require_member(&db, &store, &user).await?;
+    let bytes = body::read_bytes(&mut ctx.req, body::DEFAULT_LIMIT).await?;
+    let raw: serde_json::Value = body::parse(&bytes)?;
+    let schedule = Schedule::from_json(&raw).map_err(|errors| {
+        ApiError::invalid_fields(
+            errors
+                .into_iter()
+                .map(|e| {
+                    FieldError::new(
+                        if e.field.is_empty() {
+                            "body".into()
+                        } else {
+                            e.field
+                        },
+                        e.message,
+                    )
+                })
+                .collect(),
+        )
+    })?;
+    match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::PutSchedule { schedule },
+    )
+    .await?
+    {
+        StoreReply::Schedule {
+            schedule: Some(schedule),
+            affected_bookings,
+        } => {
+            let affected: Vec<BookingView> = affected_bookings
+                .iter()
+                .map(|b| BookingView::new(&store.id, b))
+                .collect();
+            let mut body = serde_json::to_value(&schedule).map_err(ApiError::internal)?;
+            body["affected_bookings"] =
+                serde_json::to_value(affected).map_err(ApiError::internal)?;
+            respond::json(&body, 200)
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /api/v1/stores/{store_id}/schedule` (anyone): as stored; 404 when none yet.
+pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::GetSchedule,
+    )
+    .await?
+    {
+        StoreReply::Schedule {
+            schedule: Some(s), ..
+        } => respond::json(&s, 200),
+        StoreReply::Schedule { schedule: None, .. } => {
+            Err(ApiError::NotFound("This store has no schedule yet.".into()))
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /api/v1/stores/{store_id}/slots?from=&to=` (anyone): up to 31 days, any dates.
+pub async fn slots(ctx: Ctx) -> Result<Response, ApiError> {
+    let (from, to) = listing_range(
+        ctx.query_param("from").as_deref(),
+        ctx.query_param("to").as_deref(),
+    )
+    .map_err(ApiError::invalid_fields)?;
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::ListSlots { from, to },
+    )
+    .await?
+    {
+        StoreReply::Slots { items } => {
+            let items: Vec<_> = items
+                .into_iter()
+                .map(|s| {
+                    json!({
+                        "start": format_utc(s.start),
+                        "end": format_utc(s.end),
+                        "local_start": s.local_start,
+                        "capacity": s.capacity,
+                        "booked": s.booked,
+                        "available": s.available,
+                    })
+                })
+                .collect();
+            respond::json(&json!({"items": items, "next_cursor": null}), 200)
+        }
+        other => Err(unexpected(other)),
+    }
+}
+
+/// `GET /api/v1/stores/{store_id}/occupancy` (anyone): the slot in progress.
+pub async fn occupancy(ctx: Ctx) -> Result<Response, ApiError> {
+    let db = ctx.db()?;
+    let store = store_or_404(&ctx, &db).await?;
+    match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::Occupancy,
+    )
+    .await?
+    {
+        StoreReply::Occupancy { occupancy: o } => respond::json(
+            &json!({
+                "slot_start": o.slot_start.map(format_utc),
+                "capacity": o.capacity,
+                "booked": o.booked,
+                "checked_in": o.checked_in,
+                "fill_status": o.fill_status,
+            }),
+            200,
+        ),
+        other => Err(unexpected(other)),
+    }
+}

@@ -1,0 +1,131 @@
+//! `/api/v1/stores` and `/api/v1/stores/{store_id}`: create, read, update, close.
+//!
+//! A closed store stays readable by id (with `closed: true`), is hidden from search, and is
+//! read-only: PATCH, adding members and profile writes answer 409 `store-closed`. A repeated
+//! DELETE answers 204 again and re-sends the close to the store's object (which is idempotent),
+//! so a close that failed half-way can be completed by retrying.
+
+use safemarket_durable::protocol::StoreCommand;
+use serde_json::{Map, Value};
+use worker::Response;
+
+use crate::access::store_or_404;
+use crate::auth::{require_registered, require_user, AuthUser};
+use crate::body;
+use crate::clock;
+use crate::context::Ctx;
+use crate::domain::store::{NewStore, StorePatch, StoreRow, StoreView};
+use crate::error::ApiError;
+use crate::geocoder::{self, Geocoder};
+use crate::repo::{stores, users};
+use crate::respond;
+use crate::store_client;
+
+/// 403 unless the caller owns `store`.
+pub fn require_owner(store: &StoreRow, caller: &AuthUser) -> Result<(), ApiError> {
+    if store.owner_id == caller.id {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Only the store's owner may do this.".into(),
+        ))
+    }
+}
+
+/// 409 `store-closed` when `store` is closed (closed stores are read-only).
+pub fn refuse_closed(store: &StoreRow) -> Result<(), ApiError> {
+    match store.closed_at {
+        None => Ok(()),
+        Some(_) => Err(ApiError::Conflict {
+            slug: "store-closed",
+            detail: "This store is closed and can no longer be changed.".into(),
+        }),
+    }
+}
+
+/// The store named by the path that the caller owns: 401, 404, 403 in that order.
+async fn owned_store(ctx: &Ctx) -> Result<(StoreRow, worker::D1Database), ApiError> {
+    let caller = require_user(ctx).await?;
+    let db = ctx.db()?;
+    let store = store_or_404(ctx, &db).await?;
+    require_owner(&store, &caller)?;
+    Ok((store, db))
+}
+
+/// Asks the geocoder (when configured) about the store's address and records the outcome;
+/// 422 on `address` when the provider does not know an address the client just sent.
+async fn verify_address(
+    ctx: &Ctx,
+    row: &mut StoreRow,
+    address_is_new: bool,
+) -> Result<(), ApiError> {
+    let Some(geocoder) = Geocoder::from_env(&ctx.env) else {
+        return Ok(());
+    };
+    let outcome = geocoder.lookup(&row.address, &ctx.request_id).await;
+    geocoder::apply(outcome, row, address_is_new).map_err(|e| ApiError::invalid_fields(vec![e]))
+}
+
+fn view(store: &StoreRow, status: u16) -> Result<Response, ApiError> {
+    respond::json(&StoreView::of(store), status)
+}
+
+/// `POST /api/v1/stores` (registered users): 201 with the store; the caller becomes its owner.
+pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
+    let caller = require_registered(&ctx).await?;
+    let input: Map<String, Value> = body::json(&mut ctx.req).await?;
+    let new = NewStore::parse(&input).map_err(ApiError::invalid_fields)?;
+    let db = ctx.db()?;
+    if users::by_id(&db, &caller.id).await?.is_none() {
+        return Err(ApiError::Unauthorized(
+            "This account no longer exists.".into(),
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut row = new.into_row(&id, &caller.id, &clock::now_rfc3339());
+    verify_address(&ctx, &mut row, true).await?;
+    let stored = stores::insert(&db, &row).await?;
+    let resp = view(&stored, 201)?;
+    resp.headers()
+        .set("location", &format!("/api/v1/stores/{}", stored.id))?;
+    Ok(resp)
+}
+
+/// `GET /api/v1/stores/{store_id}` (anyone), closed stores included.
+pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
+    let store = store_or_404(&ctx, &ctx.db()?).await?;
+    view(&store, 200)
+}
+
+/// `PATCH /api/v1/stores/{store_id}` (owner): partial update with the create rules. The
+/// geocoder is asked again when the address changes or the store is not verified yet.
+pub async fn update(mut ctx: Ctx) -> Result<Response, ApiError> {
+    let (mut store, db) = owned_store(&ctx).await?;
+    refuse_closed(&store)?;
+    let input: Map<String, Value> = body::json(&mut ctx.req).await?;
+    let patch = StorePatch::parse(&input).map_err(ApiError::invalid_fields)?;
+    let address_changed = patch.apply(&mut store);
+    if address_changed || store.verified == 0 {
+        verify_address(&ctx, &mut store, address_changed).await?;
+    }
+    store.updated_at = clock::now_rfc3339();
+    stores::update(&db, &store).await?;
+    view(&store, 200)
+}
+
+/// `DELETE /api/v1/stores/{store_id}` (owner): 204; marks the store closed in D1, then tells
+/// its object, which refuses new bookings and cancels the future ones.
+pub async fn close(ctx: Ctx) -> Result<Response, ApiError> {
+    let (store, db) = owned_store(&ctx).await?;
+    if store.closed_at.is_none() {
+        stores::close(&db, &store.id, &clock::now_rfc3339()).await?;
+    }
+    store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::CloseStore,
+    )
+    .await?;
+    respond::no_content()
+}
