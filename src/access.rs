@@ -4,7 +4,7 @@ use worker::D1Database;
 
 use crate::auth::AuthUser;
 use crate::context::Ctx;
-use crate::domain::store::{Role, StoreRow};
+use crate::domain::store::{Role, StoreId, StoreRow};
 use crate::error::ApiError;
 use crate::repo::stores;
 
@@ -12,10 +12,8 @@ use crate::repo::stores;
 pub async fn store_or_404(ctx: &Ctx, db: &D1Database) -> Result<StoreRow, ApiError> {
     let id = ctx.param("store_id")?;
     let not_found = || ApiError::NotFound(format!("No store {id}."));
-    if uuid::Uuid::parse_str(id).is_err() {
-        return Err(not_found());
-    }
-    stores::by_id(db, id).await?.ok_or_else(not_found)
+    let id = StoreId::parse(id).ok_or_else(not_found)?;
+    stores::by_id(db, id.as_str()).await?.ok_or_else(not_found)
 }
 
 /// The caller's role in `store`, or 403 when they have none.

@@ -152,7 +152,8 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    /// The human-readable detail the problem document shows.
+    pub fn detail(&self) -> String {
         match self {
             ApiError::BadRequest { detail, .. } | ApiError::Validation { detail, .. } => {
                 detail.clone()

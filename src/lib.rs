@@ -95,6 +95,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
     match id {
         RouteId::Health => handlers::health::get(&ctx).await,
+        RouteId::LegacySearch => handlers::legacy::search(ctx).await,
+        RouteId::LegacyReservationsPerSlot => handlers::legacy::reservations_per_slot(ctx).await,
+        RouteId::LegacyLocation => handlers::legacy::get_location(ctx).await,
+        RouteId::LegacyReserve => handlers::legacy::reserve(ctx).await,
+        RouteId::LegacyReservationsByDevice => handlers::legacy::by_device(ctx).await,
+        RouteId::LegacyRevoke => handlers::legacy::revoke(ctx).await,
         RouteId::Register => accounts::register(ctx).await,
         RouteId::Login => accounts::login(ctx).await,
         RouteId::Guest => accounts::guest(ctx).await,

@@ -33,6 +33,17 @@ impl Page {
         };
         Ok(Page { limit, after })
     }
+
+    /// The position after which a list sorted by a text key and then an id continues: the
+    /// cursor's two parts, or two empty strings (before everything) without a cursor; 400 for
+    /// a cursor of another shape.
+    pub fn after_key_and_id(&self) -> Result<(String, String), ApiError> {
+        match self.after.as_deref() {
+            Some([key, id]) => Ok((key.clone(), id.clone())),
+            Some(_) => Err(bad_cursor()),
+            None => Ok((String::new(), String::new())),
+        }
+    }
 }
 
 /// The list envelope `{"items": [...], "next_cursor": "..." | null}`.
@@ -111,6 +122,11 @@ mod tests {
         assert_eq!(page.limit, 10);
         assert_eq!(page.after, Some(vec!["a".to_string(), "b".to_string()]));
         assert_eq!(Page::from_query(None, None).unwrap().limit, DEFAULT_LIMIT);
+        assert_eq!(page.after_key_and_id().unwrap(), ("a".into(), "b".into()));
+        let none = Page::from_query(None, None).unwrap();
+        assert_eq!(none.after_key_and_id().unwrap(), (String::new(), String::new()));
+        let odd = Page::from_query(None, Some(&encode_cursor(&["a"]))).unwrap();
+        assert_eq!(odd.after_key_and_id().unwrap_err().status(), 400);
         assert_eq!(Page::from_query(Some("0"), None).unwrap_err().status(), 422);
         assert_eq!(
             Page::from_query(None, Some("zz")).unwrap_err().status(),

@@ -10,6 +10,12 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
+    LegacySearch,
+    LegacyReservationsPerSlot,
+    LegacyLocation,
+    LegacyReserve,
+    LegacyReservationsByDevice,
+    LegacyRevoke,
     Register,
     Login,
     Guest,
@@ -59,6 +65,29 @@ pub struct RouteDef {
 /// Every route the Worker serves under `/api`.
 pub static ROUTES: &[RouteDef] = &[
     route("GET", "/api/health", RouteId::Health),
+    // The legacy app surface; the literal paths come before `/api/Location/{id}`.
+    route(
+        "GET",
+        "/api/Location/SearchRegistered",
+        RouteId::LegacySearch,
+    ),
+    route(
+        "GET",
+        "/api/Location/GetReservationPerSlot",
+        RouteId::LegacyReservationsPerSlot,
+    ),
+    route("GET", "/api/Location/{id}", RouteId::LegacyLocation),
+    route("POST", "/api/Reservation/Reserve", RouteId::LegacyReserve),
+    route(
+        "GET",
+        "/api/Reservation/ReservationsByDevice",
+        RouteId::LegacyReservationsByDevice,
+    ),
+    route(
+        "DELETE",
+        "/api/Reservation/RevokeSpecificReservation",
+        RouteId::LegacyRevoke,
+    ),
     route("POST", "/api/v1/auth/register", RouteId::Register),
     route("POST", "/api/v1/auth/login", RouteId::Login),
     route("POST", "/api/v1/auth/guest", RouteId::Guest),

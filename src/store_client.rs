@@ -4,7 +4,9 @@ use safemarket_durable::engine::BookingError;
 use safemarket_durable::protocol::{
     StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
 };
-use worker::{Env, Headers, Method, Request, RequestInit};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use worker::{Env, Headers, Method, Request, RequestInit, Stub};
 
 use crate::context::bindings;
 use crate::error::{ApiError, FieldError};
@@ -24,16 +26,7 @@ pub async fn call(
         timezone: timezone.to_string(),
         command,
     };
-    let body = serde_json::to_string(&request).map_err(ApiError::internal)?;
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.into()));
-    let req = Request::new_with_init(COMMAND_URL, &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    let result: StoreResult = resp.json().await?;
+    let result: StoreResult = post_json(&stub, COMMAND_URL, &request).await?;
     result.map_err(|e| match e {
         StoreError::Booking(b) => booking_problem(b),
         StoreError::Invalid(errors) => ApiError::invalid_fields(
@@ -46,6 +39,24 @@ pub async fn call(
             ApiError::internal(format!("store object {store_id}: {d}"))
         }
     })
+}
+
+/// Posts `body` as JSON to a Durable Object and decodes its JSON answer.
+pub async fn post_json<B: Serialize, R: DeserializeOwned>(
+    stub: &Stub,
+    url: &str,
+    body: &B,
+) -> Result<R, ApiError> {
+    let body = serde_json::to_string(body).map_err(ApiError::internal)?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.into()));
+    let req = Request::new_with_init(url, &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    Ok(resp.json().await?)
 }
 
 /// The problem for a refused booking operation (status and slug from the engine).

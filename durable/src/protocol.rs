@@ -81,6 +81,14 @@ pub enum StoreCommand {
         /// Required owner, or `None` for staff.
         owner: Option<String>,
     },
+    /// Cancels a booking by its per-store number (the legacy app's reservation id), only if it
+    /// belongs to `owner`.
+    CancelByNumber {
+        /// Per-store booking number.
+        number: i64,
+        /// Required owner.
+        owner: String,
+    },
     /// Cancels a booking by code (phone system).
     CancelByCode {
         /// Booking code.
@@ -99,6 +107,14 @@ pub enum StoreCommand {
     DayBookings {
         /// Local date.
         date: NaiveDate,
+    },
+    /// The confirmed and checked-in bookings of one owner starting at or after `from`, with
+    /// their per-store numbers (the legacy app's reservation list).
+    OwnerBookings {
+        /// The owner.
+        owner: String,
+        /// Earliest slot start.
+        from: DateTime<Utc>,
     },
     /// Door check-in by code.
     CheckIn {
@@ -166,6 +182,8 @@ pub enum StoreReply {
     Booked {
         /// The booking.
         booking: Booking,
+        /// Its per-store number (the legacy app's reservation id).
+        number: i64,
         /// `true` for an idempotent replay.
         replayed: bool,
     },
@@ -178,6 +196,11 @@ pub enum StoreReply {
     Bookings {
         /// The bookings.
         items: Vec<Booking>,
+    },
+    /// Bookings with their per-store numbers, sorted by slot start.
+    NumberedBookings {
+        /// `(number, booking)` pairs.
+        items: Vec<(i64, Booking)>,
     },
     /// Occupancy now.
     Occupancy {

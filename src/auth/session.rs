@@ -54,14 +54,28 @@ pub async fn load(
         .map_err(kv_err)
 }
 
-/// Stores (creates or replaces) a session with the session TTL.
+/// Stores (creates or replaces) a session with the session TTL. KV writes can fail
+/// transiently (rate of writes to one key, storage hiccups), so a failed write is retried
+/// twice after a short pause before the request fails.
 pub async fn save(kv: &KvStore, session: &Session) -> Result<(), ApiError> {
-    kv.put(&key(&session.user_id, &session.session_id), session)
-        .map_err(kv_err)?
-        .expiration_ttl(SESSION_TTL_SECS)
-        .execute()
-        .await
-        .map_err(kv_err)
+    let key = key(&session.user_id, &session.session_id);
+    let mut attempt = 0u64;
+    loop {
+        let result = kv
+            .put(&key, session)
+            .map_err(kv_err)?
+            .expiration_ttl(SESSION_TTL_SECS)
+            .execute()
+            .await;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= 2 => return Err(kv_err(e)),
+            Err(_) => {
+                attempt += 1;
+                worker::Delay::from(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+        }
+    }
 }
 
 /// Starts a session for a user; returns it with its first refresh token.

@@ -2,6 +2,8 @@
 
 pub mod booking;
 pub mod fields;
+pub mod integration;
+pub mod legacy;
 pub mod search;
 pub mod store;
 pub mod user;

@@ -80,8 +80,9 @@ impl StoreId {
     }
 }
 
-/// Trimmed text of 1..=`max` characters without control characters.
-fn bounded_text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
+/// Trimmed text of 1..=`max` characters without control characters (also used by the
+/// integrations' key and caller names).
+pub fn bounded_text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
     let text = raw.trim();
     let n = text.chars().count();
     if n == 0 || n > max || text.chars().any(char::is_control) {
@@ -174,6 +175,18 @@ impl Category {
     }
 }
 
+/// `value` if it is a finite number of degrees within `-limit..=limit`.
+fn degrees_within(value: f64, field: &str, limit: f64) -> Result<f64, FieldError> {
+    if value.is_finite() && (-limit..=limit).contains(&value) {
+        Ok(value)
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be a number from -{limit} to {limit}"),
+        ))
+    }
+}
+
 /// A WGS84 latitude in degrees, -90..=90.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Latitude(f64);
@@ -181,11 +194,7 @@ pub struct Latitude(f64);
 impl Latitude {
     /// Parses a latitude; `field` is `latitude` in bodies and `lat` in queries.
     pub fn parse(value: f64, field: &str) -> Result<Self, FieldError> {
-        if value.is_finite() && (-90.0..=90.0).contains(&value) {
-            Ok(Latitude(value))
-        } else {
-            Err(FieldError::new(field, "must be a number from -90 to 90"))
-        }
+        degrees_within(value, field, 90.0).map(Latitude)
     }
 
     /// Degrees.
@@ -201,11 +210,7 @@ pub struct Longitude(f64);
 impl Longitude {
     /// Parses a longitude; `field` is `longitude` in bodies and `lon` in queries.
     pub fn parse(value: f64, field: &str) -> Result<Self, FieldError> {
-        if value.is_finite() && (-180.0..=180.0).contains(&value) {
-            Ok(Longitude(value))
-        } else {
-            Err(FieldError::new(field, "must be a number from -180 to 180"))
-        }
+        degrees_within(value, field, 180.0).map(Longitude)
     }
 
     /// Degrees.
@@ -464,6 +469,15 @@ mod tests {
         })
     }
 
+    const ALL_FIELDS: [&str; 6] = [
+        "name",
+        "category",
+        "address",
+        "latitude",
+        "longitude",
+        "timezone",
+    ];
+
     fn error_fields(e: Vec<FieldError>) -> Vec<String> {
         e.into_iter().map(|e| e.field).collect()
     }
@@ -489,17 +503,7 @@ mod tests {
             "timezone": "Mars/Olympus",
         });
         let errors = NewStore::parse(&object(bad)).unwrap_err();
-        assert_eq!(
-            error_fields(errors),
-            [
-                "name",
-                "category",
-                "address",
-                "latitude",
-                "longitude",
-                "timezone"
-            ]
-        );
+        assert_eq!(error_fields(errors), ALL_FIELDS);
         let missing = NewStore::parse(&Map::new()).unwrap_err();
         assert_eq!(missing.len(), 6);
         assert!(missing.iter().all(|e| e.message == "is required"));

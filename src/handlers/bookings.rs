@@ -89,7 +89,9 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
         idempotency_key,
     };
     match call(&ctx, &store, command).await? {
-        StoreReply::Booked { booking, replayed } => respond::json(
+        StoreReply::Booked {
+            booking, replayed, ..
+        } => respond::json(
             &BookingView::new(&store.id, &booking),
             if replayed { 200 } else { 201 },
         ),

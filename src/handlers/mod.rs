@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod bookings;
 pub mod health;
+pub mod legacy;
 pub mod me;
 pub mod members;
 pub mod schedule;

@@ -1,5 +1,6 @@
 //! D1 access, one module per table group. Handlers call these; SQL lives only here.
 
+pub mod api_keys;
 pub mod booking_index;
 pub mod stores;
 pub mod users;

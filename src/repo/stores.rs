@@ -48,28 +48,34 @@ fn columns_of(alias: &str) -> String {
         .join(", ")
 }
 
+/// The bind values of the editable columns, `?1..=?9` in both INSERT and UPDATE: id, name,
+/// category, address, latitude, longitude, timezone, place_id, verified.
+fn editable_values(row: &StoreRow) -> Vec<JsValue> {
+    vec![
+        row.id.as_str().into(),
+        row.name.as_str().into(),
+        row.category.as_str().into(),
+        row.address.as_str().into(),
+        row.latitude.into(),
+        row.longitude.into(),
+        row.timezone.as_str().into(),
+        super::nullable(row.place_id.as_deref()),
+        JsValue::from(u8::from(row.verified != 0)),
+    ]
+}
+
 /// Inserts a store and its owner's membership in one transaction and returns the stored row
 /// (with the `legacy_id` D1 assigned). 401 when the owner's account vanished meanwhile.
 pub async fn insert(db: &D1Database, row: &StoreRow) -> Result<StoreRow, ApiError> {
+    let mut values = editable_values(row);
+    values.extend([row.owner_id.as_str().into(), row.created_at.as_str().into()]);
     let store = db
         .prepare(
             "INSERT INTO stores (id, name, category, address, latitude, longitude, timezone,
-                owner_id, place_id, verified, created_at, updated_at)
+                place_id, verified, owner_id, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
         )
-        .bind(&[
-            row.id.as_str().into(),
-            row.name.as_str().into(),
-            row.category.as_str().into(),
-            row.address.as_str().into(),
-            row.latitude.into(),
-            row.longitude.into(),
-            row.timezone.as_str().into(),
-            row.owner_id.as_str().into(),
-            super::nullable(row.place_id.as_deref()),
-            verified(row),
-            row.created_at.as_str().into(),
-        ])?;
+        .bind(&values)?;
     let owner = db
         .prepare(
             "INSERT INTO store_members (store_id, user_id, role, created_at)
@@ -98,30 +104,16 @@ pub async fn insert(db: &D1Database, row: &StoreRow) -> Result<StoreRow, ApiErro
         .ok_or_else(|| ApiError::internal("inserted store not read back"))
 }
 
-fn verified(row: &StoreRow) -> JsValue {
-    JsValue::from(u8::from(row.verified != 0))
-}
-
-/// Writes every editable column of `row` (name, category, address, coordinates, zone,
-/// geocoder result, `updated_at`).
+/// Writes every editable column of `row` and its `updated_at`.
 pub async fn update(db: &D1Database, row: &StoreRow) -> Result<(), ApiError> {
+    let mut values = editable_values(row);
+    values.push(row.updated_at.as_str().into());
     db.prepare(
         "UPDATE stores SET name = ?2, category = ?3, address = ?4, latitude = ?5, longitude = ?6,
             timezone = ?7, place_id = ?8, verified = ?9, updated_at = ?10
          WHERE id = ?1",
     )
-    .bind(&[
-        row.id.as_str().into(),
-        row.name.as_str().into(),
-        row.category.as_str().into(),
-        row.address.as_str().into(),
-        row.latitude.into(),
-        row.longitude.into(),
-        row.timezone.as_str().into(),
-        super::nullable(row.place_id.as_deref()),
-        verified(row),
-        row.updated_at.as_str().into(),
-    ])?
+    .bind(&values)?
     .run()
     .await?;
     Ok(())
@@ -250,4 +242,13 @@ pub async fn remove_staff(db: &D1Database, store_id: &str, user_id: &str) -> Res
         .run()
         .await?;
     Ok(())
+}
+
+/// A store by its legacy integer id (the legacy app's `locationId`).
+pub async fn by_legacy_id(db: &D1Database, legacy_id: i64) -> Result<Option<StoreRow>, ApiError> {
+    Ok(db
+        .prepare(format!("SELECT {COLUMNS} FROM stores WHERE legacy_id = ?1"))
+        .bind(&[(legacy_id as f64).into()])?
+        .first::<StoreRow>(None)
+        .await?)
 }

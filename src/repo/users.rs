@@ -133,3 +133,12 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
     })?;
     Ok(())
 }
+
+/// The guest user bound to `device_id`, if that device ever signed in.
+pub async fn by_device(db: &D1Database, device_id: &str) -> Result<Option<User>, ApiError> {
+    Ok(db
+        .prepare(format!("SELECT {COLUMNS} FROM users WHERE device_id = ?1"))
+        .bind(&[device_id.into()])?
+        .first::<User>(None)
+        .await?)
+}

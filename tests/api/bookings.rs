@@ -25,6 +25,7 @@ pub const TESTS: &[(&str, TestFn)] = crate::tests![
     occupancy_shows_the_current_slot,
     my_bookings_come_from_the_index,
     bookings_and_index_survive_a_restart,
+    erasure_cancels_future_bookings,
 ];
 
 fn book(api: &Api, token: &str, store: &str, slot: &str, party: u32) -> safemarket_blackbox::Resp {
@@ -539,4 +540,33 @@ fn bookings_and_index_survive_a_restart() {
     let listed = api.with_token(&token).get("/api/v1/me/bookings").json();
     assert_eq!(listed["items"][0]["id"], booking["id"], "{listed}");
     second.stop();
+}
+
+fn erasure_cancels_future_bookings() {
+    let api = api();
+    let owner = register(&api, "erase-owner");
+    let store = store_with_schedule(&api, &owner, "Europe/Berlin", &all_day_schedule(60, 3));
+    let customer = register(&api, "erase-customer");
+    let slot = future_slot(&api, &store, 2, 15);
+    let id = book(&api, &customer.token, &store, &slot, 2).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for_index(&api, &customer.token, "upcoming", |v| {
+        v["items"].as_array().is_some_and(|i| i.len() == 1)
+    });
+    assert_eq!(booked_in(&api, &store, &slot), 2);
+
+    customer.api(&api).delete("/api/v1/me").expect_status(204);
+
+    assert_eq!(
+        booked_in(&api, &store, &slot),
+        0,
+        "the erased user's future booking is cancelled"
+    );
+    let seen = owner
+        .api(&api)
+        .get(&format!("/api/v1/stores/{store}/bookings/{id}"));
+    seen.expect_status(200);
+    assert_eq!(seen.json()["status"], "cancelled");
 }

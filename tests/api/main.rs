@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bookings;
+mod legacy;
 mod platform;
 mod stores;
 
@@ -54,12 +55,18 @@ fn trial(name: &'static str, f: TestFn) -> Trial {
 }
 
 fn main() {
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
+    // One test at a time by default: several tests already run hundreds of concurrent requests
+    // each, and local workerd is shared by everything (`--test-threads N` overrides).
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
     let mut trials = Vec::new();
     for (name, f) in platform::TESTS
         .iter()
         .chain(accounts::TESTS)
         .chain(bookings::TESTS)
+        .chain(legacy::TESTS)
         .chain(stores::TESTS)
     {
         trials.push(trial(name, *f));

@@ -122,15 +122,34 @@ fn profile_path(id: &str) -> String {
     format!("/api/v1/stores/{id}/profile")
 }
 
+/// `POST .../members` adding `email` as staff, as `client`.
+#[track_caller]
+fn add_member(client: &Api, store: &str, email: &str) -> Resp {
+    client.post(
+        &members_path(store),
+        &json!({"email": email, "role": "staff"}),
+    )
+}
+
+/// `DELETE .../members/{user_id}`, as `client`.
+#[track_caller]
+fn remove_member(client: &Api, store: &str, user_id: &str) -> Resp {
+    client.delete(&format!("{}/{user_id}", members_path(store)))
+}
+
 #[track_caller]
 fn add_staff(api: &Api, owner: &TestUser, store: &str, staff: &TestUser) {
-    owner
-        .api(api)
-        .post(
-            &members_path(store),
-            &json!({"email": staff.email, "role": "staff"}),
-        )
-        .expect_status(201);
+    add_member(&owner.api(api), store, &staff.email).expect_status(201);
+}
+
+/// An owner, a staff member and their store (somewhere nobody else is).
+#[track_caller]
+fn staffed_store(api: &Api, tag: &str) -> (TestUser, TestUser, String) {
+    let owner = register(api, &format!("{tag}-owner"));
+    let staff = register(api, &format!("{tag}-staff"));
+    let store = new_store(api, &owner);
+    add_staff(api, &owner, &store, &staff);
+    (owner, staff, store)
 }
 
 fn search_path(at: (f64, f64), radius_m: u32, extra: &str) -> String {
@@ -224,6 +243,8 @@ fn registered_user_creates_a_store_and_owns_it() {
     let read = api.get(&store_path(&id));
     read.expect_status(200);
     assert_eq!(read.json(), store);
+    // Ids are UUIDs in any spelling.
+    assert_eq!(api.get(&store_path(&id.to_uppercase())).json(), store);
     assert_eq!(my_store_ids(&api, &owner), [(id, "owner".to_string())]);
     let second = create(
         &owner.api(&api),
@@ -320,12 +341,7 @@ fn unknown_and_malformed_store_ids_are_404() {
         authed
             .delete(&store_path(id))
             .expect_problem(404, "not-found");
-        authed
-            .post(
-                &members_path(id),
-                &json!({"email": owner.email, "role": "staff"}),
-            )
-            .expect_problem(404, "not-found");
+        add_member(&authed, id, &owner.email).expect_problem(404, "not-found");
         authed
             .put(&profile_path(id), &json!({"a": 1}))
             .expect_problem(404, "not-found");
@@ -477,10 +493,7 @@ fn owner_adds_and_removes_staff() {
 
 fn store_profile_is_a_document_owner_and_staff_write() {
     let api = api();
-    let owner = register(&api, "profiled");
-    let staff = register(&api, "profiler");
-    let store = new_store(&api, &owner);
-    add_staff(&api, &owner, &store, &staff);
+    let (owner, staff, store) = staffed_store(&api, "profile");
     let path = profile_path(&store);
 
     let empty = api.get(&path);
@@ -576,21 +589,14 @@ fn closing_keeps_the_store_readable_and_hides_it_from_search() {
         .patch(&store_path(&closing), &json!({"name": "Reopened"}))
         .expect_problem(409, "store-closed");
     let newcomer = register(&api, "late");
-    authed
-        .post(
-            &members_path(&closing),
-            &json!({"email": newcomer.email, "role": "staff"}),
-        )
-        .expect_problem(409, "store-closed");
+    add_member(&authed, &closing, &newcomer.email).expect_problem(409, "store-closed");
     staff
         .api(&api)
         .put(&profile_path(&closing), &json!({"a": 1}))
         .expect_problem(409, "store-closed");
     api.get(&profile_path(&closing)).expect_status(200);
     // Revoking staff access and repeating the close stay possible.
-    authed
-        .delete(&format!("{}/{}", members_path(&closing), staff.id))
-        .expect_status(204);
+    remove_member(&authed, &closing, &staff.id).expect_status(204);
     authed.delete(&store_path(&closing)).expect_status(204);
     let mine = authed.get("/api/v1/me/stores").json();
     let listed = mine["items"]
@@ -656,12 +662,9 @@ struct Cast {
 impl Cast {
     fn new() -> Self {
         let api = api();
-        let owner = register(&api, "m-owner");
-        let staff = register(&api, "m-staff");
+        let (owner, staff, store) = staffed_store(&api, "m");
         let other = register(&api, "m-other");
         let (_, guest_token, _) = guest(&api);
-        let store = new_store(&api, &owner);
-        add_staff(&api, &owner, &store, &staff);
         Cast {
             api,
             owner,
@@ -739,16 +742,13 @@ fn authorization_matrix_for_every_store_route() {
             owner_only(201),
             Box::new(|a| {
                 let candidate = register(&cast.api, "m-candidate");
-                a.post(
-                    &members_path(&s),
-                    &json!({"email": candidate.email, "role": "staff"}),
-                )
+                add_member(a, &s, &candidate.email)
             }),
         ),
         (
             "DELETE member",
             owner_only(204),
-            Box::new(|a| a.delete(&format!("{}/{}", members_path(&s), cast.fresh_staff().id))),
+            Box::new(|a| remove_member(a, &s, &cast.fresh_staff().id)),
         ),
         (
             "GET profile",
@@ -792,42 +792,35 @@ fn staff_of_one_store_has_no_rights_on_another() {
     as_staff
         .put(&profile_path(&a), &json!({"ok": true}))
         .expect_status(200);
-    as_staff
-        .put(&profile_path(&b), &json!({"ok": true}))
-        .expect_problem(403, "forbidden");
-    as_staff
-        .patch(&profile_path(&b), &json!({"ok": true}))
-        .expect_problem(403, "forbidden");
-    as_staff
-        .patch(&store_path(&b), &json!({"name": "Mine"}))
-        .expect_problem(403, "forbidden");
-    as_staff
-        .delete(&store_path(&b))
-        .expect_problem(403, "forbidden");
-    as_staff
-        .post(
-            &members_path(&b),
-            &json!({"email": staff.email, "role": "staff"}),
-        )
-        .expect_problem(403, "forbidden");
-    as_staff
-        .delete(&format!("{}/{}", members_path(&b), owner_b.id))
-        .expect_problem(403, "forbidden");
-    // Staff run the door, not the store.
-    as_staff
-        .patch(&store_path(&a), &json!({"name": "Mine"}))
-        .expect_problem(403, "forbidden");
-    as_staff
-        .delete(&store_path(&a))
-        .expect_problem(403, "forbidden");
+    let renamed = json!({"name": "Mine"});
+    let refused = [
+        (
+            "PUT profile of B",
+            as_staff.put(&profile_path(&b), &json!({"ok": 1})),
+        ),
+        (
+            "PATCH profile of B",
+            as_staff.patch(&profile_path(&b), &json!({"ok": 1})),
+        ),
+        ("PATCH B", as_staff.patch(&store_path(&b), &renamed)),
+        ("DELETE B", as_staff.delete(&store_path(&b))),
+        ("add member to B", add_member(&as_staff, &b, &staff.email)),
+        (
+            "remove B's owner",
+            remove_member(&as_staff, &b, &owner_b.id),
+        ),
+        // Staff run the door, not the store.
+        ("PATCH A", as_staff.patch(&store_path(&a), &renamed)),
+        ("DELETE A", as_staff.delete(&store_path(&a))),
+    ];
+    for (what, resp) in refused {
+        assert_eq!(resp.status, 403, "{what}: {}", resp.text);
+    }
 }
 
 fn erasing_an_owner_is_refused_until_their_stores_are_closed() {
     let api = api();
-    let owner = register(&api, "leaver");
-    let staff = register(&api, "leaver-staff");
-    let store = new_store(&api, &owner);
-    add_staff(&api, &owner, &store, &staff);
+    let (owner, staff, store) = staffed_store(&api, "leaver");
     let authed = owner.api(&api);
     authed
         .put("/api/v1/me/profile", &json!({"keep": "me"}))
@@ -845,9 +838,7 @@ fn erasing_an_owner_is_refused_until_their_stores_are_closed() {
 
     // Staff leave freely; their membership goes with them.
     staff.api(&api).delete("/api/v1/me").expect_status(204);
-    authed
-        .delete(&format!("{}/{}", members_path(&store), staff.id))
-        .expect_problem(404, "not-found");
+    remove_member(&authed, &store, &staff.id).expect_problem(404, "not-found");
 
     authed.delete(&store_path(&store)).expect_status(204);
     authed.delete("/api/v1/me").expect_status(204);

@@ -34,7 +34,7 @@ pub use memory::MemoryInventory;
 pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};
 pub use slots::{
     current_slot, day_slots, format_utc, local_day_bounds, local_rfc3339, local_to_utc, slot_at,
-    slots_between, Slot,
+    slots_between, wall_instant, Slot,
 };
 
 /// A validation problem with one input field, named by its JSON path (`weekly[2].open`).

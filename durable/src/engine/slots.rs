@@ -78,7 +78,8 @@ fn gap_end(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 }
 
 /// The instant of wall time `time` on local `date` (`24:00` is the next day's midnight).
-fn wall_instant(tz: Tz, date: NaiveDate, time: WallTime) -> Option<DateTime<Utc>> {
+/// The instant of wall time `time` on local date `date` (`24:00` is the next midnight).
+pub fn wall_instant(tz: Tz, date: NaiveDate, time: WallTime) -> Option<DateTime<Utc>> {
     let local = date
         .and_time(chrono::NaiveTime::MIN)
         .checked_add_signed(TimeDelta::minutes(i64::from(time.minutes())))?;

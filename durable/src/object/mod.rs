@@ -10,6 +10,9 @@ mod schema;
 mod sqlite;
 mod sync;
 
+pub use sqlite::IndexEntry;
+pub use sync::upsert_index;
+
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
@@ -148,6 +151,16 @@ impl StoreObject {
                 let booking = engine::cancel(&mut inv, &id, now).map_err(booking_error)?;
                 Ok(StoreReply::Booking { booking })
             }
+            StoreCommand::CancelByNumber { number, owner } => {
+                let mut inv = SqlInventory::new(&self.sql, store_id);
+                let found = inv
+                    .by_number(number)
+                    .map_err(internal)?
+                    .filter(|b| b.owner.as_deref() == Some(owner.as_str()))
+                    .ok_or(StoreError::Booking(BookingError::NotFound))?;
+                let booking = engine::cancel(&mut inv, &found.id, now).map_err(booking_error)?;
+                Ok(StoreReply::Booking { booking })
+            }
             StoreCommand::CancelByCode { code } => {
                 let found = self.load_by_code(store_id, &code)?;
                 let mut inv = SqlInventory::new(&self.sql, store_id);
@@ -185,6 +198,11 @@ impl StoreObject {
                     .map(|(_, b)| b)
                     .collect();
                 Ok(StoreReply::Bookings { items })
+            }
+            StoreCommand::OwnerBookings { owner, from } => {
+                let inv = SqlInventory::new(&self.sql, store_id);
+                let items = inv.owner_bookings_from(&owner, from).map_err(internal)?;
+                Ok(StoreReply::NumberedBookings { items })
             }
             StoreCommand::CheckIn { code } => {
                 let mut inv = SqlInventory::new(&self.sql, store_id);
@@ -431,8 +449,13 @@ impl StoreObject {
             inv.purge_idempotency(engine::idempotency::expiry_cutoff(now))
                 .map_err(internal)?;
         }
+        let number = inv
+            .get_numbered(&outcome.booking.id)
+            .map_err(internal)?
+            .map_or(0, |(n, _)| n);
         Ok(StoreReply::Booked {
             booking: outcome.booking,
+            number,
             replayed: outcome.replayed,
         })
     }

@@ -272,6 +272,27 @@ impl<'a> SqlInventory<'a> {
         Ok(())
     }
 
+    /// Confirmed and checked-in bookings of `owner` starting at or after `from`, by start.
+    pub fn owner_bookings_from(
+        &self,
+        owner: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(i64, Booking)>, String> {
+        self.bookings_where(
+            "owner = ? AND slot_start >= ? AND status IN ('confirmed', 'checked_in') ORDER BY slot_start, number",
+            vec![owner.into(), from.timestamp().into()],
+        )
+    }
+
+    /// A booking by its per-store number.
+    pub fn by_number(&self, number: i64) -> Result<Option<Booking>, String> {
+        Ok(self
+            .bookings_where("number = ?", vec![number.into()])?
+            .into_iter()
+            .next()
+            .map(|(_, b)| b))
+    }
+
     /// A booking with its per-store number.
     pub fn get_numbered(&self, id: &str) -> Result<Option<(i64, Booking)>, String> {
         Ok(self

@@ -37,8 +37,9 @@ fn log_error(msg: &str, cause: impl std::fmt::Display) {
 }
 
 /// Upsert of one entry into `booking_index` (or `booking_history`); `version` orders updates
-/// so a late retry never overwrites a newer state.
-fn upsert(
+/// so a late retry never overwrites a newer state. The Worker uses it with version 0 to make a
+/// booking visible in the index at once (the outbox then confirms it).
+pub fn upsert_index(
     db: &D1Database,
     table: &str,
     entry: &IndexEntry,
@@ -117,7 +118,8 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     let mut statements = Vec::with_capacity(rows.len());
     for row in &rows {
         let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
-        statements.push(upsert(db, "booking_index", &entry, row.seq).map_err(|e| e.to_string())?);
+        statements
+            .push(upsert_index(db, "booking_index", &entry, row.seq).map_err(|e| e.to_string())?);
     }
     db.batch(statements).await.map_err(|e| e.to_string())?;
     // Only now that D1 has them.
@@ -146,7 +148,8 @@ async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>,
                 number: *number,
                 booking: booking.clone(),
             };
-            statements.push(upsert(db, "booking_history", &entry, 0).map_err(|e| e.to_string())?);
+            statements
+                .push(upsert_index(db, "booking_history", &entry, 0).map_err(|e| e.to_string())?);
             statements.push(
                 db.prepare("UPDATE booking_history SET archived_at = ?2 WHERE booking_id = ?1")
                     .bind(&[booking.id.as_str().into(), archived_at.as_str().into()])

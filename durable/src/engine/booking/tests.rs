@@ -248,6 +248,35 @@ fn booking_limit_counts_only_active_bookings() {
 }
 
 #[test]
+fn guest_bookings_of_an_integration_are_not_limited_per_principal() {
+    let s = schedule_with(10, "20:00");
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let caller = |n: u32| {
+        let mut r = req("key:phone", 1, slot());
+        r.guest = Some(Guest {
+            name: format!("Caller {n}"),
+            phone: format!("+4930123456{n}"),
+        });
+        r
+    };
+    // Far more callers than the per-user limit of 2, all under one api-key principal.
+    for n in 0..5 {
+        let b = f.ok(&c, caller(n));
+        assert_eq!(
+            b.guest_phone.as_deref(),
+            Some(format!("+4930123456{n}").as_str())
+        );
+    }
+    // Capacity still holds for them.
+    f.ok(&c, req("u", 5, slot()));
+    assert_eq!(
+        f.book(&c, caller(9)),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+}
+
+#[test]
 fn checks_run_in_the_documented_order() {
     let s = schedule();
     let mut f = Fixture::new();

@@ -1,0 +1,351 @@
+//! The legacy customer app's six endpoints, on top of the same stores, schedules and per-store
+//! Durable Objects as the v1 API (no second booking store). Devices are guest users; bad or
+//! missing parameters answer 400 as the old backend did.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use safemarket_durable::engine::{day_slots, local_rfc3339, wall_instant, FillStatus, Schedule};
+use safemarket_durable::object::{upsert_index, IndexEntry};
+use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use serde_json::json;
+use worker::{D1Database, Response};
+
+use crate::clock;
+use crate::context::Ctx;
+use crate::domain::legacy::{parse_id, parse_time, Location, DEFAULT_ZONE};
+use crate::domain::store::StoreRow;
+use crate::domain::user::DeviceId;
+use crate::error::ApiError;
+use crate::geo;
+use crate::repo::{booking_index, stores, users};
+use crate::respond;
+use crate::store_client;
+
+/// Most locations one search returns (each needs its object's schedule and occupancy).
+const SEARCH_LIMIT: usize = 50;
+/// Most windows one `GetReservationPerSlot` answer holds.
+const MAX_WINDOWS: usize = 1440;
+
+fn bad(param: &str, message: &str) -> ApiError {
+    ApiError::bad_field(param, message)
+}
+
+fn unexpected(reply: StoreReply) -> ApiError {
+    ApiError::internal(format!("unexpected store reply {reply:?}"))
+}
+
+fn tz_of(store: &StoreRow) -> Result<Tz, ApiError> {
+    store.tz().map_err(ApiError::internal)
+}
+
+fn device(ctx: &Ctx) -> Result<DeviceId, ApiError> {
+    let raw = ctx.query_param("deviceId").unwrap_or_default();
+    DeviceId::parse(&raw, "deviceId").map_err(|e| bad(&e.field, &e.message))
+}
+
+async fn schedule_of(ctx: &Ctx, store: &StoreRow) -> Result<Option<Schedule>, ApiError> {
+    match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::GetSchedule,
+    )
+    .await?
+    {
+        StoreReply::Schedule { schedule, .. } => Ok(schedule),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The location object: schedule and current fill status from the store's object.
+async fn location(ctx: &Ctx, store: &StoreRow) -> Result<Location, ApiError> {
+    let schedule = schedule_of(ctx, store).await?;
+    let fill = match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::Occupancy,
+    )
+    .await?
+    {
+        StoreReply::Occupancy { occupancy } => occupancy.fill_status,
+        _ => FillStatus::Green,
+    };
+    Ok(Location::new(
+        store,
+        schedule.as_ref(),
+        tz_of(store)?,
+        fill,
+        clock::now(),
+    ))
+}
+
+/// An open store by the `locationId`-style integer, or the given error.
+async fn store_by_legacy(
+    db: &D1Database,
+    raw: Option<&str>,
+    missing: impl Fn() -> ApiError,
+) -> Result<StoreRow, ApiError> {
+    let id = parse_id(raw).ok_or_else(|| bad("locationId", "must be a positive integer"))?;
+    stores::by_legacy_id(db, id)
+        .await?
+        .filter(|s| s.closed_at.is_none())
+        .ok_or_else(missing)
+}
+
+/// `GET /api/Location/{id}`.
+pub async fn get_location(ctx: Ctx) -> Result<Response, ApiError> {
+    let db = ctx.db()?;
+    let raw = ctx.param("id")?.to_string();
+    let store = store_by_legacy(&db, Some(&raw), || {
+        ApiError::NotFound(format!("No location {raw}."))
+    })
+    .await?;
+    respond::json(&location(&ctx, &store).await?, 200)
+}
+
+/// `GET /api/Location/SearchRegistered?type=&longitude=&latitude=&radiusInMeters=`.
+pub async fn search(ctx: Ctx) -> Result<Response, ApiError> {
+    let number = |name: &str| {
+        ctx.query_param(name)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    let lat = number("latitude")
+        .filter(|v| (-90.0..=90.0).contains(v))
+        .ok_or_else(|| bad("latitude", "must be between -90 and 90"))?;
+    let lon = number("longitude")
+        .filter(|v| (-180.0..=180.0).contains(v))
+        .ok_or_else(|| bad("longitude", "must be between -180 and 180"))?;
+    let radius = number("radiusInMeters")
+        .filter(|v| *v >= 1.0 && *v <= 50_000.0)
+        .ok_or_else(|| bad("radiusInMeters", "must be between 1 and 50000"))?;
+    let category = ctx.query_param("type").map(|t| t.trim().to_lowercase());
+    let category = match category.as_deref() {
+        Some(c @ ("supermarket" | "bakery" | "pharmacy")) => c.to_string(),
+        _ => return Err(bad("type", "must be supermarket, bakery or pharmacy")),
+    };
+    let bbox = geo::bounding_box(lat, lon, radius);
+    let rows = stores::in_box(&ctx.db()?, &bbox, Some(&category)).await?;
+    let candidates = rows
+        .into_iter()
+        .map(|r| (r.latitude, r.longitude, r))
+        .collect();
+    let page = geo::nearest_page(
+        (lat, lon),
+        radius,
+        candidates,
+        |s: &StoreRow| s.id.as_str(),
+        None,
+        SEARCH_LIMIT,
+    );
+    let mut locations = Vec::with_capacity(page.items.len());
+    for (_, store) in &page.items {
+        locations.push(location(&ctx, store).await?);
+    }
+    respond::json(&json!({"locations": locations}), 200)
+}
+
+/// `GET /api/Location/GetReservationPerSlot?locationId=&startTime=&slotSizeInMinutes=`: people
+/// booked per window from `startTime` to that day's closing time.
+pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
+    let db = ctx.db()?;
+    let store = store_by_legacy(&db, ctx.query_param("locationId").as_deref(), || {
+        bad("locationId", "unknown location")
+    })
+    .await?;
+    let tz = tz_of(&store)?;
+    let step = parse_id(ctx.query_param("slotSizeInMinutes").as_deref())
+        .filter(|m| *m <= 1440)
+        .ok_or_else(|| bad("slotSizeInMinutes", "must be an integer from 1 to 1440"))?;
+    let start = ctx
+        .query_param("startTime")
+        .and_then(|raw| parse_time(&raw, tz))
+        .ok_or_else(|| bad("startTime", "must be a date-time like 2026-12-01T10:00:00"))?;
+    let date = start.with_timezone(&tz).date_naive();
+    let Some(schedule) = schedule_of(&ctx, &store).await? else {
+        return respond::json(&json!({"items": []}), 200);
+    };
+    let closing = schedule
+        .intervals_on(date)
+        .iter()
+        .filter_map(|i| wall_instant(tz, date, i.close()))
+        .max();
+    let booked = match store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::ListSlots {
+            from: date,
+            to: date,
+        },
+    )
+    .await?
+    {
+        StoreReply::Slots { items } => items,
+        other => return Err(unexpected(other)),
+    };
+    let step = Duration::minutes(step);
+    let mut items = Vec::new();
+    let mut window = start;
+    while closing.is_some_and(|c| window < c) && items.len() < MAX_WINDOWS {
+        let end = window + step;
+        let count: u32 = booked
+            .iter()
+            .filter(|s| s.start >= window && s.start < end)
+            .map(|s| s.booked)
+            .sum();
+        items.push(json!({"start": local_rfc3339(window, tz), "end": local_rfc3339(end, tz), "registrationCount": count}));
+        window = end;
+    }
+    respond::json(&json!({"items": items}), 200)
+}
+
+/// The slot of `schedule` that contains `at` (not only one starting there).
+fn slot_containing(schedule: &Schedule, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let date = at.with_timezone(&tz).date_naive();
+    [date.pred_opt(), Some(date)]
+        .into_iter()
+        .flatten()
+        .flat_map(|d| day_slots(schedule, tz, d))
+        .find(|s| s.start <= at && at < s.end)
+        .map(|s| s.start)
+}
+
+/// Makes a change visible in the D1 index at once (the object's outbox confirms it later).
+async fn index_now(
+    db: &D1Database,
+    store: &StoreRow,
+    number: i64,
+    booking: &safemarket_durable::engine::Booking,
+) -> Result<(), ApiError> {
+    let entry = IndexEntry {
+        store_id: store.id.clone(),
+        number,
+        booking: booking.clone(),
+    };
+    upsert_index(db, "booking_index", &entry, 0)?.run().await?;
+    Ok(())
+}
+
+/// `POST /api/Reservation/Reserve?locationId=&dateTime=&deviceId=`: one person in the slot that
+/// contains `dateTime`; 400 when closed or full, 404 for an unknown location.
+pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
+    let device = device(&ctx)?;
+    let db = ctx.db()?;
+    let store = store_by_legacy(&db, ctx.query_param("locationId").as_deref(), || {
+        ApiError::NotFound("Unknown location.".into())
+    })
+    .await?;
+    let tz = tz_of(&store)?;
+    let at = ctx
+        .query_param("dateTime")
+        .and_then(|raw| parse_time(&raw, tz))
+        .ok_or_else(|| bad("dateTime", "must be a date-time like 2026-12-01T10:00:00"))?;
+    let schedule = schedule_of(&ctx, &store).await?;
+    let slot_start = schedule
+        .as_ref()
+        .and_then(|s| slot_containing(s, tz, at))
+        .ok_or_else(|| bad("dateTime", "the store is closed at that time"))?;
+    let user = users::guest_for_device(&db, device.as_str(), &clock::now_rfc3339()).await?;
+    let command = StoreCommand::Book {
+        owner: user.id.clone(),
+        party_size: 1,
+        slot_start,
+        guest: None,
+        idempotency_key: None,
+    };
+    let (booking, number) =
+        match store_client::call(&ctx.env, &store.id, &store.timezone, command).await {
+            Ok(StoreReply::Booked {
+                booking, number, ..
+            }) => (booking, number),
+            Ok(other) => return Err(unexpected(other)),
+            Err(e) if (400..500).contains(&e.status()) => return Err(bad("dateTime", &e.detail())),
+            Err(e) => return Err(e),
+        };
+    index_now(&db, &store, number, &booking).await?;
+    respond::json(
+        &json!({"humanReadableToken": booking.code, "reservationToken": booking.id}),
+        200,
+    )
+}
+
+/// `GET /api/Reservation/ReservationsByDevice?deviceId=&minDate=`: the device's bookings starting
+/// at or after `minDate` (Berlin wall time when offset-less; now when absent).
+pub async fn by_device(ctx: Ctx) -> Result<Response, ApiError> {
+    let device = device(&ctx)?;
+    let from = match ctx.query_param("minDate") {
+        Some(raw) => parse_time(&raw, DEFAULT_ZONE).ok_or_else(|| {
+            bad(
+                "minDate",
+                "must be a date-time like 2026-12-01 08:00:00.000",
+            )
+        })?,
+        None => clock::now(),
+    };
+    let db = ctx.db()?;
+    let Some(user) = users::by_device(&db, device.as_str()).await? else {
+        return respond::json(&json!({"reservations": []}), 200);
+    };
+    let mut reservations = Vec::new();
+    for store_id in booking_index::stores_of_user(&db, &user.id).await? {
+        let Some(store) = stores::by_id(&db, &store_id).await? else {
+            continue;
+        };
+        let tz = tz_of(&store)?;
+        let command = StoreCommand::OwnerBookings {
+            owner: user.id.clone(),
+            from,
+        };
+        let items = match store_client::call(&ctx.env, &store.id, &store.timezone, command).await? {
+            StoreReply::NumberedBookings { items } => items,
+            other => return Err(unexpected(other)),
+        };
+        if items.is_empty() {
+            continue;
+        }
+        let location = location(&ctx, &store).await?;
+        for (number, booking) in items {
+            reservations.push((
+                booking.slot_start,
+                json!({"id": number, "startTime": local_rfc3339(booking.slot_start, tz), "deviceId": device.as_str(), "location": location}),
+            ));
+        }
+    }
+    reservations.sort_by_key(|(start, _)| *start);
+    let reservations: Vec<_> = reservations.into_iter().map(|(_, r)| r).collect();
+    respond::json(&json!({"reservations": reservations}), 200)
+}
+
+/// `DELETE /api/Reservation/RevokeSpecificReservation?deviceId=&locationId=&reservationId=`:
+/// cancels that device's booking; 200 with an empty body.
+pub async fn revoke(ctx: Ctx) -> Result<Response, ApiError> {
+    let device = device(&ctx)?;
+    let number = parse_id(ctx.query_param("reservationId").as_deref())
+        .ok_or_else(|| bad("reservationId", "must be a positive integer"))?;
+    let db = ctx.db()?;
+    let store = store_by_legacy(&db, ctx.query_param("locationId").as_deref(), || {
+        ApiError::NotFound("Unknown location.".into())
+    })
+    .await?;
+    let not_found = || ApiError::NotFound("No such reservation for this device.".into());
+    let user = users::by_device(&db, device.as_str())
+        .await?
+        .ok_or_else(not_found)?;
+    let command = StoreCommand::CancelByNumber {
+        number,
+        owner: user.id,
+    };
+    let booking = match store_client::call(&ctx.env, &store.id, &store.timezone, command).await {
+        Ok(StoreReply::Booking { booking }) => booking,
+        Ok(other) => return Err(unexpected(other)),
+        Err(e) if e.status() == 404 => return Err(not_found()),
+        Err(e) if (400..500).contains(&e.status()) => {
+            return Err(bad("reservationId", &e.detail()))
+        }
+        Err(e) => return Err(e),
+    };
+    index_now(&db, &store, number, &booking).await?;
+    Ok(Response::empty()?.with_status(200))
+}

@@ -1,0 +1,184 @@
+//! The `api_keys` and `external_documents` tables.
+
+use serde::Deserialize;
+use worker::D1Database;
+
+use crate::error::ApiError;
+use crate::pagination::{encode_cursor, Page};
+
+/// An api key as stored, without its hash.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiKeyRow {
+    /// Key id (UUID).
+    pub id: String,
+    /// The store it acts for.
+    pub store_id: String,
+    /// The owner's label.
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// Space-separated scope names.
+    pub scopes: String,
+    /// Created (UTC).
+    pub created_at: String,
+    /// Revoked (UTC), if it was.
+    pub revoked_at: Option<String>,
+}
+
+/// A key about to be stored.
+pub struct NewKey<'a> {
+    /// The row (with `revoked_at` unset).
+    pub row: &'a ApiKeyRow,
+    /// SHA-256 of the key, hex.
+    pub secret_hash: &'a str,
+    /// The owner creating it.
+    pub created_by: &'a str,
+}
+
+const COLUMNS: &str = "id, store_id, name, prefix, scopes, created_at, revoked_at";
+
+/// Stores a new key.
+pub async fn insert(db: &D1Database, key: &NewKey<'_>) -> Result<(), ApiError> {
+    let row = key.row;
+    db.prepare(
+        "INSERT INTO api_keys (id, store_id, name, prefix, secret_hash, scopes, created_by, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(&[
+        row.id.as_str().into(),
+        row.store_id.as_str().into(),
+        row.name.as_str().into(),
+        row.prefix.as_str().into(),
+        key.secret_hash.into(),
+        row.scopes.as_str().into(),
+        key.created_by.into(),
+        row.created_at.as_str().into(),
+    ])?
+    .run()
+    .await?;
+    Ok(())
+}
+
+/// The key with this hash, unless it was revoked.
+pub async fn active_by_hash(
+    db: &D1Database,
+    secret_hash: &str,
+) -> Result<Option<ApiKeyRow>, ApiError> {
+    Ok(db
+        .prepare(format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL"
+        ))
+        .bind(&[secret_hash.into()])?
+        .first::<ApiKeyRow>(None)
+        .await?)
+}
+
+/// A page of a store's keys (revoked ones included) in creation order, with the next cursor.
+pub async fn of_store(
+    db: &D1Database,
+    store_id: &str,
+    page: &Page,
+) -> Result<(Vec<ApiKeyRow>, Option<String>), ApiError> {
+    let (after_created, after_id) = page.after_key_and_id()?;
+    let mut rows = db
+        .prepare(format!(
+            "SELECT {COLUMNS} FROM api_keys WHERE store_id = ?1
+               AND (created_at > ?2 OR (created_at = ?2 AND id > ?3))
+             ORDER BY created_at, id LIMIT ?4"
+        ))
+        .bind(&[
+            store_id.into(),
+            after_created.into(),
+            after_id.into(),
+            f64::from(page.limit + 1).into(),
+        ])?
+        .all()
+        .await?
+        .results::<ApiKeyRow>()?;
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next = if more {
+        rows.last().map(|k| encode_cursor(&[&k.created_at, &k.id]))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    #[allow(dead_code)]
+    id: String,
+}
+
+/// Revokes a key of `store_id` (keeping the first revocation time); `false` when the store
+/// has no such key.
+pub async fn revoke(
+    db: &D1Database,
+    store_id: &str,
+    key_id: &str,
+    now: &str,
+) -> Result<bool, ApiError> {
+    Ok(db
+        .prepare(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3)
+             WHERE id = ?1 AND store_id = ?2 RETURNING id",
+        )
+        .bind(&[key_id.into(), store_id.into(), now.into()])?
+        .first::<IdRow>(None)
+        .await?
+        .is_some())
+}
+
+/// Records that `store_id` has a partner document `source` (written by `api_key_id`), unless
+/// that would make more than `max` of them; `false` then. One statement, so concurrent
+/// writers of new sources cannot overshoot.
+pub async fn upsert_external(
+    db: &D1Database,
+    store_id: &str,
+    source: &str,
+    api_key_id: &str,
+    now: &str,
+    max: u32,
+) -> Result<bool, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        #[allow(dead_code)]
+        source: String,
+    }
+    Ok(db
+        .prepare(
+            "INSERT INTO external_documents (store_id, source, api_key_id, updated_at)
+             SELECT ?1, ?2, ?3, ?4
+             WHERE EXISTS (SELECT 1 FROM external_documents WHERE store_id = ?1 AND source = ?2)
+                OR (SELECT count(*) FROM external_documents WHERE store_id = ?1) < ?5
+             ON CONFLICT (store_id, source)
+             DO UPDATE SET api_key_id = excluded.api_key_id, updated_at = excluded.updated_at
+             RETURNING source",
+        )
+        .bind(&[
+            store_id.into(),
+            source.into(),
+            api_key_id.into(),
+            now.into(),
+            f64::from(max).into(),
+        ])?
+        .first::<Row>(None)
+        .await?
+        .is_some())
+}
+
+/// The sources of a store's partner documents, sorted.
+pub async fn external_sources(db: &D1Database, store_id: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        source: String,
+    }
+    let rows = db
+        .prepare("SELECT source FROM external_documents WHERE store_id = ?1 ORDER BY source")
+        .bind(&[store_id.into()])?
+        .all()
+        .await?
+        .results::<Row>()?;
+    Ok(rows.into_iter().map(|r| r.source).collect())
+}
