@@ -75,8 +75,62 @@ fn run(api: &Api) -> Result<(), String> {
     Ok(())
 }
 
-/// Where the demo stores get their opening hours and slots (issue 5: `PUT .../schedule`).
-fn seed_schedules(_owner: &Api, _stores: &[Value]) -> Result<(), String> {
+/// Opening hours per category: (days, open, close) intervals, slot minutes, places per slot.
+fn demo_schedule(category: &str) -> Value {
+    const WEEKDAYS: [&str; 5] = ["mon", "tue", "wed", "thu", "fri"];
+    let (hours, slot_minutes, capacity): (Vec<(&str, &str, &str)>, u32, u32) = match category {
+        "supermarket" => (
+            WEEKDAYS
+                .iter()
+                .chain(&["sat"])
+                .map(|d| (*d, "08:00", "22:00"))
+                .collect(),
+            30,
+            40,
+        ),
+        "bakery" => {
+            let mut h: Vec<_> = WEEKDAYS
+                .iter()
+                .chain(&["sat"])
+                .map(|d| (*d, "07:00", "18:00"))
+                .collect();
+            h.push(("sun", "08:00", "12:00"));
+            (h, 15, 8)
+        }
+        "pharmacy" => {
+            let mut h: Vec<_> = WEEKDAYS.iter().map(|d| (*d, "08:00", "19:00")).collect();
+            h.push(("sat", "09:00", "14:00"));
+            (h, 15, 5)
+        }
+        _ => (
+            WEEKDAYS
+                .iter()
+                .chain(&["sat", "sun"])
+                .map(|d| (*d, "10:00", "24:00"))
+                .collect(),
+            60,
+            10,
+        ),
+    };
+    let weekly: Vec<Value> = hours
+        .into_iter()
+        .map(|(day, open, close)| json!({"day": day, "open": open, "close": close}))
+        .collect();
+    json!({"slot_minutes": slot_minutes, "capacity": capacity, "horizon_days": 14,
+        "max_active_bookings_per_user": 3, "weekly": weekly, "exceptions": []})
+}
+
+/// Gives each demo store its opening hours, unless it already has a schedule (reruns keep
+/// whatever was changed since).
+fn seed_schedules(owner: &Api, stores: &[Value]) -> Result<(), String> {
+    for store in stores {
+        let id = store["id"].as_str().unwrap_or_default();
+        let path = format!("/api/v1/stores/{id}/schedule");
+        if call(owner, "GET", &path, None)?.status == 404 {
+            let schedule = demo_schedule(store["category"].as_str().unwrap_or_default());
+            expect(call(owner, "PUT", &path, Some(&schedule))?, 200)?;
+        }
+    }
     Ok(())
 }
 
@@ -149,4 +203,7 @@ fn print_summary(base: &str, stores: &[Value]) {
         );
     }
     println!("Nearby:  {base}/api/v1/stores?lat=52.52&lon=13.405&radius_m=5000");
+    if let Some(id) = stores.first().and_then(|s| s["id"].as_str()) {
+        println!("Slots:   {base}/api/v1/stores/{id}/slots?from=YYYY-MM-DD&to=YYYY-MM-DD");
+    }
 }
