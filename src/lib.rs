@@ -12,6 +12,8 @@ pub mod error;
 pub mod geo;
 pub mod geocoder;
 pub mod handlers;
+#[cfg(test)]
+mod openapi_check;
 pub mod pagination;
 pub mod repo;
 pub mod respond;
@@ -25,10 +27,13 @@ use crate::context::{bindings, Ctx};
 use crate::documents::Write;
 use crate::error::ApiError;
 use crate::handlers::{
-    accounts, bookings, me, members, schedule, store_profile, store_search, stores,
+    accounts, api_keys, bookings, external, me, members, schedule, store_profile, store_search,
+    stores,
 };
 use crate::router::{Matched, RouteId};
 
+/// The per-api-key rate limiter Durable Object class, exported from this cdylib.
+pub use safemarket_durable::KeyRateLimiter;
 /// The per-store Durable Object class, exported from this cdylib.
 pub use safemarket_durable::StoreObject;
 
@@ -45,7 +50,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return env.assets(bindings::ASSETS)?.fetch_request(req).await;
     }
     let started = Date::now().as_millis();
-    let method = req.method().to_string();
+    // The method as sent: `worker::Method` maps every method it does not know (QUERY,
+    // PROPFIND, ...) to GET, which would serve GET routes for them instead of a 405.
+    let method = req.inner().method().to_ascii_uppercase();
     let request_id = req
         .headers()
         .get("cf-ray")
@@ -53,19 +60,27 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .flatten()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
+    let mut api_key_id = None;
     let (pattern, result) = match router::resolve(&method, &path) {
         Ok(Matched {
             id,
             pattern,
             params,
         }) => {
-            let ctx = Ctx {
+            let mut ctx = Ctx {
                 req,
                 env,
                 params,
                 request_id: request_id.clone(),
+                api_key: None,
             };
-            (pattern, dispatch(id, ctx).await)
+            // Api keys are authenticated, counted and checked against the route up front.
+            let admitted = auth::api_keys::admit(&mut ctx, id).await;
+            api_key_id = ctx.api_key.as_ref().map(|key| key.id.clone());
+            match admitted {
+                Ok(()) => (pattern, dispatch(id, ctx).await),
+                Err(e) => (pattern, Err(e)),
+            }
         }
         Err(e) => ("(unmatched)", Err(e)),
     };
@@ -75,18 +90,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     };
     let status = resp.status_code();
     let duration_ms = Date::now().as_millis().saturating_sub(started);
-    worker::console_log!(
-        "{}",
-        json!({
-            "level": if status >= 500 { "error" } else { "info" },
-            "request_id": request_id,
-            "method": method,
-            "route": pattern,
-            "path": path,
-            "status": status,
-            "duration_ms": duration_ms,
-        })
-    );
+    let mut line = json!({
+        "level": if status >= 500 { "error" } else { "info" },
+        "request_id": request_id,
+        "method": method,
+        "route": pattern,
+        "path": path,
+        "status": status,
+        "duration_ms": duration_ms,
+    });
+    if let Some(key_id) = api_key_id {
+        // The key's id only: the key itself is a secret.
+        line["api_key_id"] = key_id.into();
+    }
+    worker::console_log!("{}", line);
     resp.headers().set("x-request-id", &request_id)?;
     Ok(resp)
 }
@@ -95,6 +112,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
     match id {
         RouteId::Health => handlers::health::get(&ctx).await,
+        RouteId::OpenApiDocument => handlers::docs::openapi(ctx).await,
+        RouteId::ApiDocs => handlers::docs::ui(ctx).await,
         RouteId::LegacySearch => handlers::legacy::search(ctx).await,
         RouteId::LegacyReservationsPerSlot => handlers::legacy::reservations_per_slot(ctx).await,
         RouteId::LegacyLocation => handlers::legacy::get_location(ctx).await,
@@ -134,5 +153,11 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::NoShow => bookings::no_show(ctx).await,
         RouteId::CheckIn => bookings::check_in(ctx).await,
         RouteId::MyBookings => bookings::mine(ctx).await,
+        RouteId::GetBookingByCode => bookings::get_by_code(ctx).await,
+        RouteId::CancelBookingByCode => bookings::cancel_by_code(ctx).await,
+        RouteId::CreateApiKey => api_keys::create(ctx).await,
+        RouteId::ListApiKeys => api_keys::list(ctx).await,
+        RouteId::RevokeApiKey => api_keys::revoke(ctx).await,
+        RouteId::PutExternalDocument => external::put(ctx).await,
     }
 }

@@ -34,6 +34,30 @@ impl Page {
         Ok(Page { limit, after })
     }
 
+    /// How many rows to fetch for this page: one more than it holds, to learn whether another
+    /// page follows.
+    pub fn fetch_limit(&self) -> f64 {
+        f64::from(self.limit) + 1.0
+    }
+
+    /// Cuts `rows` (fetched with [`Page::fetch_limit`]) to this page, with the cursor of the
+    /// next page (made by `cursor_of` from this page's last row) when there is one.
+    pub fn cut<T>(
+        &self,
+        mut rows: Vec<T>,
+        cursor_of: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
+        let limit = self.limit as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        (rows, next)
+    }
+
     /// The position after which a list sorted by a text key and then an id continues: the
     /// cursor's two parts, or two empty strings (before everything) without a cursor; 400 for
     /// a cursor of another shape.
@@ -124,7 +148,18 @@ mod tests {
         assert_eq!(Page::from_query(None, None).unwrap().limit, DEFAULT_LIMIT);
         assert_eq!(page.after_key_and_id().unwrap(), ("a".into(), "b".into()));
         let none = Page::from_query(None, None).unwrap();
-        assert_eq!(none.after_key_and_id().unwrap(), (String::new(), String::new()));
+        assert_eq!(
+            none.after_key_and_id().unwrap(),
+            (String::new(), String::new())
+        );
+        let two = Page::from_query(Some("2"), None).unwrap();
+        assert_eq!(two.fetch_limit(), 3.0);
+        let cursor_of = |n: &u32| n.to_string();
+        assert_eq!(
+            two.cut(vec![1, 2, 3], cursor_of),
+            (vec![1, 2], Some("2".into()))
+        );
+        assert_eq!(two.cut(vec![1, 2], cursor_of), (vec![1, 2], None));
         let odd = Page::from_query(None, Some(&encode_cursor(&["a"]))).unwrap();
         assert_eq!(odd.after_key_and_id().unwrap_err().status(), 400);
         assert_eq!(Page::from_query(Some("0"), None).unwrap_err().status(), 422);

@@ -10,6 +10,8 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteId {
     Health,
+    OpenApiDocument,
+    ApiDocs,
     LegacySearch,
     LegacyReservationsPerSlot,
     LegacyLocation,
@@ -49,6 +51,12 @@ pub enum RouteId {
     NoShow,
     CheckIn,
     MyBookings,
+    GetBookingByCode,
+    CancelBookingByCode,
+    CreateApiKey,
+    ListApiKeys,
+    RevokeApiKey,
+    PutExternalDocument,
 }
 
 /// One row of the route table.
@@ -65,6 +73,8 @@ pub struct RouteDef {
 /// Every route the Worker serves under `/api`.
 pub static ROUTES: &[RouteDef] = &[
     route("GET", "/api/health", RouteId::Health),
+    route("GET", "/api/openapi.json", RouteId::OpenApiDocument),
+    route("GET", "/api/docs", RouteId::ApiDocs),
     // The legacy app surface; the literal paths come before `/api/Location/{id}`.
     route(
         "GET",
@@ -156,6 +166,17 @@ pub static ROUTES: &[RouteDef] = &[
         "/api/v1/stores/{store_id}/bookings",
         RouteId::DayBookings,
     ),
+    // Before `/bookings/{booking_id}`: the first matching pattern wins.
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/bookings/by-code/{code}",
+        RouteId::GetBookingByCode,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/stores/{store_id}/bookings/by-code/{code}",
+        RouteId::CancelBookingByCode,
+    ),
     route(
         "GET",
         "/api/v1/stores/{store_id}/bookings/{booking_id}",
@@ -180,6 +201,26 @@ pub static ROUTES: &[RouteDef] = &[
         "POST",
         "/api/v1/stores/{store_id}/check-ins",
         RouteId::CheckIn,
+    ),
+    route(
+        "POST",
+        "/api/v1/stores/{store_id}/api-keys",
+        RouteId::CreateApiKey,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/api-keys",
+        RouteId::ListApiKeys,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/stores/{store_id}/api-keys/{key_id}",
+        RouteId::RevokeApiKey,
+    ),
+    route(
+        "PUT",
+        "/api/v1/stores/{store_id}/external/{source}",
+        RouteId::PutExternalDocument,
     ),
 ];
 
@@ -318,6 +359,19 @@ mod tests {
             other => panic!("expected 405, got {other:?}"),
         }
         assert_eq!(resolve("HEAD", "/api/health").unwrap().id, RouteId::Health);
+    }
+
+    #[test]
+    fn booking_codes_are_not_taken_for_booking_ids() {
+        let m = resolve("GET", "/api/v1/stores/s/bookings/by-code/ABC234").unwrap();
+        assert_eq!(m.id, RouteId::GetBookingByCode);
+        assert_eq!(m.params.get("code"), Some("ABC234"));
+        let m = resolve("DELETE", "/api/v1/stores/s/bookings/by-code/ABC234").unwrap();
+        assert_eq!(m.id, RouteId::CancelBookingByCode);
+        assert_eq!(
+            resolve("GET", "/api/v1/stores/s/bookings/b1").unwrap().id,
+            RouteId::GetBooking
+        );
     }
 
     #[test]

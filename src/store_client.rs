@@ -1,15 +1,17 @@
 //! Typed calls from the Worker to a store's Durable Object.
 
-use safemarket_durable::engine::BookingError;
+use chrono::NaiveDate;
+use safemarket_durable::engine::{BookingError, Occupancy, Schedule};
 use safemarket_durable::protocol::{
-    StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
+    SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Stub};
 
 use crate::context::bindings;
-use crate::error::{ApiError, FieldError};
+use crate::domain::store::StoreRow;
+use crate::error::ApiError;
 
 /// Sends `command` to the object of `store_id` (whose schedule is in `timezone`) and decodes
 /// its answer; refusals become the matching problem.
@@ -29,12 +31,7 @@ pub async fn call(
     let result: StoreResult = post_json(&stub, COMMAND_URL, &request).await?;
     result.map_err(|e| match e {
         StoreError::Booking(b) => booking_problem(b),
-        StoreError::Invalid(errors) => ApiError::invalid_fields(
-            errors
-                .into_iter()
-                .map(|f| FieldError::new(f.field, f.message))
-                .collect(),
-        ),
+        StoreError::Invalid(errors) => ApiError::invalid_fields(errors),
         StoreError::BadCommand(d) | StoreError::Internal(d) => {
             ApiError::internal(format!("store object {store_id}: {d}"))
         }
@@ -74,4 +71,45 @@ pub fn booking_problem(e: BookingError) -> ApiError {
         },
         _ => ApiError::internal(detail),
     }
+}
+
+/// The store's schedule, `None` when it has none yet.
+pub async fn schedule(env: &Env, store: &StoreRow) -> Result<Option<Schedule>, ApiError> {
+    match call(env, &store.id, &store.timezone, StoreCommand::GetSchedule).await? {
+        StoreReply::Schedule { schedule, .. } => Ok(schedule),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// The slots of local dates `from..=to` with their counts.
+pub async fn slots(
+    env: &Env,
+    store: &StoreRow,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<SlotView>, ApiError> {
+    match call(
+        env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::ListSlots { from, to },
+    )
+    .await?
+    {
+        StoreReply::Slots { items } => Ok(items),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Occupancy of the slot in progress.
+pub async fn occupancy(env: &Env, store: &StoreRow) -> Result<Occupancy, ApiError> {
+    match call(env, &store.id, &store.timezone, StoreCommand::Occupancy).await? {
+        StoreReply::Occupancy { occupancy } => Ok(occupancy),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A reply the command cannot produce: a Worker/object version mismatch or a bug.
+pub fn unexpected(reply: StoreReply) -> ApiError {
+    ApiError::internal(format!("unexpected store reply {reply:?}"))
 }

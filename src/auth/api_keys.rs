@@ -117,7 +117,7 @@ impl ApiKey {
 /// What a route lets an api key do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyUse {
-    /// Not store-specific and public (health).
+    /// Not store-specific and public (health, the API description).
     Anywhere,
     /// A public read of the key's own store: any scope.
     OwnStore,
@@ -130,7 +130,7 @@ enum KeyUse {
 fn key_use(route: RouteId) -> KeyUse {
     use RouteId::*;
     match route {
-        Health => KeyUse::Anywhere,
+        Health | OpenApiDocument | ApiDocs => KeyUse::Anywhere,
         GetStore | GetStoreProfile | Occupancy => KeyUse::OwnStore,
         ListSlots | GetSchedule | DayBookings | GetBooking | GetBookingByCode => {
             KeyUse::Scoped(Scope::BookingsRead)
@@ -153,7 +153,11 @@ pub fn authorize(key: &ApiKey, route: RouteId, store_param: Option<&str>) -> Res
             ))
         }
     };
-    if store_param != Some(key.store_id.as_str()) {
+    // Store ids are UUIDs in any case spelling in paths, lower-case in D1.
+    let own_store = store_param
+        .and_then(|p| uuid::Uuid::parse_str(p).ok())
+        .is_some_and(|p| p.hyphenated().to_string() == key.store_id);
+    if !own_store {
         return Err(ApiError::Forbidden(
             "This api key acts only on its own store.".into(),
         ));
@@ -233,11 +237,14 @@ async fn count_request(env: &Env, key_id: &str, limit: u32) -> Decision {
 mod tests {
     use super::*;
 
+    const STORE_A: &str = "6f1c2d3e-4a5b-4c6d-8e7f-901234567890";
+    const STORE_B: &str = "0f1c2d3e-4a5b-4c6d-8e7f-901234567890";
+
     fn key(scopes: &[&str]) -> ApiKey {
         let names: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         ApiKey {
             id: "k1".into(),
-            store_id: "store-a".into(),
+            store_id: STORE_A.into(),
             scopes: Scopes::parse(&names).unwrap(),
         }
     }
@@ -287,11 +294,15 @@ mod tests {
     #[test]
     fn keys_act_only_on_their_store_within_their_scopes() {
         let read = key(&["bookings:read"]);
-        let own = Some("store-a");
+        let own = Some(STORE_A);
         assert!(authorize(&read, RouteId::ListSlots, own).is_ok());
         assert!(authorize(&read, RouteId::GetBookingByCode, own).is_ok());
+        let upper = STORE_A.to_uppercase();
+        assert!(authorize(&read, RouteId::ListSlots, Some(&upper)).is_ok());
+        assert!(authorize(&read, RouteId::ListSlots, Some("garbage")).is_err());
+        assert!(authorize(&read, RouteId::ListSlots, None).is_err());
         assert_eq!(
-            authorize(&read, RouteId::ListSlots, Some("store-b"))
+            authorize(&read, RouteId::ListSlots, Some(STORE_B))
                 .unwrap_err()
                 .status(),
             403
@@ -313,9 +324,11 @@ mod tests {
         let partner = key(&["profile:write"]);
         assert!(authorize(&partner, RouteId::PutExternalDocument, own).is_ok());
         assert!(authorize(&partner, RouteId::GetStoreProfile, own).is_ok());
-        assert!(authorize(&partner, RouteId::GetStoreProfile, Some("store-b")).is_err());
+        assert!(authorize(&partner, RouteId::GetStoreProfile, Some(STORE_B)).is_err());
         assert!(authorize(&partner, RouteId::ListSlots, own).is_err());
         assert!(authorize(&partner, RouteId::Health, None).is_ok());
+        assert!(authorize(&partner, RouteId::OpenApiDocument, None).is_ok());
+        assert!(authorize(&partner, RouteId::SearchStores, None).is_err());
         let phone = key(&["bookings:read", "bookings:write"]);
         assert!(authorize(&phone, RouteId::CreateBooking, own).is_ok());
         assert!(authorize(&phone, RouteId::CancelBooking, own).is_ok());

@@ -1,5 +1,6 @@
 //! Authentication: who is calling, from the `Authorization: Bearer` header.
 
+pub mod api_keys;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -10,6 +11,7 @@ use worker::Env;
 use crate::context::Ctx;
 use crate::domain::user::UserKind;
 use crate::error::ApiError;
+use api_keys::ApiKey;
 use tokens::{TokenConfig, MIN_SECRET_LEN};
 
 /// Token signing settings read from the environment once per request.
@@ -86,8 +88,40 @@ pub fn bearer(ctx: &Ctx) -> Result<Option<String>, ApiError> {
     Ok(Some(token.to_string()))
 }
 
-/// The calling user, or 401.
+/// Who is calling a route that users and api keys share.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A signed-in user.
+    User(AuthUser),
+    /// An integration, already admitted for this route and store.
+    Key(ApiKey),
+}
+
+impl Caller {
+    /// Whom bookings belong to: the user id, or `key:<key id>` for an api key.
+    pub fn principal(&self) -> String {
+        match self {
+            Caller::User(user) => user.id.clone(),
+            Caller::Key(key) => key.principal(),
+        }
+    }
+}
+
+/// The api key the request was admitted with, or else the calling user (401 without either).
+pub async fn require_caller(ctx: &Ctx) -> Result<Caller, ApiError> {
+    match &ctx.api_key {
+        Some(key) => Ok(Caller::Key(key.clone())),
+        None => require_user(ctx).await.map(Caller::User),
+    }
+}
+
+/// The calling user, or 401 (403 for api keys, which are not users).
 pub async fn require_user(ctx: &Ctx) -> Result<AuthUser, ApiError> {
+    if ctx.api_key.is_some() {
+        return Err(ApiError::Forbidden(
+            "API keys cannot be used for this resource.".into(),
+        ));
+    }
     let token = bearer(ctx)?
         .ok_or_else(|| ApiError::Unauthorized("Sign in to use this resource.".into()))?;
     user_from_token(ctx, &token).await
@@ -95,6 +129,9 @@ pub async fn require_user(ctx: &Ctx) -> Result<AuthUser, ApiError> {
 
 /// The calling user when a bearer token is present, `None` for anonymous callers.
 pub async fn optional_user(ctx: &Ctx) -> Result<Option<AuthUser>, ApiError> {
+    if ctx.api_key.is_some() {
+        return Ok(None);
+    }
     match bearer(ctx)? {
         Some(token) => user_from_token(ctx, &token).await.map(Some),
         None => Ok(None),

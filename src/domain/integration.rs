@@ -19,7 +19,11 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in canonical order.
-    pub const ALL: [Scope; 3] = [Scope::BookingsRead, Scope::BookingsWrite, Scope::ProfileWrite];
+    pub const ALL: [Scope; 3] = [
+        Scope::BookingsRead,
+        Scope::BookingsWrite,
+        Scope::ProfileWrite,
+    ];
 
     /// The wire name (`bookings:read`, ...).
     pub fn as_str(self) -> &'static str {
@@ -210,7 +214,12 @@ mod tests {
 
     #[test]
     fn phones_must_be_e164() {
-        for good in ["+4930123456", "+12025550123", "+123456789012345", " +49301234 "] {
+        for good in [
+            "+4930123456",
+            "+12025550123",
+            "+123456789012345",
+            " +49301234 ",
+        ] {
             assert!(Phone::parse(good, "phone").is_ok(), "{good}");
         }
         for bad in [
@@ -226,7 +235,10 @@ mod tests {
         ] {
             assert!(Phone::parse(bad, "phone").is_err(), "{bad}");
         }
-        assert_eq!(Phone::parse("+4930123456", "p").unwrap().as_str(), "+4930123456");
+        assert_eq!(
+            Phone::parse("+4930123456", "p").unwrap().as_str(),
+            "+4930123456"
+        );
     }
 
     #[test]

@@ -1,19 +1,21 @@
 //! Bookings of one store (served by its Durable Object) and the caller's bookings across stores
 //! (from the D1 index).
 
+use safemarket_durable::engine::Guest;
 use safemarket_durable::protocol::{StoreCommand, StoreReply};
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use crate::access::{require_member, role_in, store_or_404};
-use crate::auth::{require_user, AuthUser};
+use crate::access::{require_member, require_staff_or_key, staff_or_key, store_or_404};
+use crate::auth::{require_caller, require_user, Caller};
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
 use crate::domain::booking::{parse_date, BookingView, PartySize, SlotStart};
+use crate::domain::integration::parse_guest;
 use crate::domain::store::StoreRow;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::repo::booking_index::{self, Scope};
 use crate::respond;
 use crate::store_client;
@@ -23,6 +25,15 @@ struct BookBody {
     slot_start: String,
     #[serde(default)]
     party_size: Option<i64>,
+    /// The caller an integration books for (api keys only).
+    #[serde(default)]
+    guest: Option<GuestBody>,
+}
+
+#[derive(Deserialize)]
+struct GuestBody {
+    name: String,
+    phone: String,
 }
 
 #[derive(Deserialize)]
@@ -35,10 +46,6 @@ struct CheckInBody {
     code: String,
 }
 
-fn unexpected(reply: StoreReply) -> ApiError {
-    ApiError::internal(format!("unexpected store reply {reply:?}"))
-}
-
 /// The booking of a single-booking reply as a response with `status`.
 fn booking_response(
     store: &StoreRow,
@@ -49,7 +56,7 @@ fn booking_response(
         StoreReply::Booking { booking } => {
             respond::json(&BookingView::new(&store.id, &booking), status)
         }
-        other => Err(unexpected(other)),
+        other => Err(store_client::unexpected(other)),
     }
 }
 
@@ -57,35 +64,68 @@ async fn call(ctx: &Ctx, store: &StoreRow, command: StoreCommand) -> Result<Stor
     store_client::call(&ctx.env, &store.id, &store.timezone, command).await
 }
 
-/// `None` for staff (any booking of the store), `Some(caller)` for customers (own only).
+/// `None` for staff and the store's api keys (any booking of the store), `Some(caller)` for
+/// customers (own only).
 async fn owner_constraint(
     ctx: &Ctx,
     store: &StoreRow,
-    user: &AuthUser,
+    caller: &Caller,
 ) -> Result<Option<String>, ApiError> {
     let db = ctx.db()?;
-    Ok(match role_in(&db, store, user).await? {
-        Some(_) => None,
-        None => Some(user.id.clone()),
+    Ok(if staff_or_key(&db, store, caller).await? {
+        None
+    } else {
+        Some(caller.principal())
     })
 }
 
-/// `POST /api/v1/stores/{store_id}/bookings`: 201 new, 200 idempotent replay.
+/// The slot, party size and guest of a booking request, every bad field reported at once.
+/// Api keys book for a caller and must name them; users book for themselves and must not.
+fn parse_booking(
+    caller: &Caller,
+    input: BookBody,
+) -> Result<(SlotStart, PartySize, Option<Guest>), ApiError> {
+    let slot_start = SlotStart::parse(&input.slot_start, "slot_start");
+    let party_size = PartySize::parse(input.party_size);
+    let guest = match (caller, input.guest) {
+        (Caller::Key(_), Some(g)) => parse_guest(&g.name, &g.phone).map(Some),
+        (Caller::Key(_), None) => Err(vec![FieldError::new(
+            "guest",
+            "is required when booking with an api key: {name, phone} of the caller",
+        )]),
+        (Caller::User(_), None) => Ok(None),
+        (Caller::User(_), Some(_)) => Err(vec![FieldError::new(
+            "guest",
+            "is only for integrations booking for a caller; leave it out",
+        )]),
+    };
+    match (slot_start, party_size, guest) {
+        (Ok(slot_start), Ok(party_size), Ok(guest)) => Ok((slot_start, party_size, guest)),
+        (slot_start, party_size, guest) => {
+            let mut errors: Vec<FieldError> = [slot_start.err(), party_size.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            errors.extend(guest.err().unwrap_or_default());
+            Err(ApiError::invalid_fields(errors))
+        }
+    }
+}
+
+/// `POST /api/v1/stores/{store_id}/bookings`: 201 new, 200 idempotent replay. Users book for
+/// themselves; the store's api keys (`bookings:write`) book for a `guest`, as `key:<key id>`.
 pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let caller = require_caller(&ctx).await?;
     let input: BookBody = body::json(&mut ctx.req).await?;
-    let slot_start = SlotStart::parse(&input.slot_start, "slot_start")
-        .map_err(|e| ApiError::invalid_fields(vec![e]))?;
-    let party_size =
-        PartySize::parse(input.party_size).map_err(|e| ApiError::invalid_fields(vec![e]))?;
+    let (slot_start, party_size, guest) = parse_booking(&caller, input)?;
     let idempotency_key = ctx.header("idempotency-key");
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     let command = StoreCommand::Book {
-        owner: user.id.clone(),
+        owner: caller.principal(),
         party_size: party_size.0,
         slot_start: slot_start.0,
-        guest: None,
+        guest,
         idempotency_key,
     };
     match call(&ctx, &store, command).await? {
@@ -95,22 +135,23 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
             &BookingView::new(&store.id, &booking),
             if replayed { 200 } else { 201 },
         ),
-        other => Err(unexpected(other)),
+        other => Err(store_client::unexpected(other)),
     }
 }
 
-/// `GET /api/v1/stores/{store_id}/bookings/{booking_id}`: the booking's owner or staff.
+/// `GET /api/v1/stores/{store_id}/bookings/{booking_id}`: the booking's owner, staff or the
+/// store's api keys.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let caller = require_caller(&ctx).await?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     let id = ctx.param("booking_id")?.to_string();
     let reply = call(&ctx, &store, StoreCommand::GetBooking { id }).await?;
     let StoreReply::Booking { booking } = reply else {
-        return Err(unexpected(reply));
+        return Err(store_client::unexpected(reply));
     };
-    let own = booking.owner.as_deref() == Some(user.id.as_str());
-    if !own && role_in(&db, &store, &user).await?.is_none() {
+    let own = booking.owner.as_deref() == Some(caller.principal().as_str());
+    if !own && !staff_or_key(&db, &store, &caller).await? {
         // Other people's bookings do not exist for a customer.
         return Err(ApiError::NotFound("No such booking.".into()));
     }
@@ -119,10 +160,10 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `DELETE /api/v1/stores/{store_id}/bookings/{booking_id}`: cancel; the place is free at once.
 pub async fn cancel(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let caller = require_caller(&ctx).await?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    let owner = owner_constraint(&ctx, &store, &user).await?;
+    let owner = owner_constraint(&ctx, &store, &caller).await?;
     let id = ctx.param("booking_id")?.to_string();
     call(&ctx, &store, StoreCommand::Cancel { id, owner }).await?;
     respond::no_content()
@@ -136,7 +177,7 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    let owner = owner_constraint(&ctx, &store, &user).await?;
+    let owner = owner_constraint(&ctx, &store, &Caller::User(user)).await?;
     let id = ctx.param("booking_id")?.to_string();
     let reply = call(
         &ctx,
@@ -151,14 +192,15 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
     booking_response(&store, reply, 200)
 }
 
-/// `GET /api/v1/stores/{store_id}/bookings?date=` (staff): the day's bookings by start.
+/// `GET /api/v1/stores/{store_id}/bookings?date=` (staff, the store's api keys): the day's
+/// bookings by start.
 pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let caller = require_caller(&ctx).await?;
     let date = parse_date(ctx.query_param("date").as_deref(), "date")
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    require_member(&db, &store, &user).await?;
+    require_staff_or_key(&db, &store, &caller).await?;
     match call(&ctx, &store, StoreCommand::DayBookings { date }).await? {
         StoreReply::Bookings { items } => {
             let items: Vec<BookingView> = items
@@ -167,8 +209,33 @@ pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
                 .collect();
             respond::json(&json!({"items": items, "next_cursor": null}), 200)
         }
-        other => Err(unexpected(other)),
+        other => Err(store_client::unexpected(other)),
     }
+}
+
+/// `GET /api/v1/stores/{store_id}/bookings/by-code/{code}` (staff, the store's api keys with
+/// `bookings:read`): the booking a caller reads out; 404 for unknown or malformed codes.
+pub async fn get_by_code(ctx: Ctx) -> Result<Response, ApiError> {
+    let (store, code) = staff_store_and_code(&ctx).await?;
+    let reply = call(&ctx, &store, StoreCommand::GetBookingByCode { code }).await?;
+    booking_response(&store, reply, 200)
+}
+
+/// `DELETE /api/v1/stores/{store_id}/bookings/by-code/{code}` (staff, the store's api keys with
+/// `bookings:write`): cancel -> 204; the place is free again at once.
+pub async fn cancel_by_code(ctx: Ctx) -> Result<Response, ApiError> {
+    let (store, code) = staff_store_and_code(&ctx).await?;
+    call(&ctx, &store, StoreCommand::CancelByCode { code }).await?;
+    respond::no_content()
+}
+
+/// The store of a by-code route, which the caller staffs or holds a key of, and the code.
+async fn staff_store_and_code(ctx: &Ctx) -> Result<(StoreRow, String), ApiError> {
+    let caller = require_caller(ctx).await?;
+    let db = ctx.db()?;
+    let store = store_or_404(ctx, &db).await?;
+    require_staff_or_key(&db, &store, &caller).await?;
+    Ok((store, ctx.param("code")?.to_string()))
 }
 
 /// `POST /api/v1/stores/{store_id}/check-ins` (staff): `{code}` -> the checked-in booking.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use safemarket_durable::engine::{day_slots, local_rfc3339, wall_instant, FillStatus, Schedule};
+use safemarket_durable::engine::{day_slots, local_rfc3339, wall_instant, Schedule};
 use safemarket_durable::object::{upsert_index, IndexEntry};
 use safemarket_durable::protocol::{StoreCommand, StoreReply};
 use serde_json::json;
@@ -30,10 +30,6 @@ fn bad(param: &str, message: &str) -> ApiError {
     ApiError::bad_field(param, message)
 }
 
-fn unexpected(reply: StoreReply) -> ApiError {
-    ApiError::internal(format!("unexpected store reply {reply:?}"))
-}
-
 fn tz_of(store: &StoreRow) -> Result<Tz, ApiError> {
     store.tz().map_err(ApiError::internal)
 }
@@ -43,34 +39,10 @@ fn device(ctx: &Ctx) -> Result<DeviceId, ApiError> {
     DeviceId::parse(&raw, "deviceId").map_err(|e| bad(&e.field, &e.message))
 }
 
-async fn schedule_of(ctx: &Ctx, store: &StoreRow) -> Result<Option<Schedule>, ApiError> {
-    match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::GetSchedule,
-    )
-    .await?
-    {
-        StoreReply::Schedule { schedule, .. } => Ok(schedule),
-        other => Err(unexpected(other)),
-    }
-}
-
 /// The location object: schedule and current fill status from the store's object.
 async fn location(ctx: &Ctx, store: &StoreRow) -> Result<Location, ApiError> {
-    let schedule = schedule_of(ctx, store).await?;
-    let fill = match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::Occupancy,
-    )
-    .await?
-    {
-        StoreReply::Occupancy { occupancy } => occupancy.fill_status,
-        _ => FillStatus::Green,
-    };
+    let schedule = store_client::schedule(&ctx.env, store).await?;
+    let fill = store_client::occupancy(&ctx.env, store).await?.fill_status;
     Ok(Location::new(
         store,
         schedule.as_ref(),
@@ -163,7 +135,7 @@ pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
         .and_then(|raw| parse_time(&raw, tz))
         .ok_or_else(|| bad("startTime", "must be a date-time like 2026-12-01T10:00:00"))?;
     let date = start.with_timezone(&tz).date_naive();
-    let Some(schedule) = schedule_of(&ctx, &store).await? else {
+    let Some(schedule) = store_client::schedule(&ctx.env, &store).await? else {
         return respond::json(&json!({"items": []}), 200);
     };
     let closing = schedule
@@ -171,20 +143,7 @@ pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
         .iter()
         .filter_map(|i| wall_instant(tz, date, i.close()))
         .max();
-    let booked = match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::ListSlots {
-            from: date,
-            to: date,
-        },
-    )
-    .await?
-    {
-        StoreReply::Slots { items } => items,
-        other => return Err(unexpected(other)),
-    };
+    let booked = store_client::slots(&ctx.env, &store, date, date).await?;
     let step = Duration::minutes(step);
     let mut items = Vec::new();
     let mut window = start;
@@ -242,7 +201,7 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
         .query_param("dateTime")
         .and_then(|raw| parse_time(&raw, tz))
         .ok_or_else(|| bad("dateTime", "must be a date-time like 2026-12-01T10:00:00"))?;
-    let schedule = schedule_of(&ctx, &store).await?;
+    let schedule = store_client::schedule(&ctx.env, &store).await?;
     let slot_start = schedule
         .as_ref()
         .and_then(|s| slot_containing(s, tz, at))
@@ -260,7 +219,7 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
             Ok(StoreReply::Booked {
                 booking, number, ..
             }) => (booking, number),
-            Ok(other) => return Err(unexpected(other)),
+            Ok(other) => return Err(store_client::unexpected(other)),
             Err(e) if (400..500).contains(&e.status()) => return Err(bad("dateTime", &e.detail())),
             Err(e) => return Err(e),
         };
@@ -300,7 +259,7 @@ pub async fn by_device(ctx: Ctx) -> Result<Response, ApiError> {
         };
         let items = match store_client::call(&ctx.env, &store.id, &store.timezone, command).await? {
             StoreReply::NumberedBookings { items } => items,
-            other => return Err(unexpected(other)),
+            other => return Err(store_client::unexpected(other)),
         };
         if items.is_empty() {
             continue;
@@ -339,7 +298,7 @@ pub async fn revoke(ctx: Ctx) -> Result<Response, ApiError> {
     };
     let booking = match store_client::call(&ctx.env, &store.id, &store.timezone, command).await {
         Ok(StoreReply::Booking { booking }) => booking,
-        Ok(other) => return Err(unexpected(other)),
+        Ok(other) => return Err(store_client::unexpected(other)),
         Err(e) if e.status() == 404 => return Err(not_found()),
         Err(e) if (400..500).contains(&e.status()) => {
             return Err(bad("reservationId", &e.detail()))

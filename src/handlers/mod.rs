@@ -1,7 +1,10 @@
 //! One module per resource; each handler parses, calls the domain, and responds.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod bookings;
+pub mod docs;
+pub mod external;
 pub mod health;
 pub mod legacy;
 pub mod me;

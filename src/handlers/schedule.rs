@@ -14,10 +14,6 @@ use crate::error::{ApiError, FieldError};
 use crate::respond;
 use crate::store_client;
 
-fn unexpected(reply: StoreReply) -> ApiError {
-    ApiError::internal(format!("unexpected store reply {reply:?}"))
-}
-
 /// `PUT /api/v1/stores/{store_id}/schedule` (owner/staff): 200 with the stored schedule and the
 /// existing bookings it no longer offers (they stay valid).
 pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
@@ -65,7 +61,7 @@ pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
                 serde_json::to_value(affected).map_err(ApiError::internal)?;
             respond::json(&body, 200)
         }
-        other => Err(unexpected(other)),
+        other => Err(store_client::unexpected(other)),
     }
 }
 
@@ -73,21 +69,9 @@ pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::GetSchedule,
-    )
-    .await?
-    {
-        StoreReply::Schedule {
-            schedule: Some(s), ..
-        } => respond::json(&s, 200),
-        StoreReply::Schedule { schedule: None, .. } => {
-            Err(ApiError::NotFound("This store has no schedule yet.".into()))
-        }
-        other => Err(unexpected(other)),
+    match store_client::schedule(&ctx.env, &store).await? {
+        Some(schedule) => respond::json(&schedule, 200),
+        None => Err(ApiError::NotFound("This store has no schedule yet.".into())),
     }
 }
 
@@ -100,56 +84,36 @@ pub async fn slots(ctx: Ctx) -> Result<Response, ApiError> {
     .map_err(ApiError::invalid_fields)?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::ListSlots { from, to },
-    )
-    .await?
-    {
-        StoreReply::Slots { items } => {
-            let items: Vec<_> = items
-                .into_iter()
-                .map(|s| {
-                    json!({
-                        "start": format_utc(s.start),
-                        "end": format_utc(s.end),
-                        "local_start": s.local_start,
-                        "capacity": s.capacity,
-                        "booked": s.booked,
-                        "available": s.available,
-                    })
-                })
-                .collect();
-            respond::json(&json!({"items": items, "next_cursor": null}), 200)
-        }
-        other => Err(unexpected(other)),
-    }
+    let items: Vec<_> = store_client::slots(&ctx.env, &store, from, to)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "start": format_utc(s.start),
+                "end": format_utc(s.end),
+                "local_start": s.local_start,
+                "capacity": s.capacity,
+                "booked": s.booked,
+                "available": s.available,
+            })
+        })
+        .collect();
+    respond::json(&json!({"items": items, "next_cursor": null}), 200)
 }
 
 /// `GET /api/v1/stores/{store_id}/occupancy` (anyone): the slot in progress.
 pub async fn occupancy(ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
-    match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::Occupancy,
+    let o = store_client::occupancy(&ctx.env, &store).await?;
+    respond::json(
+        &json!({
+            "slot_start": o.slot_start.map(format_utc),
+            "capacity": o.capacity,
+            "booked": o.booked,
+            "checked_in": o.checked_in,
+            "fill_status": o.fill_status,
+        }),
+        200,
     )
-    .await?
-    {
-        StoreReply::Occupancy { occupancy: o } => respond::json(
-            &json!({
-                "slot_start": o.slot_start.map(format_utc),
-                "capacity": o.capacity,
-                "booked": o.booked,
-                "checked_in": o.checked_in,
-                "fill_status": o.fill_status,
-            }),
-            200,
-        ),
-        other => Err(unexpected(other)),
-    }
 }

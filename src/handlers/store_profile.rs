@@ -10,6 +10,7 @@ use crate::auth::require_user;
 use crate::context::Ctx;
 use crate::documents::{self, store_profile_key, Write};
 use crate::error::ApiError;
+use crate::handlers::external;
 use crate::handlers::stores::refuse_closed;
 
 /// Top-level keys of a store profile that only integrations write.
@@ -19,7 +20,8 @@ pub const RESERVED_KEYS: &[&str] = &["external"];
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let store = store_or_404(&ctx, &ctx.db()?).await?;
     let doc = documents::load(&ctx.documents()?, &store_profile_key(&store.id)).await?;
-    documents::respond(&doc)
+    let partners = external::profile_overlay(&ctx, &store.id).await?;
+    documents::respond(&documents::with_overlay(doc, &partners))
 }
 
 /// `PUT` (replace) and `PATCH` (JSON Merge Patch) `/api/v1/stores/{store_id}/profile`
@@ -32,6 +34,8 @@ pub async fn write(mut ctx: Ctx, mode: Write) -> Result<Response, ApiError> {
     refuse_closed(&store)?;
     let kv = ctx.documents()?;
     let key = store_profile_key(&store.id);
-    let doc = documents::write_reserving(&mut ctx.req, &kv, &key, mode, RESERVED_KEYS).await?;
+    let partners = external::profile_overlay(&ctx, &store.id).await?;
+    let doc =
+        documents::write_reserving(&mut ctx.req, &kv, &key, mode, RESERVED_KEYS, &partners).await?;
     documents::respond(&doc)
 }

@@ -1,6 +1,7 @@
 //! The `api_keys` and `external_documents` tables.
 
 use serde::Deserialize;
+use serde_json::Value;
 use worker::D1Database;
 
 use crate::error::ApiError;
@@ -80,7 +81,7 @@ pub async fn of_store(
     page: &Page,
 ) -> Result<(Vec<ApiKeyRow>, Option<String>), ApiError> {
     let (after_created, after_id) = page.after_key_and_id()?;
-    let mut rows = db
+    let rows = db
         .prepare(format!(
             "SELECT {COLUMNS} FROM api_keys WHERE store_id = ?1
                AND (created_at > ?2 OR (created_at = ?2 AND id > ?3))
@@ -90,25 +91,12 @@ pub async fn of_store(
             store_id.into(),
             after_created.into(),
             after_id.into(),
-            f64::from(page.limit + 1).into(),
+            page.fetch_limit().into(),
         ])?
         .all()
         .await?
         .results::<ApiKeyRow>()?;
-    let more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
-    let next = if more {
-        rows.last().map(|k| encode_cursor(&[&k.created_at, &k.id]))
-    } else {
-        None
-    };
-    Ok((rows, next))
-}
-
-#[derive(Deserialize)]
-struct IdRow {
-    #[allow(dead_code)]
-    id: String,
+    Ok(page.cut(rows, |k| encode_cursor(&[&k.created_at, &k.id])))
 }
 
 /// Revokes a key of `store_id` (keeping the first revocation time); `false` when the store
@@ -125,7 +113,7 @@ pub async fn revoke(
              WHERE id = ?1 AND store_id = ?2 RETURNING id",
         )
         .bind(&[key_id.into(), store_id.into(), now.into()])?
-        .first::<IdRow>(None)
+        .first::<Value>(None)
         .await?
         .is_some())
 }
@@ -141,11 +129,6 @@ pub async fn upsert_external(
     now: &str,
     max: u32,
 ) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        #[allow(dead_code)]
-        source: String,
-    }
     Ok(db
         .prepare(
             "INSERT INTO external_documents (store_id, source, api_key_id, updated_at)
@@ -163,22 +146,18 @@ pub async fn upsert_external(
             now.into(),
             f64::from(max).into(),
         ])?
-        .first::<Row>(None)
+        .first::<Value>(None)
         .await?
         .is_some())
 }
 
 /// The sources of a store's partner documents, sorted.
 pub async fn external_sources(db: &D1Database, store_id: &str) -> Result<Vec<String>, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        source: String,
-    }
-    let rows = db
-        .prepare("SELECT source FROM external_documents WHERE store_id = ?1 ORDER BY source")
-        .bind(&[store_id.into()])?
-        .all()
-        .await?
-        .results::<Row>()?;
-    Ok(rows.into_iter().map(|r| r.source).collect())
+    super::text_column(
+        db,
+        "SELECT source FROM external_documents WHERE store_id = ?1 ORDER BY source",
+        &[store_id.into()],
+        "source",
+    )
+    .await
 }

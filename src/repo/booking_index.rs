@@ -1,7 +1,6 @@
 //! The D1 booking index (written by the store objects' outboxes) and history.
 
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use crate::error::ApiError;
@@ -49,57 +48,37 @@ pub async fn of_user(
         Scope::Upcoming => "slot_end > ?2 AND status IN ('confirmed', 'checked_in')",
         Scope::Past => "(slot_end <= ?2 OR status IN ('cancelled', 'no_show'))",
     };
-    let (after_start, after_id) = match page.after.as_deref() {
-        Some([start, id]) => (JsValue::from(start.as_str()), JsValue::from(id.as_str())),
-        Some(_) => {
-            return Err(ApiError::bad_field(
-                "cursor",
-                "is not a cursor this API issued",
-            ))
-        }
-        None => (JsValue::from(""), JsValue::from("")),
-    };
+    let (after_start, after_id) = page.after_key_and_id()?;
     let sql = format!(
         "SELECT booking_id AS id, code, store_id, slot_start, slot_end, party_size, status, created_at
          FROM booking_index WHERE user_id = ?1 AND {filter}
            AND (slot_start > ?3 OR (slot_start = ?3 AND booking_id > ?4))
          ORDER BY slot_start, booking_id LIMIT ?5"
     );
-    let mut rows = db
+    let rows = db
         .prepare(sql)
         .bind(&[
             user_id.into(),
             now.into(),
-            after_start,
-            after_id,
-            f64::from(page.limit + 1).into(),
+            after_start.into(),
+            after_id.into(),
+            page.fetch_limit().into(),
         ])?
         .all()
         .await?
         .results::<IndexedBooking>()?;
-    let more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
-    let next = if more {
-        rows.last().map(|b| encode_cursor(&[&b.slot_start, &b.id]))
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(page.cut(rows, |b| encode_cursor(&[&b.slot_start, &b.id])))
 }
 
 /// Stores where a user has indexed bookings (for erasure).
 pub async fn stores_of_user(db: &D1Database, user_id: &str) -> Result<Vec<String>, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        store_id: String,
-    }
-    let rows = db
-        .prepare("SELECT DISTINCT store_id FROM booking_index WHERE user_id = ?1")
-        .bind(&[user_id.into()])?
-        .all()
-        .await?
-        .results::<Row>()?;
-    Ok(rows.into_iter().map(|r| r.store_id).collect())
+    super::text_column(
+        db,
+        "SELECT DISTINCT store_id FROM booking_index WHERE user_id = ?1",
+        &[user_id.into()],
+        "store_id",
+    )
+    .await
 }
 
 /// Unlinks a user from every index and history row (erasure).

@@ -34,3 +34,25 @@ pub fn is_foreign_key_violation(e: &worker::Error) -> bool {
 pub fn nullable<T: Into<wasm_bindgen::JsValue>>(value: Option<T>) -> wasm_bindgen::JsValue {
     value.map(Into::into).unwrap_or(wasm_bindgen::JsValue::NULL)
 }
+
+/// The text values of `column` in the rows `sql` returns (for lists of ids and names).
+pub async fn text_column(
+    db: &worker::D1Database,
+    sql: &str,
+    args: &[wasm_bindgen::JsValue],
+    column: &str,
+) -> Result<Vec<String>, ApiError> {
+    let rows = db
+        .prepare(sql)
+        .bind(args)?
+        .all()
+        .await?
+        .results::<serde_json::Map<String, serde_json::Value>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut row| match row.remove(column) {
+            Some(serde_json::Value::String(text)) => Some(text),
+            _ => None,
+        })
+        .collect())
+}

@@ -5,6 +5,8 @@
 
 mod accounts;
 mod bookings;
+mod contract;
+mod integrations;
 mod legacy;
 mod platform;
 mod stores;
@@ -66,8 +68,11 @@ fn main() {
         .iter()
         .chain(accounts::TESTS)
         .chain(bookings::TESTS)
+        .chain(integrations::TESTS)
         .chain(legacy::TESTS)
         .chain(stores::TESTS)
+        // Last: the fuzzer fills the shared server with users, stores and bookings.
+        .chain(contract::TESTS)
     {
         trials.push(trial(name, *f));
     }

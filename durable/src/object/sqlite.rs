@@ -118,6 +118,15 @@ impl<'a> SqlInventory<'a> {
             .collect()
     }
 
+    /// A `count(*)`/`sum(...)` query's single value `n` (0 for no rows or NULL).
+    fn count(&self, q: &str, args: Vec<SqlStorageValue>) -> Result<u32, String> {
+        let rows: Vec<Sum> = self.query(q, args)?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.n)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
     /// Bookings (with numbers) whose slot starts in `[from, to)`, by start then number.
     pub fn bookings_between(
         &self,
@@ -155,14 +164,7 @@ impl<'a> SqlInventory<'a> {
 
     /// People checked in for the slot starting at `slot_start`.
     pub fn checked_in_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
-        let rows: Vec<Sum> = self.query(
-            "SELECT sum(party_size) AS n FROM bookings WHERE slot_start = ? AND status = 'checked_in'",
-            vec![slot_start.timestamp().into()],
-        )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.n)
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+        self.count("SELECT sum(party_size) AS n FROM bookings WHERE slot_start = ? AND status = 'checked_in'", vec![slot_start.timestamp().into()])
     }
 
     /// Confirmed bookings starting at or after `from`, optionally of one owner.
@@ -306,34 +308,22 @@ impl Inventory for SqlInventory<'_> {
     type Error = String;
 
     fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
-        let rows: Vec<Sum> = self.query(
+        self.count(
             "SELECT sum(party_size) AS n FROM bookings
              WHERE slot_start = ? AND status IN ('confirmed', 'checked_in')",
             vec![slot_start.timestamp().into()],
-        )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.n)
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+        )
     }
 
     fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, String> {
-        let rows: Vec<Sum> = self.query(
-            "SELECT count(*) AS n FROM bookings WHERE owner = ? AND status = 'confirmed' AND slot_end > ?",
-            vec![owner.into(), now.timestamp().into()],
-        )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.n)
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)))
+        self.count("SELECT count(*) AS n FROM bookings WHERE owner = ? AND status = 'confirmed' AND slot_end > ?", vec![owner.into(), now.timestamp().into()])
     }
 
     fn code_in_use(&self, code: &str) -> Result<bool, String> {
-        let rows: Vec<Sum> = self.query(
+        Ok(self.count(
             "SELECT count(*) AS n FROM bookings WHERE code = ? AND status = 'confirmed'",
             vec![code.into()],
-        )?;
-        Ok(rows.first().and_then(|r| r.n).unwrap_or(0) > 0)
+        )? > 0)
     }
 
     fn get(&self, id: &str) -> Result<Option<Booking>, String> {
