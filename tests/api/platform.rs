@@ -57,6 +57,41 @@ fn wrong_method_is_problem_405() {
     let resp = api().delete("/api/health");
     resp.expect_problem(405, "method-not-allowed");
     assert_eq!(resp.header("allow"), Some("GET"));
+    // Methods the runtime library does not know are not mistaken for GET (raw HTTP: the test
+    // client only speaks the standard methods).
+    for method in ["QUERY", "PROPFIND"] {
+        let head = raw_request(method, "/api/v1/stores/x");
+        assert!(head.starts_with("HTTP/1.1 405"), "{method}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("\r\nallow: get, patch, delete\r\n"),
+            "{method}: {head}"
+        );
+    }
+}
+
+/// The status line and headers of a bodiless request with any method, over a raw connection.
+fn raw_request(method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let host = crate::shared()
+        .base
+        .trim_start_matches("http://")
+        .to_string();
+    let mut conn = std::net::TcpStream::connect(&host).expect("connect");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    let _ = conn.read_to_string(&mut response);
+    response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// A database without the schema is a failing D1 check: 503 naming it, the others still ok.

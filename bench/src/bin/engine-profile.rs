@@ -1,0 +1,125 @@
+//! Native timing of the pure engine work behind the two requests whose budgets depend on it:
+//! the 31-day slot listing (expansion, formatting, the object -> Worker -> client JSON) and a
+//! booking's slot lookup. Native x86 code is faster than the same code as wasm in workerd, so
+//! these are lower bounds; what they show is where the time goes.
+//!
+//! Usage: `cargo run --release -p safemarket-bench --bin engine-profile`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use safemarket_durable::engine::{
+    format_utc, local_rfc3339, slot_at, slots_between, Schedule, Slot,
+};
+use safemarket_durable::protocol::{SlotView, StoreReply, StoreResult};
+use serde_json::json;
+
+/// Runs `f` for at least `min` (and at least 3 times) and returns the median time per call.
+fn time<T>(min: Duration, mut f: impl FnMut() -> T) -> Duration {
+    let mut samples = Vec::new();
+    let started = Instant::now();
+    while samples.len() < 3 || (started.elapsed() < min && samples.len() < 10_000) {
+        let t = Instant::now();
+        black_box(f());
+        samples.push(t.elapsed());
+    }
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+fn all_day(slot_minutes: u32) -> Schedule {
+    let weekly: Vec<_> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"day": d, "open": "00:00", "close": "24:00"}))
+        .collect();
+    let input = json!({
+        "slot_minutes": slot_minutes, "capacity": 10000, "horizon_days": 60,
+        "max_active_bookings_per_user": 1000, "weekly": weekly, "exceptions": [],
+    });
+    serde_json::from_value(input).expect("a valid schedule")
+}
+
+fn views(slots: &[Slot], tz: Tz) -> Vec<SlotView> {
+    slots
+        .iter()
+        .map(|s| SlotView {
+            start: s.start,
+            end: s.end,
+            local_start: local_rfc3339(s.start, tz),
+            capacity: 10000,
+            booked: 3,
+            available: 9997,
+        })
+        .collect()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:8.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let min = Duration::from_millis(500);
+    let schedule = all_day(10);
+    let from = NaiveDate::from_ymd_opt(2027, 3, 1).expect("date");
+    let to = NaiveDate::from_ymd_opt(2027, 3, 31).expect("date");
+    println!("31-day listing, 10-minute slots, all day (median per listing, native):");
+    for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
+        let slots = slots_between(&schedule, tz, from, to);
+        let items = views(&slots, tz);
+        let reply: StoreResult = Ok(StoreReply::Slots {
+            items: items.clone(),
+        });
+        let wire = serde_json::to_string(&reply).expect("serialise");
+        println!(
+            "  {tz} ({} slots, {} bytes object -> Worker)",
+            slots.len(),
+            wire.len()
+        );
+        let t_expand = time(min, || slots_between(&schedule, tz, from, to));
+        let t_views = time(min, || views(&slots, tz));
+        let t_encode = time(min, || serde_json::to_string(&reply));
+        let t_decode = time(min, || serde_json::from_str::<StoreResult>(&wire));
+        // What the Worker's handler does with the decoded items (a json! object per slot).
+        let t_worker = time(min, || {
+            let out: Vec<_> = items
+                .iter()
+                .map(|s| {
+                    json!({
+                        "start": format_utc(s.start), "end": format_utc(s.end),
+                        "local_start": s.local_start, "capacity": s.capacity,
+                        "booked": s.booked, "available": s.available,
+                    })
+                })
+                .collect();
+            json!({"items": out, "next_cursor": null}).to_string()
+        });
+        let t_format = time(min, || {
+            items
+                .iter()
+                .map(|s| format_utc(s.start).len() + format_utc(s.end).len())
+                .sum::<usize>()
+        });
+        println!("    expand slots (slots_between)      {}", ms(t_expand));
+        println!("    SlotViews (local_rfc3339 each)    {}", ms(t_views));
+        println!("    object: encode reply JSON         {}", ms(t_encode));
+        println!("    Worker: decode reply JSON         {}", ms(t_decode));
+        println!("    Worker: json! per slot + encode   {}", ms(t_worker));
+        println!("      of which format_utc x 2       {}", ms(t_format));
+        println!(
+            "    total                             {}",
+            ms(t_expand + t_views + t_encode + t_decode + t_worker)
+        );
+    }
+    println!("booking: slot lookup (slot_at expands the neighbouring days), median per call:");
+    for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
+        let start = tz
+            .with_ymd_and_hms(2027, 3, 10, 12, 0, 0)
+            .single()
+            .expect("instant")
+            .with_timezone(&Utc);
+        let t = time(min, || slot_at(&schedule, tz, start));
+        println!("  {tz:16} {}", ms(t));
+    }
+}
