@@ -90,36 +90,80 @@ pub struct Turn {
     pub global: usize,
 }
 
+/// One request of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// HTTP status, or [`TRANSPORT_ERROR`].
+    pub status: u16,
+    /// From sending the request to having read the whole response.
+    pub latency: Duration,
+    /// Whether the response arrived within the measured window (not while draining).
+    pub in_window: bool,
+}
+
 /// Everything a run observed.
 #[derive(Debug, Clone)]
 pub struct Run {
     /// Client threads.
     pub clients: usize,
-    /// From the common start to the last response.
+    /// The measured window: the time bound, or until the last response when the request
+    /// budget ran out first. Rates count the responses that arrived within it (as `wrk`
+    /// does), so requests still in flight at the time bound do not stretch the interval.
+    pub window: Duration,
+    /// From the common start to the last response (the window plus draining).
     pub elapsed: Duration,
-    /// (status, latency) of every request, in no particular order.
-    pub samples: Vec<(u16, Duration)>,
+    /// Every request, in no particular order.
+    pub samples: Vec<Sample>,
     /// The first transport error seen, if any (for the failure message).
     pub first_error: Option<String>,
 }
 
 impl Run {
+    /// A run with no requests yet (to [`merge`](Run::merge) rounds into).
+    pub fn empty(clients: usize) -> Run {
+        Run {
+            clients,
+            window: Duration::ZERO,
+            elapsed: Duration::ZERO,
+            samples: Vec::new(),
+            first_error: None,
+        }
+    }
+
+    /// Adds a later round of the same load: its requests and its time.
+    pub fn merge(&mut self, round: Run) {
+        self.window += round.window;
+        self.elapsed += round.elapsed;
+        self.samples.extend(round.samples);
+        if self.first_error.is_none() {
+            self.first_error = round.first_error;
+        }
+    }
+
     /// Requests answered with `status`.
     pub fn count(&self, status: u16) -> usize {
-        self.samples.iter().filter(|(s, _)| *s == status).count()
+        self.samples.iter().filter(|s| s.status == status).count()
     }
 
     /// Requests answered with any status other than those in `expected`.
     pub fn unexpected(&self, expected: &[u16]) -> usize {
         self.samples
             .iter()
-            .filter(|(s, _)| !expected.contains(s))
+            .filter(|s| !expected.contains(&s.status))
             .count()
     }
 
-    /// `status` answers per second of the run.
+    /// Requests answered with `status` within the measured window.
+    pub fn count_in_window(&self, status: u16) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| s.status == status && s.in_window)
+            .count()
+    }
+
+    /// `status` answers per second of the measured window.
     pub fn rate(&self, status: u16) -> f64 {
-        per_second(self.count(status), self.elapsed)
+        per_second(self.count_in_window(status), self.window)
     }
 
     /// The `q`-quantile (0 < q <= 1, nearest rank) latency in milliseconds of `status` answers.
@@ -127,8 +171,8 @@ impl Run {
         let mut latencies: Vec<Duration> = self
             .samples
             .iter()
-            .filter(|(s, _)| *s == status)
-            .map(|(_, d)| *d)
+            .filter(|s| s.status == status)
+            .map(|s| s.latency)
             .collect();
         percentile(&mut latencies, q).as_secs_f64() * 1000.0
     }
@@ -136,10 +180,10 @@ impl Run {
     /// A one-line account of the statuses seen, e.g. `201 x 5400, 409 x 3`.
     pub fn status_summary(&self) -> String {
         let mut counts: Vec<(u16, usize)> = Vec::new();
-        for (status, _) in &self.samples {
-            match counts.iter_mut().find(|(s, _)| s == status) {
+        for sample in &self.samples {
+            match counts.iter_mut().find(|(s, _)| *s == sample.status) {
                 Some((_, n)) => *n += 1,
-                None => counts.push((*status, 1)),
+                None => counts.push((sample.status, 1)),
             }
         }
         counts.sort_unstable();
@@ -217,7 +261,8 @@ where
                                 TRANSPORT_ERROR
                             }
                         };
-                        samples.push((status, sent.elapsed()));
+                        let done = Instant::now();
+                        samples.push((status, done - sent, done));
                         if errors_in_a_row >= MAX_CONSECUTIVE_ERRORS {
                             break;
                         }
@@ -245,9 +290,20 @@ where
         }
         (all, t0, end)
     });
+    let elapsed = end.saturating_duration_since(t0);
+    let window = elapsed.min(max_time);
+    let samples = samples
+        .into_iter()
+        .map(|(status, latency, done)| Sample {
+            status,
+            latency,
+            in_window: done.saturating_duration_since(t0) <= window,
+        })
+        .collect();
     Run {
         clients,
-        elapsed: end.saturating_duration_since(t0),
+        window,
+        elapsed,
         samples,
         first_error: first_error.into_inner().unwrap_or(None),
     }

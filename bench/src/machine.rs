@@ -55,6 +55,33 @@ pub fn load_average() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU seconds the whole machine has been busy (all CPUs, everything but idle and iowait).
+pub fn machine_busy_secs() -> f64 {
+    let text = fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, t)| t)
+        .sum();
+    busy as f64 / clock_ticks_per_second()
+}
+
+/// CPU seconds this process (the load generator) has used.
+pub fn own_cpu_secs() -> f64 {
+    stat(std::process::id() as i32).map_or(0.0, |(_, _, _, t)| t as f64 / clock_ticks_per_second())
+}
+
 /// `(pid, process group, command name, utime + stime in clock ticks)` of a process.
 fn stat(pid: i32) -> Option<(i32, i32, String, u64)> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -93,6 +120,17 @@ pub struct CpuTimes {
     pub workerd: f64,
     /// Every process of the group (wrangler's Node process too).
     pub group: f64,
+}
+
+impl std::ops::Add for CpuTimes {
+    type Output = CpuTimes;
+
+    fn add(self, other: CpuTimes) -> CpuTimes {
+        CpuTimes {
+            workerd: self.workerd + other.workerd,
+            group: self.group + other.group,
+        }
+    }
 }
 
 impl std::ops::Sub for CpuTimes {

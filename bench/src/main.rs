@@ -7,8 +7,9 @@
 //! scenario overbooks or the contended slot does not end with exactly its capacity confirmed;
 //! the other budgets are reported, not enforced.
 //!
-//! Usage: `cargo run --release -p safemarket-bench [-- --no-build]` (`--no-build` benchmarks
-//! whatever `build/` holds; for quick iterations on the bench itself).
+//! Usage: `make bench`, or `cargo run --profile wasm-dev -p safemarket-bench [-- --no-build]`
+//! (`--no-build` benchmarks whatever `build/` holds; for quick iterations on the bench itself).
+//! Harness failures (seeding, starting the server) panic with the harness's message.
 
 mod load;
 mod machine;
@@ -27,7 +28,7 @@ use safemarket_blackbox::{
 };
 use serde_json::{json, Value};
 
-use load::{drive, par_map, Turn};
+use load::{drive, par_map, Run, Turn};
 use machine::{CpuTimes, Machine, Runtime};
 use report::{Budget, Report, Row};
 
@@ -37,6 +38,11 @@ const SEED_WORKERS: usize = 4;
 const WARM_UP: Duration = Duration::from_secs(1);
 /// Measured time of each throughput phase.
 const PHASE: Duration = Duration::from_secs(8);
+/// Rounds the measured time of the baseline and the hot store is split into (alternating).
+const ROUNDS: usize = 2;
+/// Waited after booking load before reading CPU times: the store objects' alarms write the D1
+/// index ~200 ms after a burst, which is part of what a booking costs.
+const ALARM_TAIL: Duration = Duration::from_millis(500);
 /// Request budget of each throughput phase (far above what 2 cores do in `PHASE`).
 const PHASE_MAX_REQUESTS: usize = 30_000;
 /// The per-user active-booking limit of the benchmark stores (the API's maximum).
@@ -78,13 +84,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `f` and returns its result with the runtime's CPU time meanwhile, including a short
-/// tail: the store objects' alarms write the D1 index ~200 ms after a burst, which is part of
-/// what a booking costs.
-fn measured<T>(runtime: &Runtime, f: impl FnOnce() -> T) -> (T, CpuTimes) {
+/// Runs `f` and returns its result with the runtime's CPU time meanwhile and during `tail`
+/// after it.
+fn measured<T>(runtime: &Runtime, tail: Duration, f: impl FnOnce() -> T) -> (T, CpuTimes) {
     let before = runtime.cpu();
     let value = f();
-    std::thread::sleep(Duration::from_millis(800));
+    std::thread::sleep(tail);
     (value, runtime.cpu() - before)
 }
 
@@ -94,7 +99,9 @@ fn latest_json() -> PathBuf {
 }
 
 fn progress(msg: &str) {
-    eprintln!("bench: {msg}");
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let secs = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    eprintln!("bench [{secs:5.1} s]: {msg}");
 }
 
 /// A fingerprint of the built artefacts, to notice another build replacing them mid-run.
@@ -294,42 +301,34 @@ fn run(build: bool) -> Result<Report, String> {
         seeded.elapsed().as_secs_f64()
     ));
 
-    // ---- baseline: the cheapest Worker route (404 problem, no storage) -----------------------
-    let mut baseline = Vec::new();
-    for clients in CONCURRENCY {
-        progress(&format!("baseline GET /api/nope, {clients} clients..."));
-        let send = |http: &load::Client, _: Turn| http.get("/api/nope", None).map(|(s, _)| s);
-        drive(&base, clients, PHASE_MAX_REQUESTS, WARM_UP, send);
-        let (run, cpu) = measured(&runtime, || {
-            drive(&base, clients, 4 * PHASE_MAX_REQUESTS, PHASE, send)
-        });
-        report.warn_unexpected("baseline", &run, &[404]);
-        report.rows.push(
-            Row::throughput(
-                &format!("baseline_{clients}"),
-                format!("baseline GET /api/nope, {clients} clients"),
-                &run,
-                404,
-                "req/s",
-            )
-            .with_cpu(cpu, run.count(404), "request"),
-        );
-        baseline.push(run.rate(404));
-    }
+    // Who used the machine while the load ran: the runtime, this load generator, or others.
+    let usage_start = (
+        Instant::now(),
+        machine::machine_busy_secs(),
+        runtime.cpu().group,
+        machine::own_cpu_secs(),
+    );
 
-    // ---- hot store ----------------------------------------------------------------------
+    // ---- baseline (the cheapest Worker route: a 404 problem, no storage) and hot store ------
+    // Measured in alternating rounds, so that both see the same background load and their
+    // ratio stays meaningful on a machine doing other work.
     let slots = slot_starts(BOOKING_DAYS, SLOT_MINUTES);
     let bodies: Vec<String> = slots.iter().map(|s| book_body(s)).collect();
     let hot_path = format!("/api/v1/stores/{hot_store}/bookings");
     let hot_confirmed = AtomicUsize::new(0);
     let next_slot = AtomicUsize::new(0);
+    let mut baseline = Vec::new();
     let mut hot_rates = Vec::new();
     let mut hot_cpu = (CpuTimes::default(), 0usize);
+    let round = PHASE / ROUNDS as u32;
     for (i, clients) in CONCURRENCY.into_iter().enumerate() {
-        progress(&format!("hot store bookings, {clients} clients..."));
+        progress(&format!(
+            "baseline GET /api/nope and hot store bookings, {clients} clients..."
+        ));
+        let nope = |http: &load::Client, _: Turn| http.get("/api/nope", None).map(|(s, _)| s);
         let users = &hot_users[i];
         let per_client: Vec<AtomicUsize> = (0..clients).map(|_| AtomicUsize::new(0)).collect();
-        let send = |http: &load::Client, turn: Turn| {
+        let book = |http: &load::Client, turn: Turn| {
             let n = per_client[turn.client].fetch_add(1, Ordering::Relaxed);
             let slot = next_slot.fetch_add(1, Ordering::Relaxed) % bodies.len();
             let key = format!("bench-hot{clients}-{}-{n}", turn.client);
@@ -344,27 +343,45 @@ fn run(build: bool) -> Result<Report, String> {
             }
             Ok(status)
         };
-        let warm = drive(&base, clients, PHASE_MAX_REQUESTS / 10, WARM_UP, send);
+        drive(&base, clients, PHASE_MAX_REQUESTS, WARM_UP, nope);
+        let warm = drive(&base, clients, PHASE_MAX_REQUESTS / 10, WARM_UP, book);
         report.warn_unexpected("hot store warm-up", &warm, &[201]);
-        let (run, cpu) = measured(&runtime, || {
-            drive(&base, clients, PHASE_MAX_REQUESTS, PHASE, send)
-        });
-        report.warn_unexpected("hot store", &run, &[201]);
-        let confirmed = run.count(201);
-        hot_cpu = (
-            CpuTimes {
-                workerd: hot_cpu.0.workerd + cpu.workerd,
-                group: hot_cpu.0.group + cpu.group,
-            },
-            hot_cpu.1 + confirmed,
+        let (mut base_run, mut base_cpu) = (Run::empty(clients), CpuTimes::default());
+        let (mut hot_run, mut cpu) = (Run::empty(clients), CpuTimes::default());
+        for _ in 0..ROUNDS {
+            let (r, c) = measured(&runtime, Duration::ZERO, || {
+                drive(&base, clients, PHASE_MAX_REQUESTS, round, nope)
+            });
+            base_run.merge(r);
+            base_cpu = base_cpu + c;
+            let (r, c) = measured(&runtime, ALARM_TAIL, || {
+                drive(&base, clients, PHASE_MAX_REQUESTS / ROUNDS, round, book)
+            });
+            hot_run.merge(r);
+            cpu = cpu + c;
+        }
+        report.warn_unexpected("baseline", &base_run, &[404]);
+        report.warn_unexpected("hot store", &hot_run, &[201]);
+        report.rows.push(
+            Row::throughput(
+                &format!("baseline_{clients}"),
+                format!("baseline GET /api/nope, {clients} clients"),
+                &base_run,
+                404,
+                "req/s",
+            )
+            .with_cpu(base_cpu, base_run.count(404), "request"),
         );
-        let rate = run.rate(201);
+        baseline.push(base_run.rate(404));
+        let confirmed = hot_run.count(201);
+        hot_cpu = (hot_cpu.0 + cpu, hot_cpu.1 + confirmed);
+        let rate = hot_run.rate(201);
         let ratio = rate / baseline[i].max(f64::MIN_POSITIVE);
         report.rows.push(
             Row::throughput(
                 &format!("hot_store_{clients}"),
                 format!("hot store bookings, {clients} clients"),
-                &run,
+                &hot_run,
                 201,
                 "bookings/s",
             )
@@ -467,7 +484,7 @@ fn run(build: bool) -> Result<Report, String> {
         send,
     );
     report.warn_unexpected("many stores warm-up", &warm, &[201]);
-    let (many, cpu) = measured(&runtime, || {
+    let (many, cpu) = measured(&runtime, ALARM_TAIL, || {
         drive(&base, HIGH_CONCURRENCY, PHASE_MAX_REQUESTS, PHASE, send)
     });
     report.warn_unexpected("many stores", &many, &[201]);
@@ -517,7 +534,7 @@ fn run(build: bool) -> Result<Report, String> {
         Ok(status)
     };
     drive(&base, 1, 5, Duration::from_secs(10), send);
-    let availability = drive(&base, 1, 200, Duration::from_secs(20), send);
+    let availability = drive(&base, 1, 200, Duration::from_secs(40), send);
     report.warn_unexpected("availability", &availability, &[200]);
     report.rows.push(Row::latency(
         "availability",
@@ -548,6 +565,18 @@ fn run(build: bool) -> Result<Report, String> {
     ));
 
     // ---- wrap up -----------------------------------------------------------------------------
+    let wall_secs = usage_start.0.elapsed().as_secs_f64();
+    let cores = |secs: f64| secs / wall_secs.max(f64::MIN_POSITIVE);
+    let busy = machine::machine_busy_secs() - usage_start.1;
+    let runtime_cpu = runtime.cpu().group - usage_start.2;
+    let own = machine::own_cpu_secs() - usage_start.3;
+    report.usage = Some(report::Usage {
+        seconds: wall_secs,
+        runtime_cores: cores(runtime_cpu),
+        bench_cores: cores(own),
+        other_cores: cores((busy - runtime_cpu - own).max(0.0)),
+        idle_cores: (report.machine.cpus as f64 - cores(busy)).max(0.0),
+    });
     let replaced = artefact_fingerprint(&root) != fingerprint;
     if replaced {
         report.warnings.push(

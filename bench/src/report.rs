@@ -35,6 +35,7 @@ fn base_json(run: &Run, status: u16) -> Value {
         "ok_status": status,
         "ok": run.count(status),
         "statuses": run.status_summary(),
+        "window_s": run.window.as_secs_f64(),
         "elapsed_s": run.elapsed.as_secs_f64(),
         "p50_ms": run.percentile_ms(status, 0.5),
         "p99_ms": run.percentile_ms(status, 0.99),
@@ -56,8 +57,8 @@ impl Row {
             p99_ms: run.percentile_ms(status, 0.99),
             notes: vec![format!(
                 "{} x {status} in {:.1} s",
-                run.count(status),
-                run.elapsed.as_secs_f64()
+                run.count_in_window(status),
+                run.window.as_secs_f64()
             )],
             json,
         }
@@ -132,6 +133,21 @@ impl Row {
     }
 }
 
+/// How the machine's CPUs were used while the load ran (average cores).
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Length of the load part of the run.
+    pub seconds: f64,
+    /// `wrangler dev` (workerd and Node).
+    pub runtime_cores: f64,
+    /// This load generator.
+    pub bench_cores: f64,
+    /// Everything else on the machine (other builds and servers skew the figures).
+    pub other_cores: f64,
+    /// Left idle.
+    pub idle_cores: f64,
+}
+
 /// A performance budget and whether this run met it.
 #[derive(Debug, Clone)]
 pub struct Budget {
@@ -157,6 +173,8 @@ pub struct Report {
     pub failures: Vec<String>,
     pub load_after: f64,
     pub wall: Duration,
+    /// CPU use during the load part of the run.
+    pub usage: Option<Usage>,
 }
 
 impl Report {
@@ -178,6 +196,7 @@ impl Report {
             failures: Vec::new(),
             load_after: 0.0,
             wall: Duration::ZERO,
+            usage: None,
         }
     }
 
@@ -209,6 +228,13 @@ impl Report {
                 .map(|b| format!(" (optimised build {:.0} s)", b.as_secs_f64()))
                 .unwrap_or_default()
         );
+        if let Some(u) = self.usage {
+            let _ = writeln!(
+                out,
+                "CPU during the {:.0} s of load (cores): wrangler dev {:.2}, load generator {:.2}, other processes {:.2}, idle {:.2}\n",
+                u.seconds, u.runtime_cores, u.bench_cores, u.other_cores, u.idle_cores
+            );
+        }
         let _ = writeln!(out, "| scenario | result | p50 ms | p99 ms | notes |");
         let _ = writeln!(out, "|---|---:|---:|---:|---|");
         for row in &self.rows {
@@ -274,6 +300,13 @@ impl Report {
                 "load_average_before": m.load_before,
                 "load_average_after": self.load_after,
             },
+            "cpu_use_cores": self.usage.map(|u| json!({
+                "seconds": u.seconds,
+                "wrangler_dev": u.runtime_cores,
+                "load_generator": u.bench_cores,
+                "other_processes": u.other_cores,
+                "idle": u.idle_cores,
+            })),
             "build_s": self.build_time.map(|b| b.as_secs_f64()),
             "wall_s": self.wall.as_secs_f64(),
             "scenarios": scenarios,
