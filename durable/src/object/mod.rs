@@ -44,6 +44,8 @@ pub struct StoreObject {
     alarm_at: Cell<Option<i64>>,
     /// Consecutive failed index flushes (for backoff).
     flush_failures: Cell<u32>,
+    /// Whether the store was closed (read from `meta` once, then kept in step).
+    closed: Cell<Option<bool>>,
     /// The store id as recorded in `meta` (the alarm needs it for D1 rows).
     store_id: RefCell<Option<String>>,
 }
@@ -60,6 +62,7 @@ impl DurableObject for StoreObject {
             alarm_at: Cell::new(None),
             flush_failures: Cell::new(0),
             store_id: RefCell::new(None),
+            closed: Cell::new(None),
         }
     }
 
@@ -296,7 +299,12 @@ impl StoreObject {
     }
 
     fn is_closed(&self) -> Result<bool, StoreError> {
-        Ok(self.meta("closed")?.as_deref() == Some("1"))
+        if let Some(closed) = self.closed.get() {
+            return Ok(closed);
+        }
+        let closed = self.meta("closed")?.as_deref() == Some("1");
+        self.closed.set(Some(closed));
+        Ok(closed)
     }
 
     fn load(&self, store_id: &str, id: &str) -> Result<Booking, StoreError> {
@@ -340,6 +348,7 @@ impl StoreObject {
 
     fn close_store(&self, store_id: &str, now: DateTime<Utc>) -> StoreResult {
         self.set_meta("closed", "1")?;
+        self.closed.set(Some(true));
         let mut inv = SqlInventory::new(&self.sql, store_id);
         let future = inv.future_confirmed(now, None).map_err(internal)?;
         for b in &future {
@@ -444,11 +453,6 @@ impl StoreObject {
         let id = uuid::Uuid::new_v4().to_string();
         let outcome =
             engine::book(&mut inv, &ctx, request, id, &mut OsRandom).map_err(booking_error)?;
-        if !outcome.replayed {
-            // Opportunistic cleanup keeps the table small; records past the TTL never replay.
-            inv.purge_idempotency(engine::idempotency::expiry_cutoff(now))
-                .map_err(internal)?;
-        }
         let number = inv
             .get_numbered(&outcome.booking.id)
             .map_err(internal)?

@@ -93,6 +93,13 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
             return Some(Duration::from_secs(1u64 << failures.min(6)));
         }
     }
+    // Expired idempotency records never replay; dropping them here keeps bookings cheap.
+    let store_id = obj.meta("store_id").ok().flatten().unwrap_or_default();
+    if let Err(e) = SqlInventory::new(&obj.sql, &store_id)
+        .purge_idempotency(crate::engine::idempotency::expiry_cutoff(Utc::now()))
+    {
+        log_error("purging idempotency records failed", e);
+    }
     match archive(obj, &db).await {
         Ok(next) => next,
         Err(e) => {
