@@ -27,15 +27,6 @@ pub async fn require_member(
         .ok_or_else(|| ApiError::Forbidden("Only the store's owner and staff may do this.".into()))
 }
 
-/// The caller's role in `store` if any (no error for customers).
-pub async fn role_in(
-    db: &D1Database,
-    store: &StoreRow,
-    user: &AuthUser,
-) -> Result<Option<Role>, ApiError> {
-    stores::role_of(db, &store.id, &user.id).await
-}
-
 /// Whether `caller` has staff-level access to `store`: one of its owner and staff, or its own
 /// api key (whose scope `auth::api_keys::admit` checked for the route).
 pub async fn staff_or_key(
@@ -45,7 +36,7 @@ pub async fn staff_or_key(
 ) -> Result<bool, ApiError> {
     Ok(match caller {
         Caller::Key(key) => key.store_id == store.id,
-        Caller::User(user) => role_in(db, store, user).await?.is_some(),
+        Caller::User(user) => stores::role_of(db, &store.id, &user.id).await?.is_some(),
     })
 }
 
