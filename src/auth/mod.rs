@@ -1,6 +1,7 @@
 //! Authentication: who is calling, from the `Authorization: Bearer` header.
 
 pub mod api_keys;
+pub mod hs256;
 pub mod password;
 pub mod session;
 pub mod throttle;

@@ -51,6 +51,7 @@ impl TokenConfig<'_> {
             iss: self.issuer.to_string(),
             aud: self.audience.to_string(),
         };
+        super::hs256::install();
         encode(
             &Header::new(Algorithm::HS256),
             &claims,
@@ -62,6 +63,7 @@ impl TokenConfig<'_> {
     /// Verifies signature (HS256 only: `none` and every other algorithm are refused), expiry
     /// (no leeway), issuer and audience.
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
+        super::hs256::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_issuer(&[self.issuer]);
@@ -202,12 +204,15 @@ mod tests {
             B64URL.encode(r#"{"alg":"none","typ":"JWT"}"#)
         );
         assert!(config().verify(&none).is_none());
-        let hs512 = encode(
-            &Header::new(Algorithm::HS512),
-            &claims,
-            &EncodingKey::from_secret(SECRET),
-        )
-        .unwrap();
+        // Signed by hand: the HS256-only backend cannot produce it, which is the point.
+        let signing_input = format!(
+            "{}.{payload}",
+            B64URL.encode(r#"{"alg":"HS512","typ":"JWT"}"#)
+        );
+        let mut mac = <hmac::Hmac<sha2::Sha512> as hmac::Mac>::new_from_slice(SECRET).unwrap();
+        hmac::Mac::update(&mut mac, signing_input.as_bytes());
+        let signature = B64URL.encode(hmac::Mac::finalize(mac).into_bytes());
+        let hs512 = format!("{signing_input}.{signature}");
         assert!(config().verify(&hs512).is_none());
         assert!(config().verify("garbage").is_none());
     }
