@@ -4,10 +4,11 @@ use chrono::NaiveDate;
 use safemarket_durable::engine::{BookingError, Occupancy, Schedule};
 use safemarket_durable::protocol::{
     SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
+    RENDERED_HEADER,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Stub};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 use crate::context::bindings;
 use crate::domain::store::StoreRow;
@@ -21,6 +22,35 @@ pub async fn call(
     timezone: &str,
     command: StoreCommand,
 ) -> Result<StoreReply, ApiError> {
+    let mut resp = send(env, store_id, timezone, command).await?;
+    decode(store_id, resp.json().await?)
+}
+
+/// The client's slot listing of local dates `from..=to` as the object rendered it, passed
+/// through without decoding (see [`StoreCommand::RenderSlots`]).
+pub async fn rendered_slots(
+    env: &Env,
+    store: &StoreRow,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Response, ApiError> {
+    let command = StoreCommand::RenderSlots { from, to };
+    let mut resp = send(env, &store.id, &store.timezone, command).await?;
+    if resp.headers().has(RENDERED_HEADER)? {
+        let (_, body) = resp.into_parts();
+        let headers = Headers::new();
+        headers.set("content-type", "application/json")?;
+        return Ok(Response::from_body(body)?.with_headers(headers));
+    }
+    Err(unexpected(decode(&store.id, resp.json().await?)?))
+}
+
+async fn send(
+    env: &Env,
+    store_id: &str,
+    timezone: &str,
+    command: StoreCommand,
+) -> Result<Response, ApiError> {
     let namespace = env.durable_object(bindings::STORES)?;
     let stub = namespace.id_from_name(store_id)?.get_stub()?;
     let request = StoreRequest {
@@ -28,7 +58,10 @@ pub async fn call(
         timezone: timezone.to_string(),
         command,
     };
-    let result: StoreResult = post_json(&stub, COMMAND_URL, &request).await?;
+    post(&stub, COMMAND_URL, &request).await
+}
+
+fn decode(store_id: &str, result: StoreResult) -> Result<StoreReply, ApiError> {
     result.map_err(|e| match e {
         StoreError::Booking(b) => booking_problem(b),
         StoreError::Invalid(errors) => ApiError::invalid_fields(errors),
@@ -44,6 +77,10 @@ pub async fn post_json<B: Serialize, R: DeserializeOwned>(
     url: &str,
     body: &B,
 ) -> Result<R, ApiError> {
+    Ok(post(stub, url, body).await?.json().await?)
+}
+
+async fn post<B: Serialize>(stub: &Stub, url: &str, body: &B) -> Result<Response, ApiError> {
     let body = serde_json::to_string(body).map_err(ApiError::internal)?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
@@ -52,8 +89,7 @@ pub async fn post_json<B: Serialize, R: DeserializeOwned>(
         .with_headers(headers)
         .with_body(Some(body.into()));
     let req = Request::new_with_init(url, &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    Ok(resp.json().await?)
+    Ok(stub.fetch_with_request(req).await?)
 }
 
 /// The problem for a refused booking operation (status and slug from the engine).

@@ -12,6 +12,10 @@ use crate::engine::{Booking, BookingError, FieldError, Guest, Occupancy, Schedul
 /// Path the Worker posts commands to (Durable Object stubs need a full URL).
 pub const COMMAND_URL: &str = "https://store.internal/command";
 
+/// Set on an object's answer whose body is the client's JSON as is (see
+/// [`StoreCommand::RenderSlots`]) rather than a [`StoreResult`].
+pub const RENDERED_HEADER: &str = "x-store-rendered";
+
 /// One request to a store's object: which store it is (the object records it for its alarm's
 /// D1 writes), the store's IANA zone as the Worker read it from D1, and the command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +49,15 @@ pub enum StoreCommand {
     GetSchedule,
     /// Slots with their counts for local dates `from..=to`.
     ListSlots {
+        /// First local date.
+        from: NaiveDate,
+        /// Last local date (inclusive).
+        to: NaiveDate,
+    },
+    /// The client's slot listing for local dates `from..=to`, rendered by the object: answered
+    /// with that JSON as the body and [`RENDERED_HEADER`] set, which the Worker passes through
+    /// (refusals still come as a [`StoreResult`]).
+    RenderSlots {
         /// First local date.
         from: NaiveDate,
         /// Last local date (inclusive).
@@ -133,6 +146,24 @@ pub enum StoreCommand {
         /// The erased user.
         user_id: String,
     },
+}
+
+impl StoreCommand {
+    /// Whether the command may change bookings (and so append to the object's index outbox).
+    pub fn writes_bookings(&self) -> bool {
+        matches!(
+            self,
+            Self::CloseStore
+                | Self::Book { .. }
+                | Self::Cancel { .. }
+                | Self::CancelByNumber { .. }
+                | Self::CancelByCode { .. }
+                | Self::Reschedule { .. }
+                | Self::CheckIn { .. }
+                | Self::NoShow { .. }
+                | Self::EraseUser { .. }
+        )
+    }
 }
 
 /// One slot in a listing.

@@ -6,6 +6,7 @@
 //!   [`Inventory`] storage trait.
 //! - [`codes`]: human-readable booking codes.
 //! - [`idempotency`]: idempotency keys, records and request fingerprints.
+//! - [`listing`]: the client's JSON of a slot listing, written in one pass.
 //! - [`memory`]: an in-memory [`Inventory`] for tests.
 //!
 //! Nothing here reads a clock or a random source on its own: `now` and a
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub mod booking;
 pub mod codes;
 pub mod idempotency;
+pub mod listing;
 pub mod memory;
 pub mod schedule;
 pub mod slots;
@@ -30,6 +32,7 @@ pub use booking::{
 };
 pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, OsRandom, RandomSource};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
+pub use listing::render_slot_listing;
 pub use memory::MemoryInventory;
 pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};
 pub use slots::{

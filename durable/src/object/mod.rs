@@ -14,20 +14,23 @@ pub use sqlite::IndexEntry;
 pub use sync::upsert_index;
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use worker::{
-    durable_object, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
+    durable_object, wasm_bindgen, DurableObject, Env, Headers, Request, Response, SqlStorage, State,
 };
 
 use crate::engine::{
     self, affected_by_schedule, slots_between, BookRequest, Booking, BookingError, FieldError,
     Guest, IdempotencyKey, OsRandom, Schedule, StoreContext,
 };
-use crate::protocol::{SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult};
+use crate::protocol::{
+    SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, RENDERED_HEADER,
+};
 use sqlite::SqlInventory;
 
 /// One instance per store, addressed by the store id (`id_from_name(store_id)`).
@@ -67,17 +70,32 @@ impl DurableObject for StoreObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let result: StoreResult = match req.json::<StoreRequest>().await {
-            Ok(request) => self.execute(request),
-            Err(e) => Err(StoreError::BadCommand(format!(
-                "cannot decode command: {e}"
-            ))),
+        let request = match req.json::<StoreRequest>().await {
+            Ok(request) => request,
+            Err(e) => {
+                let refused: StoreResult = Err(StoreError::BadCommand(format!(
+                    "cannot decode command: {e}"
+                )));
+                return Response::from_json(&refused);
+            }
         };
-        if self.outbox_pending() {
+        let writes = request.command.writes_bookings();
+        let answer = self.execute(request);
+        // A command that changed bookings appended to the outbox in the same step; a pending
+        // alarm (known from memory, so usually no storage call) flushes it to D1.
+        if writes && self.outbox_pending() {
             self.ensure_alarm(Duration::from_millis(sync::FLUSH_DELAY_MS))
                 .await;
         }
-        Response::from_json(&result)
+        match answer {
+            Answer::Reply(result) => Response::from_json(&result),
+            Answer::Rendered(body) => {
+                let headers = Headers::new();
+                headers.set("content-type", "application/json")?;
+                headers.set(RENDERED_HEADER, "1")?;
+                Ok(Response::ok(body)?.with_headers(headers))
+            }
+        }
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
@@ -88,6 +106,14 @@ impl DurableObject for StoreObject {
         }
         Response::ok("done")
     }
+}
+
+/// What a command answers: a typed result, or the client's JSON rendered by the object.
+// One short-lived value per request: boxing the common variant would cost an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Answer {
+    Reply(StoreResult),
+    Rendered(String),
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
@@ -105,15 +131,33 @@ struct MetaRow {
 
 impl StoreObject {
     /// Runs one command synchronously: no `await` from first read to last write.
-    fn execute(&self, request: StoreRequest) -> StoreResult {
-        self.ensure_schema()?;
-        let tz: Tz = request.timezone.parse().map_err(|_| {
-            StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
-        })?;
-        self.remember_store_id(&request.store_id)?;
-        let now = Utc::now();
-        let store_id = request.store_id.as_str();
+    fn execute(&self, request: StoreRequest) -> Answer {
+        let prepared = self.ensure_schema().and_then(|()| {
+            let tz: Tz = request.timezone.parse().map_err(|_| {
+                StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
+            })?;
+            self.remember_store_id(&request.store_id)?;
+            Ok(tz)
+        });
+        let tz = match prepared {
+            Ok(tz) => tz,
+            Err(e) => return Answer::Reply(Err(e)),
+        };
         match request.command {
+            StoreCommand::RenderSlots { from, to } => {
+                match self.render_slots(&request.store_id, tz, from, to) {
+                    Ok(body) => Answer::Rendered(body),
+                    Err(e) => Answer::Reply(Err(e)),
+                }
+            }
+            command => Answer::Reply(self.run(&request.store_id, tz, command)),
+        }
+    }
+
+    /// A command with a typed reply.
+    fn run(&self, store_id: &str, tz: Tz, command: StoreCommand) -> StoreResult {
+        let now = Utc::now();
+        match command {
             StoreCommand::Ping { nonce } => self.ping(nonce),
             StoreCommand::CloseStore => self.close_store(store_id, now),
             StoreCommand::PutSchedule { schedule } => {
@@ -123,7 +167,9 @@ impl StoreObject {
                 schedule: self.schedule()?,
                 affected_bookings: Vec::new(),
             }),
-            StoreCommand::ListSlots { from, to } => self.list_slots(store_id, tz, from, to),
+            StoreCommand::ListSlots { from, to } | StoreCommand::RenderSlots { from, to } => {
+                self.list_slots(store_id, tz, from, to)
+            }
             StoreCommand::Book {
                 owner,
                 party_size,
@@ -378,6 +424,43 @@ impl StoreObject {
         })
     }
 
+    /// The client's listing JSON (see [`engine::render_slot_listing`]).
+    fn render_slots(
+        &self,
+        store_id: &str,
+        tz: Tz,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<String, StoreError> {
+        let Some(schedule) = self.schedule()? else {
+            return Ok(engine::render_slot_listing(&[], 0, tz, |_| 0));
+        };
+        let slots = slots_between(&schedule, tz, from, to);
+        let booked = self.booked_per_slot(store_id, &slots)?;
+        Ok(engine::render_slot_listing(
+            &slots,
+            schedule.capacity(),
+            tz,
+            |slot| booked.get(&slot.start.timestamp()).copied().unwrap_or(0),
+        ))
+    }
+
+    /// People booked per slot start (Unix seconds) over the span of `slots`.
+    fn booked_per_slot(
+        &self,
+        store_id: &str,
+        slots: &[engine::Slot],
+    ) -> Result<HashMap<i64, u32>, StoreError> {
+        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
+            return Ok(HashMap::new());
+        };
+        Ok(SqlInventory::new(&self.sql, store_id)
+            .booked_per_slot(first.start, last.end)
+            .map_err(internal)?
+            .into_iter()
+            .collect())
+    }
+
     fn list_slots(
         &self,
         store_id: &str,
@@ -389,15 +472,7 @@ impl StoreObject {
             return Ok(StoreReply::Slots { items: Vec::new() });
         };
         let slots = slots_between(&schedule, tz, from, to);
-        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
-            return Ok(StoreReply::Slots { items: Vec::new() });
-        };
-        let inv = SqlInventory::new(&self.sql, store_id);
-        let booked: std::collections::HashMap<i64, u32> = inv
-            .booked_per_slot(first.start, last.end)
-            .map_err(internal)?
-            .into_iter()
-            .collect();
+        let booked = self.booked_per_slot(store_id, &slots)?;
         let capacity = schedule.capacity();
         let items = slots
             .into_iter()
@@ -453,10 +528,7 @@ impl StoreObject {
         let id = uuid::Uuid::new_v4().to_string();
         let outcome =
             engine::book(&mut inv, &ctx, request, id, &mut OsRandom).map_err(booking_error)?;
-        let number = inv
-            .get_numbered(&outcome.booking.id)
-            .map_err(internal)?
-            .map_or(0, |(n, _)| n);
+        let number = inv.number_of(&outcome.booking.id).map_err(internal)?;
         Ok(StoreReply::Booked {
             booking: outcome.booking,
             number,

@@ -25,9 +25,23 @@ struct BookingRow {
     updated_at: i64,
 }
 
+/// Columns of [`BookingRow`] after `number` (which SQLite assigns).
+macro_rules! booking_fields {
+    () => {
+        "id, code, owner, guest_name, guest_phone, slot_start, slot_end, party_size, status, \
+         created_at, updated_at"
+    };
+}
+
 /// Columns of [`BookingRow`].
-const BOOKING_COLUMNS: &str = "number, id, code, owner, guest_name, guest_phone, slot_start, \
-    slot_end, party_size, status, created_at, updated_at";
+const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
+
+/// Inserts a booking (all of [`booking_fields!`]) and answers its number.
+const INSERT_BOOKING: &str = concat!(
+    "INSERT INTO bookings (",
+    booking_fields!(),
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number"
+);
 
 fn instant(secs: i64) -> Result<DateTime<Utc>, String> {
     DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("bad stored instant {secs}"))
@@ -78,10 +92,17 @@ impl IndexEntry {
 pub struct SqlInventory<'a> {
     sql: &'a SqlStorage,
     store_id: &'a str,
+    /// Id and number of the booking this inventory wrote last (saves re-reading it).
+    last_written: Option<(String, i64)>,
 }
 
 fn err(e: worker::Error) -> String {
     e.to_string()
+}
+
+#[derive(Deserialize)]
+struct NumberRow {
+    number: i64,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +113,11 @@ struct Sum {
 impl<'a> SqlInventory<'a> {
     /// The inventory of store `store_id` in `sql`.
     pub fn new(sql: &'a SqlStorage, store_id: &'a str) -> Self {
-        Self { sql, store_id }
+        Self {
+            sql,
+            store_id,
+            last_written: None,
+        }
     }
 
     fn query<T: for<'de> Deserialize<'de>>(
@@ -207,23 +232,31 @@ impl<'a> SqlInventory<'a> {
             .collect())
     }
 
-    fn number_of(&self, id: &str) -> Result<i64, String> {
-        #[derive(Deserialize)]
-        struct Row {
-            number: i64,
+    /// The per-store number of booking `id`.
+    pub fn number_of(&self, id: &str) -> Result<i64, String> {
+        if let Some((written, number)) = &self.last_written {
+            if written == id {
+                return Ok(*number);
+            }
         }
-        self.query::<Row>("SELECT number FROM bookings WHERE id = ?", vec![id.into()])?
+        self.query::<NumberRow>("SELECT number FROM bookings WHERE id = ?", vec![id.into()])?
             .first()
             .map(|r| r.number)
             .ok_or_else(|| format!("booking {id} vanished"))
     }
 
-    /// Appends the booking's current state to the outbox (same synchronous step as the write).
-    fn enqueue(&self, booking: &Booking) -> Result<(), String> {
+    /// Runs a booking write ending in `RETURNING number` and appends the booking's new state to
+    /// the outbox in the same synchronous step, so the D1 index cannot miss it.
+    fn write(&mut self, q: &str, args: Vec<SqlStorageValue>, b: &Booking) -> Result<(), String> {
+        let number = self
+            .query::<NumberRow>(q, args)?
+            .first()
+            .map(|r| r.number)
+            .ok_or_else(|| format!("booking {} vanished", b.id))?;
         let entry = IndexEntry {
             store_id: self.store_id.to_string(),
-            number: self.number_of(&booking.id)?,
-            booking: booking.clone(),
+            number,
+            booking: b.clone(),
         };
         let payload = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
         self.sql
@@ -232,6 +265,7 @@ impl<'a> SqlInventory<'a> {
                 vec![payload.into()],
             )
             .map_err(err)?;
+        self.last_written = Some((b.id.clone(), number));
         Ok(())
     }
 
@@ -343,46 +377,39 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn insert(&mut self, b: &Booking) -> Result<(), String> {
-        self.sql
-            .exec(
-                &format!(
-                    "INSERT INTO bookings ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    BOOKING_COLUMNS.trim_start_matches("number, ")
-                ),
-                vec![
-                    b.id.as_str().into(),
-                    b.code.as_str().into(),
-                    b.owner.clone().into(),
-                    b.guest_name.clone().into(),
-                    b.guest_phone.clone().into(),
-                    b.slot_start.timestamp().into(),
-                    b.slot_end.timestamp().into(),
-                    i64::from(b.party_size).into(),
-                    b.status.as_str().into(),
-                    b.created_at.timestamp().into(),
-                    b.updated_at.timestamp().into(),
-                ],
-            )
-            .map_err(err)?;
-        self.enqueue(b)
+        self.write(
+            INSERT_BOOKING,
+            vec![
+                b.id.as_str().into(),
+                b.code.as_str().into(),
+                b.owner.clone().into(),
+                b.guest_name.clone().into(),
+                b.guest_phone.clone().into(),
+                b.slot_start.timestamp().into(),
+                b.slot_end.timestamp().into(),
+                i64::from(b.party_size).into(),
+                b.status.as_str().into(),
+                b.created_at.timestamp().into(),
+                b.updated_at.timestamp().into(),
+            ],
+            b,
+        )
     }
 
     fn update(&mut self, b: &Booking) -> Result<(), String> {
-        self.sql
-            .exec(
-                "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
-                 WHERE id = ?",
-                vec![
-                    b.owner.clone().into(),
-                    b.slot_start.timestamp().into(),
-                    b.slot_end.timestamp().into(),
-                    b.status.as_str().into(),
-                    b.updated_at.timestamp().into(),
-                    b.id.as_str().into(),
-                ],
-            )
-            .map_err(err)?;
-        self.enqueue(b)
+        self.write(
+            "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
+             WHERE id = ? RETURNING number",
+            vec![
+                b.owner.clone().into(),
+                b.slot_start.timestamp().into(),
+                b.slot_end.timestamp().into(),
+                b.status.as_str().into(),
+                b.updated_at.timestamp().into(),
+                b.id.as_str().into(),
+            ],
+            b,
+        )
     }
 
     fn idempotency_get(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, String> {
