@@ -10,10 +10,21 @@ use crate::repo::stores;
 
 /// The store named by the `store_id` path parameter, or 404 (also for ids that are not UUIDs).
 pub async fn store_or_404(ctx: &Ctx, db: &D1Database) -> Result<StoreRow, ApiError> {
-    let id = ctx.param("store_id")?;
-    let not_found = || ApiError::NotFound(format!("No store {id}."));
-    let id = StoreId::parse(id).ok_or_else(not_found)?;
-    stores::by_id(db, id.as_str()).await?.ok_or_else(not_found)
+    let id = path_store_id(ctx)?;
+    stores::by_id(db, id.as_str())
+        .await?
+        .ok_or_else(|| no_store(id.as_str()))
+}
+
+/// The `store_id` path parameter as a store id (without asking D1 whether the store exists);
+/// 404 for anything that is not a UUID.
+pub fn path_store_id(ctx: &Ctx) -> Result<StoreId, ApiError> {
+    let raw = ctx.param("store_id")?;
+    StoreId::parse(raw).ok_or_else(|| no_store(raw))
+}
+
+fn no_store(id: &str) -> ApiError {
+    ApiError::NotFound(format!("No store {id}."))
 }
 
 /// The caller's role in `store`, or 403 when they have none.

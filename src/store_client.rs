@@ -10,8 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
-use crate::context::bindings;
-use crate::domain::store::StoreRow;
+use crate::access::{path_store_id, store_or_404};
+use crate::context::{bindings, Ctx};
+use crate::domain::store::{StoreId, StoreRow};
 use crate::error::ApiError;
 
 /// Sends `command` to the object of `store_id` (whose schedule is in `timezone`) and decodes
@@ -22,40 +23,83 @@ pub async fn call(
     timezone: &str,
     command: StoreCommand,
 ) -> Result<StoreReply, ApiError> {
-    let mut resp = send(env, store_id, timezone, command).await?;
-    decode(store_id, resp.json().await?)
+    match answer(send(env, store_id, Some(timezone), command).await?).await? {
+        Answer::Result(result) => decode(store_id, result),
+        Answer::Rendered(_) => Err(ApiError::internal("store object rendered a typed command")),
+    }
 }
 
-/// The client's slot listing of local dates `from..=to` as the object rendered it, passed
-/// through without decoding (see [`StoreCommand::RenderSlots`]).
+/// [`call`] for the store named in the request path, without reading the store from D1 (see
+/// [`ask_path_store`]): for the hot paths, booking and listing.
+pub async fn call_path_store(ctx: &Ctx, command: StoreCommand) -> Result<StoreReply, ApiError> {
+    match ask_path_store(ctx, command).await? {
+        (id, Answer::Result(result)) => decode(id.as_str(), result),
+        (_, Answer::Rendered(_)) => {
+            Err(ApiError::internal("store object rendered a typed command"))
+        }
+    }
+}
+
+/// The client's slot listing of local dates `from..=to` of the store named in the path, as
+/// its object rendered it, passed through without decoding (see [`StoreCommand::RenderSlots`]).
 pub async fn rendered_slots(
-    env: &Env,
-    store: &StoreRow,
+    ctx: &Ctx,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Response, ApiError> {
-    let command = StoreCommand::RenderSlots { from, to };
-    let mut resp = send(env, &store.id, &store.timezone, command).await?;
-    if resp.headers().has(RENDERED_HEADER)? {
-        let (_, body) = resp.into_parts();
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        return Ok(Response::from_body(body)?.with_headers(headers));
+    match ask_path_store(ctx, StoreCommand::RenderSlots { from, to }).await? {
+        (_, Answer::Rendered(resp)) => {
+            let (_, body) = resp.into_parts();
+            let headers = Headers::new();
+            headers.set("content-type", "application/json")?;
+            Ok(Response::from_body(body)?.with_headers(headers))
+        }
+        (id, Answer::Result(result)) => Err(unexpected(decode(id.as_str(), result)?)),
     }
-    Err(unexpected(decode(&store.id, resp.json().await?)?))
+}
+
+/// What an object answered: a typed result or a body it rendered for the client.
+enum Answer {
+    Result(StoreResult),
+    Rendered(Response),
+}
+
+async fn answer(mut resp: Response) -> Result<Answer, ApiError> {
+    if resp.headers().has(RENDERED_HEADER)? {
+        Ok(Answer::Rendered(resp))
+    } else {
+        Ok(Answer::Result(resp.json().await?))
+    }
+}
+
+/// Sends `command` to the object of the store named in the path without its zone: an object
+/// that has served its store answers in the zone it recorded, which saves the D1 read of the
+/// store. Only an object that has recorded none (a store whose object has not been used yet,
+/// or no store at all) makes this read the store from D1 (404 when there is none) and send the
+/// command again with the zone. D1 writes of a store's zone always go on to its object (see
+/// `handlers::stores::update`), so the recorded zone is D1's.
+async fn ask_path_store(ctx: &Ctx, command: StoreCommand) -> Result<(StoreId, Answer), ApiError> {
+    let id = path_store_id(ctx)?;
+    let first = answer(send(&ctx.env, id.as_str(), None, command.clone()).await?).await?;
+    if !matches!(first, Answer::Result(Err(StoreError::UnknownStore))) {
+        return Ok((id, first));
+    }
+    let store = store_or_404(ctx, &ctx.db()?).await?;
+    let resp = send(&ctx.env, &store.id, Some(&store.timezone), command).await?;
+    Ok((id, answer(resp).await?))
 }
 
 async fn send(
     env: &Env,
     store_id: &str,
-    timezone: &str,
+    timezone: Option<&str>,
     command: StoreCommand,
 ) -> Result<Response, ApiError> {
     let namespace = env.durable_object(bindings::STORES)?;
     let stub = namespace.id_from_name(store_id)?.get_stub()?;
     let request = StoreRequest {
         store_id: store_id.to_string(),
-        timezone: timezone.to_string(),
+        timezone: timezone.map(str::to_string),
         command,
     };
     post(&stub, COMMAND_URL, &request).await
@@ -68,6 +112,9 @@ fn decode(store_id: &str, result: StoreResult) -> Result<StoreReply, ApiError> {
         StoreError::BadCommand(d) | StoreError::Internal(d) => {
             ApiError::internal(format!("store object {store_id}: {d}"))
         }
+        StoreError::UnknownStore => ApiError::internal(format!(
+            "store object {store_id} has no zone although sent one"
+        )),
     })
 }
 

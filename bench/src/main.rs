@@ -519,22 +519,32 @@ fn run(build: bool) -> Result<Report, String> {
     );
     let expected_items = 31 * 24 * 60 / SLOT_MINUTES as usize;
     let items_seen = AtomicUsize::new(0);
-    let send = |http: &load::Client, _: Turn| {
-        let (status, body) = http.get(&listing, None)?;
-        if status == 200 {
-            let items = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|v| v["items"].as_array().map(Vec::len))
-                .unwrap_or(0);
-            items_seen.store(items, Ordering::Relaxed);
-            if items != expected_items {
-                return Ok(299); // a 200 with the wrong listing counts as unexpected
+    // The warm-up parses each listing as JSON; the timed requests only count the items
+    // (parsing 650 KB of JSON in the load generator would be part of the measured latency).
+    let check = |parse: bool| {
+        let items_seen = &items_seen;
+        let listing = &listing;
+        move |http: &load::Client, _: Turn| {
+            let (status, body) = http.get(listing, None)?;
+            if status == 200 {
+                let items = if parse {
+                    serde_json::from_str::<Value>(&body)
+                        .ok()
+                        .and_then(|v| v["items"].as_array().map(Vec::len))
+                        .unwrap_or(0)
+                } else {
+                    body.matches("{\"start\":").count()
+                };
+                items_seen.store(items, Ordering::Relaxed);
+                if items != expected_items {
+                    return Ok(299); // a 200 with the wrong listing counts as unexpected
+                }
             }
+            Ok(status)
         }
-        Ok(status)
     };
-    drive(&base, 1, 5, Duration::from_secs(10), send);
-    let availability = drive(&base, 1, 200, Duration::from_secs(40), send);
+    drive(&base, 1, 5, Duration::from_secs(10), check(true));
+    let availability = drive(&base, 1, 200, Duration::from_secs(40), check(false));
     report.warn_unexpected("availability", &availability, &[200]);
     report.rows.push(Row::latency(
         "availability",

@@ -17,13 +17,15 @@ pub const COMMAND_URL: &str = "https://store.internal/command";
 pub const RENDERED_HEADER: &str = "x-store-rendered";
 
 /// One request to a store's object: which store it is (the object records it for its alarm's
-/// D1 writes), the store's IANA zone as the Worker read it from D1, and the command.
+/// D1 writes), the store's IANA zone as the Worker read it from D1 (or `None` on the hot paths,
+/// which skip that read), and the command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRequest {
     /// The store id (also the object's name).
     pub store_id: String,
-    /// IANA zone of the store's schedule.
-    pub timezone: String,
+    /// IANA zone of the store's schedule as D1 has it; the object records it. `None`: use the
+    /// zone recorded last, or answer [`StoreError::UnknownStore`] when there is none.
+    pub timezone: Option<String>,
     /// What to do.
     pub command: StoreCommand,
 }
@@ -259,6 +261,9 @@ pub enum StoreError {
     BadCommand(String),
     /// Storage failed inside the object (the text is for logs).
     Internal(String),
+    /// A request without a zone reached an object that has not recorded one: it has never
+    /// served its store (or the id is no store's). The Worker asks D1 and sends the zone.
+    UnknownStore,
 }
 
 /// What the object answers to every command.
@@ -272,7 +277,7 @@ mod tests {
     fn request_wire_format_is_tagged() {
         let req = StoreRequest {
             store_id: "s".into(),
-            timezone: "UTC".into(),
+            timezone: Some("UTC".into()),
             command: StoreCommand::Ping { nonce: "n".into() },
         };
         let json = serde_json::to_value(&req).unwrap();

@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use crate::access::{require_member, require_staff_or_key, staff_or_key, store_or_404};
+use crate::access::{
+    path_store_id, require_member, require_staff_or_key, staff_or_key, store_or_404,
+};
 use crate::auth::{require_caller, require_user, Caller};
 use crate::body;
 use crate::clock;
@@ -119,8 +121,6 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
     let input: BookBody = body::json(&mut ctx.req).await?;
     let (slot_start, party_size, guest) = parse_booking(&caller, input)?;
     let idempotency_key = ctx.header("idempotency-key");
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
     let command = StoreCommand::Book {
         owner: caller.principal(),
         party_size: party_size.0,
@@ -128,11 +128,12 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
         guest,
         idempotency_key,
     };
-    match call(&ctx, &store, command).await? {
+    // The hot path: no D1 read of the store (its object knows the zone and whether it closed).
+    match store_client::call_path_store(&ctx, command).await? {
         StoreReply::Booked {
             booking, replayed, ..
         } => respond::json(
-            &BookingView::new(&store.id, &booking),
+            &BookingView::new(path_store_id(&ctx)?.as_str(), &booking),
             if replayed { 200 } else { 201 },
         ),
         other => Err(store_client::unexpected(other)),

@@ -82,18 +82,18 @@ pub async fn slots(ctx: Ctx) -> Result<Response, ApiError> {
         ctx.query_param("to").as_deref(),
     )
     .map_err(ApiError::invalid_fields)?;
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
     // A 31-day listing at 10-minute slots has thousands of items: the object renders the JSON
     // once and it is passed through, not decoded and encoded again here.
-    store_client::rendered_slots(&ctx.env, &store, from, to).await
+    store_client::rendered_slots(&ctx, from, to).await
 }
 
 /// `GET /api/v1/stores/{store_id}/occupancy` (anyone): the slot in progress.
 pub async fn occupancy(ctx: Ctx) -> Result<Response, ApiError> {
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    let o = store_client::occupancy(&ctx.env, &store).await?;
+    // Door displays poll this: no D1 read of the store (see `store_client::call_path_store`).
+    let o = match store_client::call_path_store(&ctx, StoreCommand::Occupancy).await? {
+        StoreReply::Occupancy { occupancy } => occupancy,
+        other => return Err(store_client::unexpected(other)),
+    };
     respond::json(
         &json!({
             "slot_start": o.slot_start.map(format_utc),

@@ -110,6 +110,15 @@ pub async fn update(mut ctx: Ctx) -> Result<Response, ApiError> {
     }
     store.updated_at = clock::now_rfc3339();
     stores::update(&db, &store).await?;
+    // The object records the zone it is sent and the hot paths rely on it (they do not read
+    // D1): every update goes on to the object, so a retried PATCH also repairs a failed one.
+    store_client::call(
+        &ctx.env,
+        &store.id,
+        &store.timezone,
+        StoreCommand::GetSchedule,
+    )
+    .await?;
     view(&store, 200)
 }
 

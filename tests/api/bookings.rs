@@ -26,6 +26,7 @@ pub const TESTS: &[(&str, TestFn)] = crate::tests![
     my_bookings_come_from_the_index,
     bookings_and_index_survive_a_restart,
     erasure_cancels_future_bookings,
+    zone_changes_reach_the_paths_that_skip_d1,
 ];
 
 fn book(api: &Api, token: &str, store: &str, slot: &str, party: u32) -> safemarket_blackbox::Resp {
@@ -569,4 +570,66 @@ fn erasure_cancels_future_bookings() {
         .get(&format!("/api/v1/stores/{store}/bookings/{id}"));
     seen.expect_status(200);
     assert_eq!(seen.json()["status"], "cancelled");
+}
+
+/// Booking, listing and occupancy do not read the store from D1: the store's object answers in
+/// the zone it recorded. A zone changed by PATCH must reach them at once, and stores that do
+/// not exist, or whose object has never been used, must still answer as before.
+fn zone_changes_reach_the_paths_that_skip_d1() {
+    let api = api();
+    let owner = register(&api, "zone-owner");
+    let (_, token, _) = guest(&api);
+    let mut schedule = all_day_schedule(60, 5);
+    schedule["weekly"] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"day": d, "open": "09:00", "close": "17:00"}))
+        .collect();
+    let store = store_with_schedule(&api, &owner, "UTC", &schedule);
+    let date = utc_date_in(3);
+    book(&api, &token, &store, &format!("{date}T09:00:00Z"), 1).expect_status(201);
+    assert_eq!(
+        slots_on(&api, &store, &date)[0]["start"],
+        format!("{date}T09:00:00Z")
+    );
+
+    owner
+        .api(&api)
+        .patch(
+            &format!("/api/v1/stores/{store}"),
+            &json!({"timezone": "Asia/Tokyo"}),
+        )
+        .expect_status(200);
+    let slots = slots_on(&api, &store, &date);
+    assert_eq!(slots.len(), 8);
+    assert_eq!(slots[0]["start"], format!("{date}T00:00:00Z"));
+    assert_eq!(slots[0]["local_start"], format!("{date}T09:00:00+09:00"));
+    book(&api, &token, &store, &format!("{date}T00:00:00Z"), 1).expect_status(201);
+    // 16:00 UTC is 01:00 in Tokyo, when the store is closed.
+    book(&api, &token, &store, &format!("{date}T16:00:00Z"), 1)
+        .expect_problem(422, "slot-not-offered");
+    api.get(&format!("/api/v1/stores/{store}/occupancy"))
+        .expect_status(200);
+
+    let nowhere = "00000000-0000-4000-8000-00000000beef";
+    api.get(&format!(
+        "/api/v1/stores/{nowhere}/slots?from={date}&to={date}"
+    ))
+    .expect_problem(404, "not-found");
+    api.get(&format!("/api/v1/stores/{nowhere}/occupancy"))
+        .expect_problem(404, "not-found");
+
+    // A new store's object has recorded nothing yet: the first call falls back to D1.
+    let fresh = safemarket_blackbox::create_store(&api, &owner, "Europe/Berlin");
+    book(&api, &token, &fresh, &format!("{date}T09:00:00Z"), 1)
+        .expect_problem(422, "slot-not-offered");
+    let fresh = safemarket_blackbox::create_store(&api, &owner, "Europe/Berlin");
+    let listing = api.get(&format!(
+        "/api/v1/stores/{fresh}/slots?from={date}&to={date}"
+    ));
+    assert_eq!(listing.expect_status(200).json()["items"], json!([]));
+    assert_eq!(
+        listing.header("content-type"),
+        Some("application/json"),
+        "the passed-through listing keeps its type"
+    );
 }

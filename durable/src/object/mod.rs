@@ -49,6 +49,8 @@ pub struct StoreObject {
     flush_failures: Cell<u32>,
     /// Whether the store was closed (read from `meta` once, then kept in step).
     closed: Cell<Option<bool>>,
+    /// The store's zone as recorded in `meta`, once read (`Some(None)`: none recorded).
+    timezone: Cell<Option<Option<Tz>>>,
     /// The store id as recorded in `meta` (the alarm needs it for D1 rows).
     store_id: RefCell<Option<String>>,
 }
@@ -66,6 +68,7 @@ impl DurableObject for StoreObject {
             flush_failures: Cell::new(0),
             store_id: RefCell::new(None),
             closed: Cell::new(None),
+            timezone: Cell::new(None),
         }
     }
 
@@ -93,7 +96,8 @@ impl DurableObject for StoreObject {
                 let headers = Headers::new();
                 headers.set("content-type", "application/json")?;
                 headers.set(RENDERED_HEADER, "1")?;
-                Ok(Response::ok(body)?.with_headers(headers))
+                // Bytes, not a string: a JS string would be transcoded to UTF-16 and back.
+                Ok(Response::from_bytes(body.into_bytes())?.with_headers(headers))
             }
         }
     }
@@ -132,14 +136,7 @@ struct MetaRow {
 impl StoreObject {
     /// Runs one command synchronously: no `await` from first read to last write.
     fn execute(&self, request: StoreRequest) -> Answer {
-        let prepared = self.ensure_schema().and_then(|()| {
-            let tz: Tz = request.timezone.parse().map_err(|_| {
-                StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
-            })?;
-            self.remember_store_id(&request.store_id)?;
-            Ok(tz)
-        });
-        let tz = match prepared {
+        let tz = match self.prepare(&request.store_id, request.timezone.as_deref()) {
             Ok(tz) => tz,
             Err(e) => return Answer::Reply(Err(e)),
         };
@@ -279,6 +276,68 @@ impl StoreObject {
             }
             StoreCommand::EraseUser { user_id } => self.erase_user(store_id, &user_id, now),
         }
+    }
+
+    /// Schema, store id and zone before a command. With `timezone`, the zone as D1 has it is
+    /// recorded; without, the recorded one is used, and an object that has none (a store it
+    /// never served, or no store at all) answers `UnknownStore` without writing anything.
+    fn prepare(&self, store_id: &str, timezone: Option<&str>) -> Result<Tz, StoreError> {
+        if timezone.is_none() && !self.has_tables()? {
+            return Err(StoreError::UnknownStore);
+        }
+        self.ensure_schema()?;
+        self.remember_store_id(store_id)?;
+        match timezone {
+            Some(name) => {
+                let tz: Tz = name.parse().map_err(|_| {
+                    StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
+                })?;
+                self.remember_timezone(tz)?;
+                Ok(tz)
+            }
+            None => self.recorded_timezone()?.ok_or(StoreError::UnknownStore),
+        }
+    }
+
+    /// Whether this object's SQLite has its tables (without creating them).
+    fn has_tables(&self) -> Result<bool, StoreError> {
+        if self.schema_ready.get() {
+            return Ok(true);
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            n: i64,
+        }
+        let rows: Vec<Row> = self
+            .sql
+            .exec(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                None,
+            )
+            .and_then(|c| c.to_array())
+            .map_err(internal)?;
+        Ok(rows.first().is_some_and(|r| r.n > 0))
+    }
+
+    /// Records the store's zone when it differs from the one recorded.
+    fn remember_timezone(&self, tz: Tz) -> Result<(), StoreError> {
+        if self.recorded_timezone()? != Some(tz) {
+            self.set_meta("timezone", tz.name())?;
+            self.timezone.set(Some(Some(tz)));
+        }
+        Ok(())
+    }
+
+    /// The zone recorded last (read from `meta` once, then kept in step).
+    fn recorded_timezone(&self) -> Result<Option<Tz>, StoreError> {
+        if let Some(known) = self.timezone.get() {
+            return Ok(known);
+        }
+        let tz = self
+            .meta("timezone")?
+            .and_then(|name| name.parse::<Tz>().ok());
+        self.timezone.set(Some(tz));
+        Ok(tz)
     }
 
     fn ensure_schema(&self) -> Result<(), StoreError> {
