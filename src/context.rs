@@ -54,12 +54,7 @@ impl Ctx {
 
     /// The first value of a query parameter (percent-decoded), if present.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        let url = self.req.url().ok()?;
-        let value = url
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned());
-        value
+        query_param(&self.req.inner().url(), name)
     }
 
     /// A request header value, if present and readable.
@@ -72,5 +67,70 @@ impl Ctx {
         self.params
             .get(name)
             .ok_or_else(|| ApiError::internal(format!("route has no parameter {name}")))
+    }
+}
+
+/// The first value of the query parameter `name` of `url`, an already-serialized WHATWG URL (as
+/// `Request.url` is): its query is what follows the first `?` up to a `#`, decoded as
+/// `application/x-www-form-urlencoded` like `url::Url::query_pairs` does, without linking the
+/// whole URL parser (and its IDNA tables) into the Worker.
+pub fn query_param(url: &str, name: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    let query = query.split_once('#').map_or(query, |(q, _)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The scheme, authority and port of `url`, an already-serialized WHATWG URL with a special
+/// scheme (whose path always starts with the first `/` after `://`).
+pub fn origin_of(url: &str) -> &str {
+    let host_start = url.find("://").map_or(0, |i| i + 3);
+    match url[host_start..].find(['/', '?', '#']) {
+        Some(i) => &url[..host_start + i],
+        None => url,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_param_matches_url_query_pairs() {
+        let urls = [
+            "https://h.example/api/v1/x?limit=10&cursor=a%2Bb+c&limit=2",
+            "https://h.example/api?q=Torstra%C3%9Fe%201&empty=&flag#frag?limit=9",
+            "https://h.example/api/v1/x",
+            "https://h.example/api/v1/x?",
+            "http://u:p@h.example:8787/a%3Fb?cursor=%E2%82%AC&x=%zz",
+        ];
+        for url in urls {
+            let parsed = worker::Url::parse(url).unwrap();
+            for name in ["limit", "cursor", "q", "empty", "flag", "x", "missing"] {
+                let expected = parsed
+                    .query_pairs()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.into_owned());
+                assert_eq!(query_param(url, name), expected, "{url} {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn origin_of_keeps_scheme_authority_and_port() {
+        for url in [
+            "https://h.example/api/docs?x=1",
+            "http://127.0.0.1:8787/api/openapi.json",
+            "http://u:p@h.example:8787/a/b",
+        ] {
+            let mut parsed = worker::Url::parse(url).unwrap();
+            parsed.set_path("/api-docs/x.json");
+            parsed.set_query(None);
+            assert_eq!(
+                format!("{}/api-docs/x.json", origin_of(url)),
+                parsed.as_str()
+            );
+        }
     }
 }

@@ -194,5 +194,5 @@ pub async fn occupancy(env: &Env, store: &StoreRow) -> Result<Occupancy, ApiErro
 
 /// A reply the command cannot produce: a Worker/object version mismatch or a bug.
 pub fn unexpected(reply: StoreReply) -> ApiError {
-    ApiError::internal(format!("unexpected store reply {reply:?}"))
+    ApiError::internal(format!("unexpected store reply {}", reply.name()))
 }

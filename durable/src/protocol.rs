@@ -249,6 +249,25 @@ pub enum StoreReply {
     },
 }
 
+impl StoreReply {
+    /// The variant's name (its `reply` tag), for messages that must not pull in `Debug` of
+    /// every protocol type.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StoreReply::Pong { .. } => "pong",
+            StoreReply::Closed { .. } => "closed",
+            StoreReply::Schedule { .. } => "schedule",
+            StoreReply::Slots { .. } => "slots",
+            StoreReply::Booked { .. } => "booked",
+            StoreReply::Booking { .. } => "booking",
+            StoreReply::Bookings { .. } => "bookings",
+            StoreReply::NumberedBookings { .. } => "numbered_bookings",
+            StoreReply::Occupancy { .. } => "occupancy",
+            StoreReply::Erased { .. } => "erased",
+        }
+    }
+}
+
 /// Why the object refused or failed a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "error", content = "data", rename_all = "snake_case")]

@@ -8,7 +8,7 @@
 
 use worker::{Headers, Response};
 
-use crate::context::{bindings, Ctx};
+use crate::context::{bindings, origin_of, Ctx};
 use crate::error::ApiError;
 
 /// Where the build puts the documentation assets (served as they are outside `/api`).
@@ -39,19 +39,14 @@ pub async fn ui(ctx: Ctx) -> Result<Response, ApiError> {
 /// The asset `ASSET_DIR` + `name` of this deployment with `content_type`; 503 when the build
 /// did not include the documentation.
 async fn asset(ctx: &Ctx, name: &str, content_type: &str) -> Result<Response, ApiError> {
-    let mut url = ctx.req.url()?;
-    url.set_path(&format!("{ASSET_DIR}{name}"));
-    url.set_query(None);
-    let mut found = ctx
-        .env
-        .assets(bindings::ASSETS)?
-        .fetch(url.to_string(), None)
-        .await?;
+    let path = format!("{ASSET_DIR}{name}");
+    let url = format!("{}{path}", origin_of(&ctx.req.inner().url()));
+    let mut found = ctx.env.assets(bindings::ASSETS)?.fetch(url, None).await?;
     if found.status_code() != 200 {
         worker::console_error!(
             "{}",
             serde_json::json!({"level": "error", "msg": "documentation asset missing",
-                "asset": url.path(), "status": found.status_code()})
+                "asset": path, "status": found.status_code()})
         );
         return Err(ApiError::Unavailable(
             "The API documentation is not part of this deployment.".into(),

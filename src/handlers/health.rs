@@ -84,6 +84,6 @@ async fn check_durable_object(ctx: &Ctx) -> Result<(), ApiError> {
     let reply = store_client::call(&ctx.env, HEALTH_OBJECT, "UTC", ping).await?;
     match reply {
         StoreReply::Pong { nonce: echoed } if echoed == nonce => Ok(()),
-        other => Err(ApiError::internal(format!("unexpected reply {other:?}"))),
+        other => Err(store_client::unexpected(other)),
     }
 }
