@@ -7,9 +7,7 @@
 //! seconds, years outside `0000..=9999`) fall back to chrono's formatting so the output is
 //! always exactly what serialising `SlotView`s produces.
 
-use std::fmt::Write as _;
-
-use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::slots::{local_rfc3339, Slot};
@@ -23,86 +21,116 @@ pub fn render_slot_listing(
     mut booked: impl FnMut(&Slot) -> u32,
 ) -> String {
     // About 150 bytes per item.
-    let mut out = String::with_capacity(32 + slots.len() * 152);
-    out.push_str("{\"items\":[");
+    let mut out = Vec::with_capacity(32 + slots.len() * 152);
+    out.extend_from_slice(b"{\"items\":[");
     for (i, slot) in slots.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
         let booked = booked(slot);
-        out.push_str("{\"start\":\"");
+        out.extend_from_slice(b"{\"start\":\"");
         push_utc(&mut out, slot.start);
-        out.push_str("\",\"end\":\"");
+        out.extend_from_slice(b"\",\"end\":\"");
         push_utc(&mut out, slot.end);
-        out.push_str("\",\"local_start\":\"");
+        out.extend_from_slice(b"\",\"local_start\":\"");
         push_local(&mut out, slot.start, tz);
-        // Writing integers into a String cannot fail.
-        let _ = write!(
-            out,
-            "\",\"capacity\":{capacity},\"booked\":{booked},\"available\":{}}}",
-            capacity.saturating_sub(booked)
-        );
+        out.extend_from_slice(b"\",\"capacity\":");
+        push_u32(&mut out, capacity);
+        out.extend_from_slice(b",\"booked\":");
+        push_u32(&mut out, booked);
+        out.extend_from_slice(b",\"available\":");
+        push_u32(&mut out, capacity.saturating_sub(booked));
+        out.push(b'}');
     }
-    out.push_str("],\"next_cursor\":null}");
-    out
+    out.extend_from_slice(b"],\"next_cursor\":null}");
+    // Only ASCII and the UTF-8 of chrono's own output were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `instant` as chrono serialises a `DateTime<Utc>` (RFC 3339, `Z`).
-fn push_utc(out: &mut String, instant: DateTime<Utc>) {
-    if instant.timestamp_subsec_nanos() != 0 || !push_naive(out, instant.naive_utc()) {
-        out.push_str(&instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+fn push_utc(out: &mut Vec<u8>, instant: DateTime<Utc>) {
+    if instant.timestamp_subsec_nanos() != 0 || !push_wall(out, instant.timestamp()) {
+        let text = instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        out.extend_from_slice(text.as_bytes());
         return;
     }
-    out.push('Z');
+    out.push(b'Z');
 }
 
 /// `instant` as store-local RFC 3339 with its offset, as [`local_rfc3339`] writes it.
-fn push_local(out: &mut String, instant: DateTime<Utc>, tz: Tz) {
-    let naive = instant.naive_utc();
-    let fixed = tz.offset_from_utc_datetime(&naive).fix();
-    let offset = fixed.local_minus_utc();
-    if offset % 60 == 0 && instant.timestamp_subsec_nanos() == 0 {
-        if let Some(local) = naive.checked_add_offset(fixed) {
-            if push_naive(out, local) {
-                let minutes = offset.unsigned_abs() / 60;
-                out.push(if offset < 0 { '-' } else { '+' });
-                push_2(out, minutes / 60);
-                out.push(':');
-                push_2(out, minutes % 60);
-                return;
-            }
-        }
+fn push_local(out: &mut Vec<u8>, instant: DateTime<Utc>, tz: Tz) {
+    let offset = tz
+        .offset_from_utc_datetime(&instant.naive_utc())
+        .fix()
+        .local_minus_utc();
+    if offset % 60 == 0
+        && instant.timestamp_subsec_nanos() == 0
+        && push_wall(out, instant.timestamp() + i64::from(offset))
+    {
+        let minutes = offset.unsigned_abs() / 60;
+        out.push(if offset < 0 { b'-' } else { b'+' });
+        push_2(out, minutes / 60);
+        out.push(b':');
+        push_2(out, minutes % 60);
+        return;
     }
-    out.push_str(&local_rfc3339(instant, tz));
+    out.extend_from_slice(local_rfc3339(instant, tz).as_bytes());
 }
 
+/// The wall-clock reading of `secs` (seconds since 1970-01-01T00:00 of that clock) as
 /// `YYYY-MM-DDTHH:MM:SS`; `false` (and nothing written) for years outside `0000..=9999`.
-fn push_naive(out: &mut String, t: NaiveDateTime) -> bool {
-    let Ok(year) = u32::try_from(t.year()) else {
-        return false;
-    };
-    if year > 9999 {
+/// Integer arithmetic (Howard Hinnant's `civil_from_days`) instead of chrono's calendar
+/// types: a listing writes three of these per slot.
+fn push_wall(out: &mut Vec<u8>, secs: i64) -> bool {
+    let days = secs.div_euclid(86_400);
+    let of_day = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) {
         return false;
     }
+    // All of these are now small and non-negative.
+    let [year, month, day, of_day] = [year, month, day, of_day].map(|v| v as u32);
     push_2(out, year / 100);
     push_2(out, year % 100);
-    out.push('-');
-    push_2(out, t.month());
-    out.push('-');
-    push_2(out, t.day());
-    out.push('T');
-    push_2(out, t.hour());
-    out.push(':');
-    push_2(out, t.minute());
-    out.push(':');
-    push_2(out, t.second());
+    out.push(b'-');
+    push_2(out, month);
+    out.push(b'-');
+    push_2(out, day);
+    out.push(b'T');
+    push_2(out, of_day / 3600);
+    out.push(b':');
+    push_2(out, of_day / 60 % 60);
+    out.push(b':');
+    push_2(out, of_day % 60);
     true
 }
 
 /// Two decimal digits of `n` (`n < 100`).
-fn push_2(out: &mut String, n: u32) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
+fn push_2(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(&[b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8]);
+}
+
+/// `n` in decimal.
+fn push_u32(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]
@@ -181,6 +209,15 @@ mod tests {
     }
 
     #[test]
+    fn integers_are_decimal() {
+        for n in [0, 7, 10, 99, 100, 4_294_967_295] {
+            let mut out = Vec::new();
+            push_u32(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
     fn empty_listing() {
         assert_eq!(
             render_slot_listing(&[], 5, Tz::UTC, |_| 0),
@@ -193,13 +230,14 @@ mod tests {
         fn any_instant_formats_like_chrono(secs in -62_000_000_000i64..253_402_300_000i64, zone in 0usize..6) {
             let tz: Tz = ["UTC", "Europe/Berlin", "America/Caracas", "Asia/Kathmandu", "Africa/Monrovia", "Pacific/Kiritimati"][zone].parse().unwrap();
             let instant = DateTime::from_timestamp(secs, 0).unwrap();
-            let mut out = String::new();
+            let mut out = Vec::new();
             push_utc(&mut out, instant);
+            let out = String::from_utf8(out).unwrap();
             prop_assert_eq!(&out, &serde_json::to_value(instant).unwrap().as_str().unwrap().to_string());
             prop_assert_eq!(&out, &format_utc(instant));
-            let mut local = String::new();
+            let mut local = Vec::new();
             push_local(&mut local, instant, tz);
-            prop_assert_eq!(local, local_rfc3339(instant, tz));
+            prop_assert_eq!(String::from_utf8(local).unwrap(), local_rfc3339(instant, tz));
         }
     }
 }

@@ -88,6 +88,22 @@ impl IndexEntry {
     }
 }
 
+/// Parses `start:people,start:people,...` as `booked_per_slot`'s query packs it.
+fn unpack_counts(packed: &str) -> Result<Vec<(i64, u32)>, String> {
+    packed
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let (start, people) = item
+                .split_once(':')
+                .ok_or_else(|| format!("bad packed count {item:?}"))?;
+            let start = start.parse::<i64>().map_err(|e| e.to_string())?;
+            let people = people.parse::<u32>().map_err(|e| e.to_string())?;
+            Ok((start, people))
+        })
+        .collect()
+}
+
 /// The object's SQLite as an [`Inventory`].
 pub struct SqlInventory<'a> {
     sql: &'a SqlStorage,
@@ -170,21 +186,22 @@ impl<'a> SqlInventory<'a> {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(i64, u32)>, String> {
+        // One string (`start:people,...`) instead of a row object per slot: a 31-day listing
+        // of a busy store has thousands of slots, and every row object is decoded field by
+        // field across the JS boundary.
         #[derive(Deserialize)]
-        struct Row {
-            slot_start: i64,
-            n: i64,
+        struct Packed {
+            packed: Option<String>,
         }
-        let rows: Vec<Row> = self.query(
-            "SELECT slot_start, sum(party_size) AS n FROM bookings
-             WHERE slot_start >= ? AND slot_start < ? AND status IN ('confirmed', 'checked_in')
-             GROUP BY slot_start",
+        let rows: Vec<Packed> = self.query(
+            "SELECT group_concat(slot_start || ':' || n) AS packed FROM (
+                 SELECT slot_start, sum(party_size) AS n FROM bookings
+                 WHERE slot_start >= ? AND slot_start < ? AND status IN ('confirmed', 'checked_in')
+                 GROUP BY slot_start)",
             vec![from.timestamp().into(), to.timestamp().into()],
         )?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.slot_start, u32::try_from(r.n).unwrap_or(u32::MAX)))
-            .collect())
+        let packed = rows.into_iter().next().and_then(|r| r.packed);
+        unpack_counts(packed.as_deref().unwrap_or(""))
     }
 
     /// People checked in for the slot starting at `slot_start`.
@@ -454,5 +471,21 @@ impl Inventory for SqlInventory<'_> {
             )
             .map_err(err)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unpack_counts;
+
+    #[test]
+    fn packed_counts_round_trip() {
+        assert_eq!(unpack_counts(""), Ok(vec![]));
+        assert_eq!(
+            unpack_counts("1798761600:3,1798762200:10000,-60:1"),
+            Ok(vec![(1_798_761_600, 3), (1_798_762_200, 10_000), (-60, 1)])
+        );
+        assert!(unpack_counts("12").is_err());
+        assert!(unpack_counts("12:x").is_err());
     }
 }
