@@ -15,6 +15,7 @@ pub use sync::upsert_index;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,10 +42,12 @@ pub struct StoreObject {
     sql: SqlStorage,
     schema_ready: Cell<bool>,
     /// The parsed schedule, read from `meta` once and replaced on `PutSchedule`.
-    schedule: RefCell<Option<Option<Schedule>>>,
+    schedule: RefCell<Option<Option<Rc<Schedule>>>>,
     /// When the pending alarm fires (ms since the epoch), if known; avoids a storage call per
     /// booking while still pulling a far archival alarm forward when the outbox has work.
     alarm_at: Cell<Option<i64>>,
+    /// Whether this instance has looked for an outbox left by an earlier one.
+    outbox_checked: Cell<bool>,
     /// Consecutive failed index flushes (for backoff).
     flush_failures: Cell<u32>,
     /// Whether the store was closed (read from `meta` once, then kept in step).
@@ -65,6 +68,7 @@ impl DurableObject for StoreObject {
             schema_ready: Cell::new(false),
             schedule: RefCell::new(None),
             alarm_at: Cell::new(None),
+            outbox_checked: Cell::new(false),
             flush_failures: Cell::new(0),
             store_id: RefCell::new(None),
             closed: Cell::new(None),
@@ -85,8 +89,12 @@ impl DurableObject for StoreObject {
         let writes = request.command.writes_bookings();
         let answer = self.execute(request);
         // A command that changed bookings appended to the outbox in the same step; a pending
-        // alarm (known from memory, so usually no storage call) flushes it to D1.
-        if writes && self.outbox_pending() {
+        // alarm (known from memory, so usually no storage call) flushes it to D1. Alarms
+        // persist, so an outbox left by an earlier instance has one already; the first request
+        // of each instance still looks, in case that alarm was never set.
+        let wrote = writes && matches!(answer, Answer::Reply(Ok(_)));
+        let first = !self.outbox_checked.replace(true);
+        if wrote || (first && self.outbox_pending()) {
             self.ensure_alarm(Duration::from_millis(sync::FLUSH_DELAY_MS))
                 .await;
         }
@@ -161,7 +169,7 @@ impl StoreObject {
                 self.put_schedule(store_id, schedule, tz, now)
             }
             StoreCommand::GetSchedule => Ok(StoreReply::Schedule {
-                schedule: self.schedule()?,
+                schedule: self.schedule()?.map(|s| s.as_ref().clone()),
                 affected_bookings: Vec::new(),
             }),
             StoreCommand::ListSlots { from, to } | StoreCommand::RenderSlots { from, to } => {
@@ -223,7 +231,7 @@ impl StoreObject {
                 let mut inv = SqlInventory::new(&self.sql, store_id);
                 self.require_owner(&inv, &id, owner.as_deref())?;
                 let ctx = StoreContext {
-                    schedule: schedule.as_ref(),
+                    schedule: schedule.as_deref(),
                     tz,
                     now,
                     store_closed: closed,
@@ -264,7 +272,7 @@ impl StoreObject {
             StoreCommand::Occupancy => {
                 let schedule = self.schedule()?;
                 let inv = SqlInventory::new(&self.sql, store_id);
-                let occupancy = engine::occupancy(schedule.as_ref(), tz, now, |slot| {
+                let occupancy = engine::occupancy(schedule.as_deref(), tz, now, |slot| {
                     use engine::Inventory;
                     Ok::<_, String>((
                         inv.booked_people(slot.start)?,
@@ -391,12 +399,15 @@ impl StoreObject {
         Ok(())
     }
 
-    fn schedule(&self) -> Result<Option<Schedule>, StoreError> {
+    /// The store's schedule, shared with the cache (every booking consults it).
+    fn schedule(&self) -> Result<Option<Rc<Schedule>>, StoreError> {
         if let Some(cached) = self.schedule.borrow().as_ref() {
             return Ok(cached.clone());
         }
         let parsed = match self.meta("schedule")? {
-            Some(json) => Some(serde_json::from_str::<Schedule>(&json).map_err(internal)?),
+            Some(json) => Some(Rc::new(
+                serde_json::from_str::<Schedule>(&json).map_err(internal)?,
+            )),
             None => None,
         };
         *self.schedule.borrow_mut() = Some(parsed.clone());
@@ -476,7 +487,7 @@ impl StoreObject {
         let affected_bookings = affected_by_schedule(&active, &schedule, tz, now);
         let json = serde_json::to_string(&schedule).map_err(internal)?;
         self.set_meta("schedule", &json)?;
-        *self.schedule.borrow_mut() = Some(Some(schedule.clone()));
+        *self.schedule.borrow_mut() = Some(Some(Rc::new(schedule.clone())));
         Ok(StoreReply::Schedule {
             schedule: Some(schedule),
             affected_bookings,
@@ -572,7 +583,7 @@ impl StoreObject {
         let closed = self.is_closed()?;
         let mut inv = SqlInventory::new(&self.sql, store_id);
         let ctx = StoreContext {
-            schedule: schedule.as_ref(),
+            schedule: schedule.as_deref(),
             tz,
             now,
             store_closed: closed,
