@@ -18,6 +18,7 @@ use crate::domain::booking::{parse_date, BookingView, PartySize, SlotStart};
 use crate::domain::integration::parse_guest;
 use crate::domain::store::StoreRow;
 use crate::error::{ApiError, FieldError};
+use crate::pagination::{encode_cursor, Listing, Page};
 use crate::repo::booking_index::{self, Scope};
 use crate::respond;
 use crate::store_client;
@@ -193,25 +194,34 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
     booking_response(&store, reply, 200)
 }
 
-/// `GET /api/v1/stores/{store_id}/bookings?date=` (staff, the store's api keys): the day's
-/// bookings by start.
+/// `GET /api/v1/stores/{store_id}/bookings?date=&limit=&cursor=` (staff, the store's api
+/// keys): the day's bookings by start (then id), in pages.
 pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
     let caller = require_caller(&ctx).await?;
     let date = parse_date(ctx.query_param("date").as_deref(), "date")
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
+    let page = Page::from_query(
+        ctx.query_param("limit").as_deref(),
+        ctx.query_param("cursor").as_deref(),
+    )?;
+    let (after_start, after_id) = page.after_key_and_id()?;
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     require_staff_or_key(&db, &store, &caller).await?;
-    match call(&ctx, &store, StoreCommand::DayBookings { date }).await? {
-        StoreReply::Bookings { items } => {
-            let items: Vec<BookingView> = items
-                .iter()
-                .map(|b| BookingView::new(&store.id, b))
-                .collect();
-            respond::json(&json!({"items": items, "next_cursor": null}), 200)
-        }
-        other => Err(store_client::unexpected(other)),
-    }
+    let bookings = match call(&ctx, &store, StoreCommand::DayBookings { date }).await? {
+        StoreReply::Bookings { items } => items,
+        other => return Err(store_client::unexpected(other)),
+    };
+    // One day of one store is bounded, so the page is cut from the whole day. `slot_start` is
+    // fixed-width RFC 3339, so its text order is its time order.
+    let mut views: Vec<BookingView> = bookings
+        .iter()
+        .map(|b| BookingView::new(&store.id, b))
+        .collect();
+    views.sort_by(|a, b| (&a.slot_start, &a.id).cmp(&(&b.slot_start, &b.id)));
+    views.retain(|v| (v.slot_start.as_str(), v.id.as_str()) > (&after_start, &after_id));
+    let (items, next_cursor) = page.cut(views, |v| encode_cursor(&[&v.slot_start, &v.id]));
+    respond::json(&Listing { items, next_cursor }, 200)
 }
 
 /// `GET /api/v1/stores/{store_id}/bookings/by-code/{code}` (staff, the store's api keys with

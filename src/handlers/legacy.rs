@@ -65,14 +65,14 @@ async fn store_by_legacy(
         .ok_or_else(missing)
 }
 
-/// `GET /api/Location/{id}`.
+/// `GET /api/Location/{id}`: 404 for every id that names no open store, integer or not (the
+/// contract's only error for this path).
 pub async fn get_location(ctx: Ctx) -> Result<Response, ApiError> {
-    let db = ctx.db()?;
     let raw = ctx.param("id")?.to_string();
-    let store = store_by_legacy(&db, Some(&raw), || {
-        ApiError::NotFound(format!("No location {raw}."))
-    })
-    .await?;
+    let missing = || ApiError::NotFound(format!("No location {raw}."));
+    let id = parse_id(Some(&raw)).ok_or_else(missing)?;
+    let db = ctx.db()?;
+    let store = store_by_legacy(&db, Some(&id.to_string()), missing).await?;
     respond::json(&location(&ctx, &store).await?, 200)
 }
 

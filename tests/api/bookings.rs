@@ -381,6 +381,44 @@ fn staff_routes_refuse_customers() {
         .expect_status(200);
     api.get(&format!("/api/v1/stores/{store}/schedule"))
         .expect_status(200);
+
+    // The day list comes in pages of `limit`, by start.
+    for index in [16, 15] {
+        let slot = future_slot(&api, &store, 2, index);
+        book(&api, &token, &store, &slot, 1).expect_status(201);
+    }
+    let day_path = format!("/api/v1/stores/{store}/bookings?date={}", &slot[..10]);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("{day_path}&limit=2&cursor={c}"),
+            None => format!("{day_path}&limit=2"),
+        };
+        let page = owner.api(&api).get(&path);
+        let body = page.expect_status(200).json();
+        let items = body["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{body}");
+        seen.extend(
+            items
+                .iter()
+                .map(|b| b["slot_start"].as_str().unwrap().to_string()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    owner
+        .api(&api)
+        .get(&format!("{day_path}&cursor=not-ours"))
+        .expect_problem(400, "bad-request");
+    owner
+        .api(&api)
+        .get(&format!("{day_path}&limit=0"))
+        .expect_problem(422, "validation-failed");
 }
 
 fn schedule_change_reports_but_keeps_bookings() {

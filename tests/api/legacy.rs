@@ -252,7 +252,7 @@ fn bad_parameters_answer_400() {
         404
     );
     assert_eq!(api.get("/api/Location/999999999").status, 404);
-    assert_eq!(api.get("/api/Location/abc").status, 400);
+    assert_eq!(api.get("/api/Location/abc").status, 404);
     let no_device = api.request(
         "POST",
         &format!("/api/Reservation/Reserve?locationId={legacy_id}&dateTime={day}T10:00:00"),
