@@ -25,18 +25,16 @@ pub async fn call(
 ) -> Result<StoreReply, ApiError> {
     match answer(send(env, store_id, Some(timezone), command).await?).await? {
         Answer::Result(result) => decode(store_id, result),
-        Answer::Rendered(_) => Err(ApiError::internal("store object rendered a typed command")),
+        Answer::Rendered(_) => Err(rendered_unexpectedly()),
     }
 }
 
 /// [`call`] for the store named in the request path, without reading the store from D1 (see
-/// [`ask_path_store`]): for the hot paths, booking and listing.
+/// [`ask_path_store`]): for the hot paths, booking and occupancy.
 pub async fn call_path_store(ctx: &Ctx, command: StoreCommand) -> Result<StoreReply, ApiError> {
     match ask_path_store(ctx, command).await? {
         (id, Answer::Result(result)) => decode(id.as_str(), result),
-        (_, Answer::Rendered(_)) => {
-            Err(ApiError::internal("store object rendered a typed command"))
-        }
+        (_, Answer::Rendered(_)) => Err(rendered_unexpectedly()),
     }
 }
 
@@ -56,6 +54,11 @@ pub async fn rendered_slots(
         }
         (id, Answer::Result(result)) => Err(unexpected(decode(id.as_str(), result)?)),
     }
+}
+
+/// A rendered body where the command has a typed reply: a Worker/object version mismatch.
+fn rendered_unexpectedly() -> ApiError {
+    ApiError::internal("store object rendered a typed command")
 }
 
 /// What an object answered: a typed result or a body it rendered for the client.
