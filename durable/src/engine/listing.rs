@@ -13,13 +13,14 @@ use chrono_tz::Tz;
 use super::slots::{local_rfc3339, Slot};
 
 /// `{"items":[{start, end, local_start, capacity, booked, available}, ...],"next_cursor":null}`
-/// for `slots` (sorted by start), with `booked(slot)` people booked in each.
+/// for `slots` (sorted by start), with `booked(slot)` people booked in each, as UTF-8 bytes
+/// (the object sends them as the response body as they are).
 pub fn render_slot_listing(
     slots: &[Slot],
     capacity: u32,
     tz: Tz,
     mut booked: impl FnMut(&Slot) -> u32,
-) -> String {
+) -> Vec<u8> {
     // About 150 bytes per item.
     let mut out = Vec::with_capacity(32 + slots.len() * 152);
     out.extend_from_slice(b"{\"items\":[");
@@ -43,8 +44,7 @@ pub fn render_slot_listing(
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"next_cursor\":null}");
-    // Only ASCII and the UTF-8 of chrono's own output were written.
-    String::from_utf8(out).unwrap_or_default()
+    out
 }
 
 /// `instant` as chrono serialises a `DateTime<Utc>` (RFC 3339, `Z`).
@@ -201,7 +201,7 @@ mod tests {
             let slots = slots_between(&all_day(10), tz, date(from), date(to));
             assert!(!slots.is_empty(), "{zone} {from}");
             assert_eq!(
-                render_slot_listing(&slots, 7, tz, booked),
+                String::from_utf8(render_slot_listing(&slots, 7, tz, booked)).unwrap(),
                 reference(&slots, 7, tz, booked),
                 "{zone} {from}..{to}"
             );
@@ -220,7 +220,7 @@ mod tests {
     #[test]
     fn empty_listing() {
         assert_eq!(
-            render_slot_listing(&[], 5, Tz::UTC, |_| 0),
+            String::from_utf8(render_slot_listing(&[], 5, Tz::UTC, |_| 0)).unwrap(),
             r#"{"items":[],"next_cursor":null}"#
         );
     }

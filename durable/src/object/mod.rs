@@ -105,7 +105,7 @@ impl DurableObject for StoreObject {
                 headers.set("content-type", "application/json")?;
                 headers.set(RENDERED_HEADER, "1")?;
                 // Bytes, not a string: a JS string would be transcoded to UTF-16 and back.
-                Ok(Response::from_bytes(body.into_bytes())?.with_headers(headers))
+                Ok(Response::from_bytes(body)?.with_headers(headers))
             }
         }
     }
@@ -125,7 +125,7 @@ impl DurableObject for StoreObject {
 #[allow(clippy::large_enum_variant)]
 enum Answer {
     Reply(StoreResult),
-    Rendered(String),
+    Rendered(Vec<u8>),
 }
 
 fn internal(e: impl std::fmt::Display) -> StoreError {
@@ -501,7 +501,7 @@ impl StoreObject {
         tz: Tz,
         from: chrono::NaiveDate,
         to: chrono::NaiveDate,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Vec<u8>, StoreError> {
         let Some(schedule) = self.schedule()? else {
             return Ok(engine::render_slot_listing(&[], 0, tz, |_| 0));
         };
