@@ -30,10 +30,16 @@ pub async fn call(
 }
 
 /// [`call`] for the store named in the request path, without reading the store from D1 (see
-/// [`ask_path_store`]): for the hot paths, booking and occupancy.
-pub async fn call_path_store(ctx: &Ctx, command: StoreCommand) -> Result<StoreReply, ApiError> {
+/// [`ask_path_store`]): for the hot paths, booking and occupancy. Answers the store id too.
+pub async fn call_path_store(
+    ctx: &Ctx,
+    command: StoreCommand,
+) -> Result<(StoreId, StoreReply), ApiError> {
     match ask_path_store(ctx, command).await? {
-        (id, Answer::Result(result)) => decode(id.as_str(), result),
+        (id, Answer::Result(result)) => {
+            let reply = decode(id.as_str(), result)?;
+            Ok((id, reply))
+        }
         (_, Answer::Rendered(_)) => Err(rendered_unexpectedly()),
     }
 }

@@ -7,9 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use crate::access::{
-    path_store_id, require_member, require_staff_or_key, staff_or_key, store_or_404,
-};
+use crate::access::{require_member, require_staff_or_key, staff_or_key, store_or_404};
 use crate::auth::{require_caller, require_user, Caller};
 use crate::body;
 use crate::clock;
@@ -131,13 +129,16 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
     };
     // The hot path: no D1 read of the store (its object knows the zone and whether it closed).
     match store_client::call_path_store(&ctx, command).await? {
-        StoreReply::Booked {
-            booking, replayed, ..
-        } => respond::json(
-            &BookingView::new(path_store_id(&ctx)?.as_str(), &booking),
+        (
+            store_id,
+            StoreReply::Booked {
+                booking, replayed, ..
+            },
+        ) => respond::json(
+            &BookingView::new(store_id.as_str(), &booking),
             if replayed { 200 } else { 201 },
         ),
-        other => Err(store_client::unexpected(other)),
+        (_, other) => Err(store_client::unexpected(other)),
     }
 }
 

@@ -52,14 +52,24 @@ async fn location(ctx: &Ctx, store: &StoreRow) -> Result<Location, ApiError> {
     ))
 }
 
-/// An open store by the `locationId`-style integer, or the given error.
+/// An open store by the `locationId` parameter (400 when it is not a positive integer), or the
+/// given error.
 async fn store_by_legacy(
     db: &D1Database,
     raw: Option<&str>,
     missing: impl Fn() -> ApiError,
 ) -> Result<StoreRow, ApiError> {
     let id = parse_id(raw).ok_or_else(|| bad("locationId", "must be a positive integer"))?;
-    stores::by_legacy_id(db, id)
+    open_store(db, id, missing).await
+}
+
+/// The open store with `legacy_id`, or the given error.
+async fn open_store(
+    db: &D1Database,
+    legacy_id: i64,
+    missing: impl Fn() -> ApiError,
+) -> Result<StoreRow, ApiError> {
+    stores::by_legacy_id(db, legacy_id)
         .await?
         .filter(|s| s.closed_at.is_none())
         .ok_or_else(missing)
@@ -72,7 +82,7 @@ pub async fn get_location(ctx: Ctx) -> Result<Response, ApiError> {
     let missing = || ApiError::NotFound(format!("No location {raw}."));
     let id = parse_id(Some(&raw)).ok_or_else(missing)?;
     let db = ctx.db()?;
-    let store = store_by_legacy(&db, Some(&id.to_string()), missing).await?;
+    let store = open_store(&db, id, missing).await?;
     respond::json(&location(&ctx, &store).await?, 200)
 }
 

@@ -91,8 +91,8 @@ pub async fn slots(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn occupancy(ctx: Ctx) -> Result<Response, ApiError> {
     // Door displays poll this: no D1 read of the store (see `store_client::call_path_store`).
     let o = match store_client::call_path_store(&ctx, StoreCommand::Occupancy).await? {
-        StoreReply::Occupancy { occupancy } => occupancy,
-        other => return Err(store_client::unexpected(other)),
+        (_, StoreReply::Occupancy { occupancy }) => occupancy,
+        (_, other) => return Err(store_client::unexpected(other)),
     };
     respond::json(
         &json!({
