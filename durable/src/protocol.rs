@@ -323,3 +323,30 @@ mod tests {
         }
     }
 }
+
+/// How D1's `erased_users` names an erased account: the SHA-256 (lower-case hex) of its id,
+/// so the tombstone itself names no one. The Worker writes it on erasure; each store object's
+/// index flush looks its bookings' owners up by it.
+pub fn erased_user_key(user_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    Sha256::digest(user_id.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+#[cfg(test)]
+mod erased_key_tests {
+    use super::erased_user_key;
+
+    #[test]
+    fn is_hex_sha256_of_the_id() {
+        assert_eq!(
+            erased_user_key("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -156,9 +156,15 @@ async fn user_from_token(ctx: &Ctx, token: &str) -> Result<AuthUser, ApiError> {
         .tokens()
         .verify(token)
         .ok_or_else(|| ApiError::Unauthorized("The access token is invalid or expired.".into()))?;
-    let session = session::load(&ctx.sessions()?, &claims.sub, &claims.sid)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("The session has ended; sign in again.".into()))?;
+    let session = session::load(
+        &ctx.sessions()?,
+        &ctx.db()?,
+        &claims.sub,
+        &claims.sid,
+        crate::clock::unix_now(),
+    )
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("The session has ended; sign in again.".into()))?;
     Ok(AuthUser {
         id: session.user_id,
         session_id: session.session_id,

@@ -1,5 +1,6 @@
 //! Login throttling: failures are counted per email and per client address in D1 over a
-//! sliding 15-minute window. From the 6th failure for one email (or the 101st from one
+//! sliding 15-minute window. Each attempt is counted before its password is checked (and
+//! forgiven on success), so parallel guessing gets no more tries than sequential guessing. From the 6th failure for one email (or the 101st from one
 //! address) every attempt answers 429 with `Retry-After` until the oldest failure in the window
 //! ages out, even with the right password.
 //!
@@ -7,6 +8,7 @@
 //! 15-minute window; D1 is consistent the moment a failure is written.
 
 use serde::Deserialize;
+use wasm_bindgen::JsValue;
 use worker::D1Database;
 
 use crate::error::ApiError;
@@ -69,52 +71,97 @@ async fn newest_failures(
     Ok(rows.into_iter().map(|f| f.at).collect())
 }
 
-/// 429 when either key is over its limit.
-pub async fn check(db: &D1Database, subjects: &Subjects, now: i64) -> Result<(), ApiError> {
-    let email = newest_failures(db, &subjects.email, EMAIL_LIMIT, now).await?;
-    let mut wait = retry_after(&email, EMAIL_LIMIT, now);
-    if let Some(address) = &subjects.address {
-        let failures = newest_failures(db, address, ADDRESS_LIMIT, now).await?;
-        if let Some(s) = retry_after(&failures, ADDRESS_LIMIT, now) {
-            wait = Some(wait.map_or(s, |e| e.max(s)));
-        }
-    }
-    match wait {
-        Some(retry_after) => Err(ApiError::TooManyRequests {
-            retry_after,
-            detail: "Too many failed sign-in attempts; try again later.".into(),
-        }),
-        None => Ok(()),
-    }
+/// An admitted login attempt: already counted as a failure until [`forgive`] says otherwise.
+pub struct Reservation {
+    attempt: String,
 }
 
-/// Records one failed attempt under both keys and prunes rows older than the window.
-pub async fn record_failure(
+/// Admits one attempt, or answers 429. The attempt is recorded as a failure *before* the
+/// password is checked, in one statement that also counts (SQLite runs it atomically), so of
+/// any number of parallel guesses at most `EMAIL_LIMIT` per email (and `ADDRESS_LIMIT` per
+/// address) are admitted within the window; a successful login then forgives its own row.
+pub async fn reserve(
     db: &D1Database,
     subjects: &Subjects,
     now: i64,
-) -> Result<(), ApiError> {
-    let mut statements = vec![db
-        .prepare("INSERT INTO login_failures (subject, at) VALUES (?1, ?2)")
-        .bind(&[subjects.email.as_str().into(), (now as f64).into()])?];
-    if let Some(address) = &subjects.address {
-        statements.push(
-            db.prepare("INSERT INTO login_failures (subject, at) VALUES (?1, ?2)")
-                .bind(&[address.as_str().into(), (now as f64).into()])?,
-        );
+) -> Result<Reservation, ApiError> {
+    let attempt = uuid::Uuid::new_v4().to_string();
+    let since = ((now - WINDOW_SECS) as f64).into();
+    let address = subjects
+        .address
+        .as_deref()
+        .map(JsValue::from)
+        .unwrap_or(JsValue::NULL);
+    let reserved = db
+        .prepare(
+            "INSERT INTO login_failures (subject, at, attempt)
+             SELECT s, ?3, ?4 FROM (SELECT ?1 AS s UNION ALL SELECT ?2 WHERE ?2 IS NOT NULL)
+             WHERE (SELECT count(*) FROM login_failures WHERE subject = ?1 AND at > ?5) < ?6
+               AND (?2 IS NULL
+                    OR (SELECT count(*) FROM login_failures WHERE subject = ?2 AND at > ?5) < ?7)
+             RETURNING subject",
+        )
+        .bind(&[
+            subjects.email.as_str().into(),
+            address,
+            (now as f64).into(),
+            attempt.as_str().into(),
+            since,
+            (EMAIL_LIMIT as f64).into(),
+            (ADDRESS_LIMIT as f64).into(),
+        ])?
+        .all()
+        .await?
+        .results::<serde_json::Value>()?;
+    if !reserved.is_empty() {
+        return Ok(Reservation { attempt });
     }
-    statements.push(
-        db.prepare("DELETE FROM login_failures WHERE at <= ?1")
-            .bind(&[((now - WINDOW_SECS) as f64).into()])?,
-    );
-    db.batch(statements).await?;
+    Err(ApiError::TooManyRequests {
+        retry_after: wait(db, subjects, now).await?,
+        detail: "Too many failed sign-in attempts; try again later.".into(),
+    })
+}
+
+/// Seconds until the next attempt would be admitted (at least 1).
+async fn wait(db: &D1Database, subjects: &Subjects, now: i64) -> Result<u64, ApiError> {
+    let email = newest_failures(db, &subjects.email, EMAIL_LIMIT, now).await?;
+    let mut wait = retry_after(&email, EMAIL_LIMIT, now).unwrap_or(1);
+    if let Some(address) = &subjects.address {
+        let failures = newest_failures(db, address, ADDRESS_LIMIT, now).await?;
+        if let Some(s) = retry_after(&failures, ADDRESS_LIMIT, now) {
+            wait = wait.max(s);
+        }
+    }
+    Ok(wait)
+}
+
+/// A failed attempt stays counted; rows older than the window are pruned.
+pub async fn prune(db: &D1Database, now: i64) -> Result<(), ApiError> {
+    db.prepare("DELETE FROM login_failures WHERE at <= ?1")
+        .bind(&[((now - WINDOW_SECS) as f64).into()])?
+        .run()
+        .await?;
     Ok(())
 }
 
-/// A successful login forgets the email's failures (not the address's).
-pub async fn clear_email(db: &D1Database, subjects: &Subjects) -> Result<(), ApiError> {
-    db.prepare("DELETE FROM login_failures WHERE subject = ?1")
-        .bind(&[subjects.email.as_str().into()])?
+/// A successful login forgets the email's failures and its own reservation under the
+/// address (the address's other failures stay).
+pub async fn forgive(
+    db: &D1Database,
+    subjects: &Subjects,
+    reservation: Reservation,
+) -> Result<(), ApiError> {
+    let address = subjects
+        .address
+        .as_deref()
+        .map(JsValue::from)
+        .unwrap_or(JsValue::NULL);
+    db.prepare("DELETE FROM login_failures WHERE subject = ?1 OR (subject = ?2 AND attempt = ?3)")
+        .bind(&[
+            subjects.email.as_str().into(),
+            address,
+            reservation.attempt.as_str().into(),
+        ])?
         .run()
         .await?;
     Ok(())

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use safemarket_durable::engine::{format_utc, Booking};
 use serde::Serialize;
 
+use super::time_range;
 use crate::error::FieldError;
 
 /// A slot start instant given as RFC 3339 with an offset (`2026-12-01T09:00:00Z`).
@@ -13,14 +14,18 @@ pub struct SlotStart(pub DateTime<Utc>);
 impl SlotStart {
     /// Parses an RFC 3339 instant; whether a slot starts there is the engine's decision.
     pub fn parse(raw: &str, field: &str) -> Result<Self, FieldError> {
-        DateTime::parse_from_rfc3339(raw.trim())
-            .map(|t| SlotStart(t.with_timezone(&Utc)))
+        let at = DateTime::parse_from_rfc3339(raw.trim())
+            .map(|t| t.with_timezone(&Utc))
             .map_err(|_| {
                 FieldError::new(
                     field,
                     "must be an RFC 3339 date-time with offset, e.g. 2026-12-01T09:00:00Z",
                 )
-            })
+            })?;
+        if !time_range::instant_ok(at) {
+            return Err(FieldError::new(field, time_range::OUT_OF_RANGE));
+        }
+        Ok(SlotStart(at))
     }
 }
 
@@ -43,8 +48,12 @@ impl PartySize {
 /// A `YYYY-MM-DD` date parameter.
 pub fn parse_date(raw: Option<&str>, field: &str) -> Result<NaiveDate, FieldError> {
     let raw = raw.ok_or_else(|| FieldError::new(field, "is required (YYYY-MM-DD)"))?;
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))
+    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "must be a date as YYYY-MM-DD"))?;
+    if !time_range::date_ok(date) {
+        return Err(FieldError::new(field, time_range::OUT_OF_RANGE));
+    }
+    Ok(date)
 }
 
 /// The longest slot listing, in days (inclusive range).

@@ -7,6 +7,7 @@ use safemarket_durable::engine::{local_rfc3339, local_to_utc, wall_instant, Fill
 use serde::Serialize;
 
 use crate::domain::store::StoreRow;
+use crate::domain::time_range;
 
 /// The zone `minDate` is read in when no store applies (the app's stores are in Berlin).
 pub const DEFAULT_ZONE: Tz = chrono_tz::Europe::Berlin;
@@ -14,16 +15,23 @@ pub const DEFAULT_ZONE: Tz = chrono_tz::Europe::Berlin;
 /// Parses the app's time spellings: `2026-12-01T10:00:00`, `2026-12-01T10:00:00.123456`
 /// (Dart `toIso8601String()`), `2026-12-01 08:00:00.000` (Dart `DateTime.toString()`); offset-less
 /// values are wall times in `tz`. Values with an offset or `Z` are taken as the instant they name.
+/// Times outside the years 1970..=9999 are refused like malformed ones.
 pub fn parse_time(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Some(t.with_timezone(&Utc));
-    }
-    let normalised = raw.replacen(' ', "T", 1);
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(&normalised, f).ok())
-        .and_then(|local| local_to_utc(tz, local))
+    let at = match DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let normalised = raw.replacen(' ', "T", 1);
+            let local = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(&normalised, f).ok())?;
+            if !time_range::date_ok(local.date()) {
+                return None;
+            }
+            local_to_utc(tz, local)?
+        }
+    };
+    time_range::instant_ok(at).then_some(at)
 }
 
 /// A positive integer query parameter (ids, minutes).

@@ -6,4 +6,5 @@ pub mod integration;
 pub mod legacy;
 pub mod search;
 pub mod store;
+pub mod time_range;
 pub mod user;

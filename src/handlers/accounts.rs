@@ -68,6 +68,26 @@ fn token_pair(
     Ok(body)
 }
 
+/// Starts a session for `user` and answers its token pair with `user` (register, login, guest).
+async fn signed_in(
+    ctx: &Ctx,
+    db: &worker::D1Database,
+    config: &AuthConfig,
+    user: &User,
+    status: u16,
+) -> Result<Response, ApiError> {
+    let (session, refresh) = session::start(
+        &ctx.sessions()?,
+        db,
+        &user.id,
+        user.kind,
+        clock::unix_now(),
+        &clock::now_rfc3339(),
+    )
+    .await?;
+    json_response(&token_pair(config, &session, &refresh, Some(user))?, status)
+}
+
 fn json_response(body: &serde_json::Value, status: u16) -> Result<Response, ApiError> {
     let resp = Response::from_json(body)?.with_status(status);
     resp.headers().set("cache-control", "no-store")?;
@@ -113,9 +133,7 @@ pub async fn register(mut ctx: Ctx) -> Result<Response, ApiError> {
         created_at: clock::now_rfc3339(),
     };
     users::insert_registered(&db, &user, &hash.encode()).await?;
-    let (session, refresh) =
-        session::start(&ctx.sessions()?, &user.id, user.kind, &user.created_at).await?;
-    json_response(&token_pair(&config, &session, &refresh, Some(&user))?, 201)
+    signed_in(&ctx, &db, &config, &user, 201).await
 }
 
 fn client_address(ctx: &Ctx) -> Option<String> {
@@ -137,7 +155,7 @@ pub async fn login(mut ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let subjects = Subjects::new(&normalised, client_address(&ctx).as_deref());
     let now = clock::unix_now();
-    throttle::check(&db, &subjects, now).await?;
+    let reservation = throttle::reserve(&db, &subjects, now).await?;
 
     let creds = match &email {
         Some(e) => users::credentials(&db, e.as_str()).await?,
@@ -153,10 +171,10 @@ pub async fn login(mut ctx: Ctx) -> Result<Response, ApiError> {
         .await
         .map_err(ApiError::internal)?;
     let (Some(creds), true) = (creds, stored.is_some() && target.matches(&derived)) else {
-        throttle::record_failure(&db, &subjects, now).await?;
+        throttle::prune(&db, now).await?;
         return Err(wrong());
     };
-    throttle::clear_email(&db, &subjects).await?;
+    throttle::forgive(&db, &subjects, reservation).await?;
     if target.needs_upgrade() {
         let upgraded = password::hash_new(input.password.as_bytes())
             .await
@@ -164,9 +182,7 @@ pub async fn login(mut ctx: Ctx) -> Result<Response, ApiError> {
         users::set_password_hash(&db, &creds.id, &upgraded.encode()).await?;
     }
     let user = users::by_id(&db, &creds.id).await?.ok_or_else(wrong)?;
-    let (session, refresh) =
-        session::start(&ctx.sessions()?, &user.id, user.kind, &clock::now_rfc3339()).await?;
-    json_response(&token_pair(&config, &session, &refresh, Some(&user))?, 200)
+    signed_in(&ctx, &db, &config, &user, 200).await
 }
 
 /// `POST /api/v1/auth/guest`: the guest user of a device (created on first use) and a session.
@@ -176,9 +192,9 @@ pub async fn guest(mut ctx: Ctx) -> Result<Response, ApiError> {
     let device = DeviceId::parse(&input.device_id, "device_id")
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let now = clock::now_rfc3339();
-    let user = users::guest_for_device(&ctx.db()?, device.as_str(), &now).await?;
-    let (session, refresh) = session::start(&ctx.sessions()?, &user.id, user.kind, &now).await?;
-    json_response(&token_pair(&config, &session, &refresh, Some(&user))?, 201)
+    let db = ctx.db()?;
+    let user = users::guest_for_device(&db, device.as_str(), &now).await?;
+    signed_in(&ctx, &db, &config, &user, 201).await
 }
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token; a spent one revokes the session.
@@ -187,7 +203,9 @@ pub async fn refresh(mut ctx: Ctx) -> Result<Response, ApiError> {
     let input: RefreshBody = body::json(&mut ctx.req).await?;
     let invalid = || ApiError::Unauthorized("The refresh token is invalid or expired.".into());
     let presented = RefreshToken::parse(&input.refresh_token).ok_or_else(invalid)?;
-    match session::rotate(&ctx.sessions()?, &presented).await? {
+    let rotation =
+        session::rotate(&ctx.sessions()?, &ctx.db()?, &presented, clock::unix_now()).await?;
+    match rotation {
         Rotation::Rotated(session, next) => {
             json_response(&token_pair(&config, &session, &next, None)?, 200)
         }
@@ -201,6 +219,6 @@ pub async fn refresh(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// `POST /api/v1/auth/logout`: ends the caller's session (access and refresh token).
 pub async fn logout(ctx: Ctx) -> Result<Response, ApiError> {
     let user = require_user(&ctx).await?;
-    session::revoke(&ctx.sessions()?, &user.id, &user.session_id).await?;
+    session::revoke(&ctx.sessions()?, &ctx.db()?, &user.id, &user.session_id).await?;
     respond::no_content()
 }

@@ -3,12 +3,14 @@
 use worker::Response;
 
 use crate::auth::{require_user, session};
+use crate::clock;
 use crate::context::Ctx;
 use crate::documents::{self, user_profile_key, Write};
 use crate::error::ApiError;
 use crate::repo::{booking_index, stores, users};
 use crate::respond;
 use crate::store_client;
+use futures_util::future::join_all;
 use safemarket_durable::protocol::StoreCommand;
 
 /// `GET /api/v1/me`.
@@ -20,37 +22,61 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     Ok(Response::from_json(&user)?)
 }
 
-/// `DELETE /api/v1/me`: erases the account: sessions, profile document, user row. Refused
-/// (409 `owns-stores`) before anything is deleted while the caller owns an open store.
+/// `DELETE /api/v1/me`: erases the account. Refused (409 `owns-stores`) before anything is
+/// deleted while the caller owns an open store.
+///
+/// The order makes erasure complete whatever runs concurrently, and retryable until it
+/// answers 204:
+/// 1. a tombstone in D1: from now on no store object writes a booking of this user back into
+///    D1; each erases such bookings in its store instead (see the object's index flush);
+/// 2. every store the index knows of erases the user's bookings (future ones cancelled,
+///    past ones anonymised); bookings the index does not show yet are caught by step 1;
+/// 3. the profile document;
+/// 4. one D1 transaction: the user row, every session row (from then on no token of the user
+///    works anywhere), the index links and the email's login-throttle rows;
+/// 5. the sessions' KV records, and the profile once more, in case a write admitted before
+///    step 4 landed after step 3.
 pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
     let caller = require_user(&ctx).await?;
     let db = ctx.db()?;
     if stores::owns_open_store(&db, &caller.id).await? {
         return Err(users::owns_stores());
     }
-    // Sessions first: once the row is gone nothing may still act as this user.
-    session::revoke_all(&ctx.sessions()?, &caller.id).await?;
+    users::tombstone(&db, &caller.id, clock::unix_now()).await?;
     erase_bookings(&ctx, &db, &caller.id).await?;
-    documents::delete(&ctx.documents()?, &user_profile_key(&caller.id)).await?;
-    users::delete(&db, &caller.id).await?;
+    let documents = ctx.documents()?;
+    let profile = user_profile_key(&caller.id);
+    documents::delete(&documents, &profile).await?;
+    let sessions = users::delete(&db, &caller.id).await?;
+    session::forget_records(&ctx.sessions()?, &caller.id, &sessions).await?;
+    documents::delete(&documents, &profile).await?;
     respond::no_content()
 }
 
+/// How many store objects erasure asks at once.
+const ERASE_CONCURRENCY: usize = 8;
+
 /// Cancels the user's future bookings and anonymises the past ones in every store the index
-/// knows of, then unlinks the index rows. (A booking made moments before erasure that the
-/// index does not show yet is anonymised when its store's outbox delivers it: the outbox
-/// carries the object's state, which no longer names the user once erased there.)
+/// knows of (a few stores at a time).
 async fn erase_bookings(ctx: &Ctx, db: &worker::D1Database, user_id: &str) -> Result<(), ApiError> {
-    for store_id in booking_index::stores_of_user(db, user_id).await? {
-        let Some(store) = stores::by_id(db, &store_id).await? else {
-            continue;
-        };
-        let command = StoreCommand::EraseUser {
-            user_id: user_id.to_string(),
-        };
-        store_client::call(&ctx.env, &store.id, &store.timezone, command).await?;
+    let store_ids = booking_index::stores_of_user(db, user_id).await?;
+    for chunk in store_ids.chunks(ERASE_CONCURRENCY) {
+        let calls = chunk.iter().map(|store_id| async move {
+            let Some(store) = stores::by_id(db, store_id).await? else {
+                return Ok(());
+            };
+            let command = StoreCommand::EraseUser {
+                user_id: user_id.to_string(),
+            };
+            store_client::call(&ctx.env, &store.id, &store.timezone, command)
+                .await
+                .map(|_| ())
+        });
+        for result in join_all(calls).await {
+            result?;
+        }
     }
-    booking_index::forget_user(db, user_id).await
+    Ok(())
 }
 
 /// `GET /api/v1/me/profile`.
@@ -64,6 +90,16 @@ pub async fn get_profile(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn write_profile(mut ctx: Ctx, mode: Write) -> Result<Response, ApiError> {
     let caller = require_user(&ctx).await?;
     let kv = ctx.documents()?;
-    let doc = documents::write(&mut ctx.req, &kv, &user_profile_key(&caller.id), mode).await?;
+    let key = user_profile_key(&caller.id);
+    let doc = documents::write(&mut ctx.req, &kv, &key, mode).await?;
+    // Erasure may have ended the session while this write was under way: then the document
+    // must not outlive the account (erasure deletes it again after the sessions, so one of
+    // the two deletes comes after this write).
+    if require_user(&ctx).await.is_err() {
+        documents::delete(&kv, &key).await?;
+        return Err(ApiError::Unauthorized(
+            "The session has ended; sign in again.".into(),
+        ));
+    }
     documents::respond(&doc)
 }

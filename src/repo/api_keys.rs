@@ -60,14 +60,17 @@ pub async fn insert(db: &D1Database, key: &NewKey<'_>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The key with this hash, unless it was revoked.
+/// The key with this hash, unless it was revoked or its store has been closed (a closed
+/// store's integrations must not keep reading its guests' names and phones).
 pub async fn active_by_hash(
     db: &D1Database,
     secret_hash: &str,
 ) -> Result<Option<ApiKeyRow>, ApiError> {
     Ok(db
         .prepare(format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL"
+            "SELECT {COLUMNS} FROM api_keys
+             WHERE secret_hash = ?1 AND revoked_at IS NULL
+               AND EXISTS (SELECT 1 FROM stores WHERE stores.id = api_keys.store_id AND closed_at IS NULL)"
         ))
         .bind(&[secret_hash.into()])?
         .first::<ApiKeyRow>(None)

@@ -80,15 +80,3 @@ pub async fn stores_of_user(db: &D1Database, user_id: &str) -> Result<Vec<String
     )
     .await
 }
-
-/// Unlinks a user from every index and history row (erasure).
-pub async fn forget_user(db: &D1Database, user_id: &str) -> Result<(), ApiError> {
-    let statements = vec![
-        db.prepare("UPDATE booking_index SET user_id = NULL WHERE user_id = ?1")
-            .bind(&[user_id.into()])?,
-        db.prepare("UPDATE booking_history SET user_id = NULL WHERE user_id = ?1")
-            .bind(&[user_id.into()])?,
-    ];
-    db.batch(statements).await?;
-    Ok(())
-}

@@ -5,6 +5,7 @@ use worker::D1Database;
 
 use crate::domain::user::User;
 use crate::error::ApiError;
+use safemarket_durable::protocol::erased_user_key;
 
 const COLUMNS: &str = "id, email, kind, display_name, created_at";
 
@@ -114,24 +115,59 @@ pub fn owns_stores() -> ApiError {
     }
 }
 
-/// Deletes a user row in one transaction (memberships cascade): the closed stores they owned
-/// pass to [`ERASED_OWNER_ID`] so their history stays. 409 `owns-stores` when they own an
-/// open store (callers check first; this catches a store created meanwhile).
-pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
-    let hand_over = db
-        .prepare("UPDATE stores SET owner_id = ?2 WHERE owner_id = ?1 AND closed_at IS NOT NULL")
-        .bind(&[id.into(), ERASED_OWNER_ID.into()])?;
-    let delete = db
-        .prepare("DELETE FROM users WHERE id = ?1")
-        .bind(&[id.into()])?;
-    db.batch(vec![hand_over, delete]).await.map_err(|e| {
+/// Records that a user is being erased (D1 `erased_users`, by [`erased_user_key`]): store
+/// objects then refuse to write the user's bookings back into D1. Idempotent.
+pub async fn tombstone(db: &D1Database, id: &str, now: i64) -> Result<(), ApiError> {
+    db.prepare(
+        "INSERT INTO erased_users (user_hash, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )
+    .bind(&[erased_user_key(id).into(), (now as f64).into()])?
+    .run()
+    .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct SessionId {
+    id: String,
+}
+
+/// Deletes a user in one transaction: the user row (memberships cascade), every session row,
+/// the links from booking index and history, and the email's login-throttle rows; the closed
+/// stores they owned pass to [`ERASED_OWNER_ID`] so their history stays. Returns the ids of
+/// the deleted sessions (their KV records are the caller's to delete). 409 `owns-stores`
+/// when they own an open store (callers check first; this catches a store created
+/// meanwhile).
+pub async fn delete(db: &D1Database, id: &str) -> Result<Vec<String>, ApiError> {
+    let statements = vec![
+        db.prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id")
+            .bind(&[id.into()])?,
+        db.prepare(
+            "DELETE FROM login_failures
+             WHERE subject = (SELECT 'email:' || email FROM users WHERE id = ?1)",
+        )
+        .bind(&[id.into()])?,
+        db.prepare("UPDATE booking_index SET user_id = NULL WHERE user_id = ?1")
+            .bind(&[id.into()])?,
+        db.prepare("UPDATE booking_history SET user_id = NULL WHERE user_id = ?1")
+            .bind(&[id.into()])?,
+        db.prepare("UPDATE stores SET owner_id = ?2 WHERE owner_id = ?1 AND closed_at IS NOT NULL")
+            .bind(&[id.into(), ERASED_OWNER_ID.into()])?,
+        db.prepare("DELETE FROM users WHERE id = ?1")
+            .bind(&[id.into()])?,
+    ];
+    let results = db.batch(statements).await.map_err(|e| {
         if super::is_foreign_key_violation(&e) {
             owns_stores()
         } else {
             ApiError::from(e)
         }
     })?;
-    Ok(())
+    let sessions = match results.first() {
+        Some(deleted) => deleted.results::<SessionId>()?,
+        None => Vec::new(),
+    };
+    Ok(sessions.into_iter().map(|s| s.id).collect())
 }
 
 /// The guest user bound to `device_id`, if that device ever signed in.

@@ -4,7 +4,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
-use safemarket_blackbox::{guest, register, server, unique_email, TEST_JWT_SECRET};
+use safemarket_blackbox::{
+    all_day_schedule, future_slot, guest, in_parallel, register, server, store_with_schedule,
+    unique_email, Api, TEST_JWT_SECRET,
+};
 use serde_json::{json, Value};
 
 use crate::{api, shared, TestFn};
@@ -16,12 +19,15 @@ pub const TESTS: &[(&str, TestFn)] = crate::tests![
     bodies_are_checked_for_type_size_and_syntax,
     login_answers_unknown_email_like_wrong_password,
     sixth_failed_login_is_throttled,
+    parallel_guesses_get_no_more_tries_than_sequential_ones,
     guest_is_bound_to_its_device,
     refresh_rotates_and_reuse_revokes_the_session,
+    concurrent_refreshes_spend_a_token_once,
     logout_ends_access_and_refresh,
     forged_and_expired_tokens_are_refused,
     me_requires_a_valid_bearer,
     erasure_removes_user_sessions_and_profile,
+    erasure_reaches_bookings_the_index_has_not_seen,
     profile_document_with_etag_and_merge_patch,
     profile_rejects_non_objects_and_oversize,
 ];
@@ -416,4 +422,152 @@ fn profile_rejects_non_objects_and_oversize() {
     // Up to 64 KiB is fine (bigger than the 16 KiB limit of other bodies).
     let fits = json!({"blob": "x".repeat(40 * 1024)});
     authed.put("/api/v1/me/profile", &fits).expect_status(200);
+}
+
+fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
+    let api = api();
+    let user = register(&api, "parallel-guess");
+    let base = api.base().to_string();
+    let email = user.email.clone();
+    let statuses = in_parallel(40, move |i| {
+        Api::new(&base)
+            .post(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": format!("wrong guess {i}")}),
+            )
+            .status
+    });
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        (1..=5).contains(&checked),
+        "{checked} guesses were checked: {statuses:?}"
+    );
+    assert_eq!(checked + refused, 40, "{statuses:?}");
+    api.post(
+        "/api/v1/auth/login",
+        &json!({"email": user.email, "password": user.password}),
+    )
+    .expect_problem(429, "rate-limited");
+}
+
+fn concurrent_refreshes_spend_a_token_once() {
+    let api = api();
+    let user = register(&api, "refresh-race");
+    let base = api.base().to_string();
+    let token = user.refresh.clone();
+    let answers = in_parallel(12, move |_| {
+        let resp = Api::new(&base).post("/api/v1/auth/refresh", &json!({"refresh_token": token}));
+        (
+            resp.status,
+            resp.json()["access_token"].as_str().map(String::from),
+        )
+    });
+    let winners: Vec<_> = answers.iter().filter(|(s, _)| *s == 200).collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| *s == 200 || *s == 401),
+        "{answers:?}"
+    );
+    // The token is spent: presenting it again revokes the session, the winner's pair too.
+    api.post(
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": user.refresh}),
+    )
+    .expect_problem(401, "unauthorized");
+    let access = winners[0].1.as_deref().unwrap_or_default();
+    api.with_token(access)
+        .get("/api/v1/me")
+        .expect_problem(401, "unauthorized");
+}
+
+/// Polls `check` for up to 15 s; the last answer is returned either way.
+fn eventually<T>(mut check: impl FnMut() -> (bool, T)) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (done, value) = check();
+        if done || std::time::Instant::now() > deadline {
+            return value;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+fn erasure_reaches_bookings_the_index_has_not_seen() {
+    let api = api();
+    let owner = register(&api, "erase-race-owner");
+    let stores: Vec<String> = (0..3)
+        .map(|_| store_with_schedule(&api, &owner, "Europe/Berlin", &all_day_schedule(30, 5)))
+        .collect();
+    let user = register(&api, "erase-race");
+    let authed = user.api(&api);
+    authed
+        .put("/api/v1/me/profile", &json!({"likes": "bread"}))
+        .expect_status(200);
+    // Book and erase at once: the index (flushed ~200 ms after a booking) has not seen these.
+    let bookings: Vec<(String, String)> = stores
+        .iter()
+        .map(|store| {
+            let slot = future_slot(&api, store, 2, 3);
+            let resp = authed.post(
+                &format!("/api/v1/stores/{store}/bookings"),
+                &json!({"slot_start": slot}),
+            );
+            resp.expect_status(201);
+            (
+                store.clone(),
+                resp.json()["id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    authed.delete("/api/v1/me").expect_status(204);
+
+    // No token of the user works anywhere, at once.
+    authed.get("/api/v1/me").expect_problem(401, "unauthorized");
+    authed
+        .put("/api/v1/me/profile", &json!({"likes": "cake"}))
+        .expect_problem(401, "unauthorized");
+    let slot = future_slot(&api, &stores[0], 3, 1);
+    authed
+        .post(
+            &format!("/api/v1/stores/{}/bookings", stores[0]),
+            &json!({"slot_start": slot}),
+        )
+        .expect_problem(401, "unauthorized");
+    api.post(
+        "/api/v1/auth/refresh",
+        &json!({"refresh_token": user.refresh}),
+    )
+    .expect_problem(401, "unauthorized");
+
+    // Within seconds every booking is cancelled in its store and no longer names the user.
+    let staff = owner.api(&api);
+    for (store, id) in &bookings {
+        let booking = eventually(|| {
+            let b = staff
+                .get(&format!("/api/v1/stores/{store}/bookings/{id}"))
+                .json();
+            (b["status"] == "cancelled", b)
+        });
+        assert_eq!(booking["status"], "cancelled", "{booking}");
+        assert!(!booking.to_string().contains(&user.id), "{booking}");
+    }
+    // ... and no D1 row names the user again, also after the stores' outboxes ran.
+    let state = &shared().state;
+    let naming = format!(
+        "SELECT 'users' AS t FROM users WHERE id = '{id}'
+         UNION ALL SELECT 'sessions' FROM sessions WHERE user_id = '{id}'
+         UNION ALL SELECT 'index' FROM booking_index WHERE user_id = '{id}'
+         UNION ALL SELECT 'members' FROM store_members WHERE user_id = '{id}'",
+        id = user.id
+    );
+    let rows = eventually(|| {
+        let rows = server::d1_rows(state, &naming);
+        (rows.is_empty(), rows)
+    });
+    assert!(rows.is_empty(), "rows still naming the user: {rows:?}");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(server::d1_rows(state, &naming).is_empty());
+    let profile = format!("profile:user:{}", user.id);
+    assert!(server::kv_keys(state, "DOCUMENTS", &profile).is_empty());
 }

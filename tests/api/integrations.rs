@@ -17,6 +17,7 @@ pub const TESTS: &[(&str, TestFn)] = crate::tests![
     scopes_limit_what_a_key_may_do,
     keys_act_only_on_their_own_store,
     revoked_key_is_refused_on_the_next_request,
+    closing_the_store_ends_its_keys,
     key_list_shows_no_secret,
     only_the_owner_manages_keys,
     caller_details_are_validated,
@@ -300,6 +301,27 @@ fn revoked_key_is_refused_on_the_next_request() {
         .api(&api)
         .delete(&format!("/api/v1/stores/{store}/api-keys/not-a-uuid"))
         .expect_problem(404, "not-found");
+}
+
+fn closing_the_store_ends_its_keys() {
+    let api = api();
+    let (owner, store) = store_of(&api, "close-keys", 5);
+    let (_, key) = create_key(&api, &owner, &store, PHONE);
+    let phone = api.with_token(&key);
+    let slot = future_slot(&api, &store, 1, 0);
+    book_for(&phone, &store, &slot, "Ada Lovelace", "+4930123456").expect_status(201);
+
+    owner
+        .api(&api)
+        .delete(&format!("/api/v1/stores/{store}"))
+        .expect_status(204);
+    // The hotline can no longer read the store's guests, nor anything else.
+    phone
+        .get(&format!("/api/v1/stores/{store}/bookings/by-code/ABCDEFGH"))
+        .expect_problem(401, "unauthorized");
+    phone
+        .get(&slots_path(&store))
+        .expect_problem(401, "unauthorized");
 }
 
 fn key_list_shows_no_secret() {

@@ -6,6 +6,7 @@
 mod accounts;
 mod bookings;
 mod contract;
+mod hostile;
 mod integrations;
 mod legacy;
 mod platform;
@@ -69,6 +70,7 @@ fn main() {
         .chain(accounts::TESTS)
         .chain(bookings::TESTS)
         .chain(integrations::TESTS)
+        .chain(hostile::TESTS)
         .chain(legacy::TESTS)
         .chain(stores::TESTS)
         // Last: the fuzzer fills the shared server with users, stores and bookings.

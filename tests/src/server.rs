@@ -245,3 +245,37 @@ pub fn kv_keys(state: &Path, binding: &str, prefix: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The rows of one SQL query against the local D1 database of a persist directory, read with
+/// `wrangler d1 execute --json` (out of band, the way an operator would look).
+pub fn d1_rows(state: &Path, sql: &str) -> Vec<serde_json::Value> {
+    let root = project_root();
+    let out = wrangler(&root)
+        .args([
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--json",
+            "--command",
+            sql,
+            "--persist-to",
+        ])
+        .arg(state)
+        .output()
+        .expect("run wrangler d1 execute");
+    assert!(
+        out.status.success(),
+        "d1 execute failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.find('[').unwrap_or(0);
+    let results: serde_json::Value =
+        serde_json::from_str(stdout.get(start..).unwrap_or("[]")).unwrap_or_default();
+    results[0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}

@@ -250,7 +250,13 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     if !shape_ok {
         return Err(format!("must be a date as YYYY-MM-DD, got {s:?}"));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("is not a valid date: {s:?}"))
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("is not a valid date: {s:?}"))?;
+    // Four digits already bound the year above; dates before the epoch are no one's schedule.
+    if date.year() < 1970 {
+        return Err(format!("must be in the years 1970 to 9999, got {s:?}"));
+    }
+    Ok(date)
 }
 
 fn err(field: impl Into<String>, message: impl Into<String>) -> FieldError {

@@ -634,6 +634,18 @@ impl StoreObject {
         })
     }
 
+    /// Erases a user found erased by the index flush (their erasure did not know of this
+    /// store yet): the same as [`StoreCommand::EraseUser`].
+    fn erase_user_here(&self, user_id: &str) -> Result<(), String> {
+        let store_id = self
+            .meta("store_id")
+            .map_err(|e| format!("{e:?}"))?
+            .unwrap_or_default();
+        self.erase_user(&store_id, user_id, Utc::now())
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+
     fn outbox_pending(&self) -> bool {
         if !self.schema_ready.get() {
             return false;

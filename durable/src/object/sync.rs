@@ -11,6 +11,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::sqlite::{IndexEntry, SqlInventory};
 use super::StoreObject;
+use crate::protocol::erased_user_key;
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
@@ -37,8 +38,9 @@ fn log_error(msg: &str, cause: impl std::fmt::Display) {
 }
 
 /// Upsert of one entry into `booking_index` (or `booking_history`); `version` orders updates
-/// so a late retry never overwrites a newer state. The Worker uses it with version 0 to make a
-/// booking visible in the index at once (the outbox then confirms it).
+/// so a late retry never overwrites a newer state. Nothing is written for a booking whose
+/// owner has been erased (D1 `erased_users`): the flush erases such bookings in the store
+/// instead, so no row names an erased user again.
 pub fn upsert_index(
     db: &D1Database,
     table: &str,
@@ -49,7 +51,8 @@ pub fn upsert_index(
     db.prepare(format!(
         "INSERT INTO {table} (booking_id, store_id, number, user_id, code, slot_start, slot_end,
            party_size, status, created_at, updated_at, version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+         WHERE ?13 IS NULL OR NOT EXISTS (SELECT 1 FROM erased_users WHERE user_hash = ?13)
          ON CONFLICT (booking_id) DO UPDATE SET user_id = excluded.user_id,
            slot_start = excluded.slot_start, slot_end = excluded.slot_end,
            status = excluded.status, updated_at = excluded.updated_at, version = excluded.version
@@ -68,6 +71,7 @@ pub fn upsert_index(
         crate::engine::format_utc(b.created_at).into(),
         crate::engine::format_utc(b.updated_at).into(),
         (version as f64).into(),
+        nullable(entry.user_id().map(erased_user_key).as_deref()),
     ])
 }
 
@@ -109,7 +113,18 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     }
 }
 
+#[derive(Deserialize)]
+struct ErasedRow {
+    user_hash: String,
+}
+
 /// Sends one batch of the outbox to D1; `Ok(true)` when more is waiting.
+///
+/// The same D1 transaction asks which of the batch's owners were erased. Erasure writes its
+/// tombstone before it reads the index to find the stores to erase in, so every booking is
+/// caught by one of the two: flushed before the tombstone, the index shows it to the
+/// erasure; flushed after, this flush sees the tombstone, skips the row and erases the
+/// owner's bookings here.
 async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String> {
     let rows: Vec<OutboxRow> = obj
         .sql
@@ -122,18 +137,48 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     let Some(last) = rows.last().map(|r| r.seq) else {
         return Ok(false);
     };
-    let mut statements = Vec::with_capacity(rows.len());
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut owners: Vec<String> = Vec::new();
     for row in &rows {
         let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
-        statements
-            .push(upsert_index(db, "booking_index", &entry, row.seq).map_err(|e| e.to_string())?);
+        if let Some(owner) = entry.user_id() {
+            if !owners.iter().any(|o| o == owner) {
+                owners.push(owner.to_owned());
+            }
+        }
+        entries.push((row.seq, entry));
     }
-    db.batch(statements).await.map_err(|e| e.to_string())?;
+    let hashes: Vec<String> = owners.iter().map(|o| erased_user_key(o)).collect();
+    let hashes_json = serde_json::to_string(&hashes).map_err(|e| e.to_string())?;
+    let mut statements = Vec::with_capacity(entries.len() + 1);
+    statements.push(
+        db.prepare(
+            "SELECT user_hash FROM erased_users
+             WHERE user_hash IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&[hashes_json.into()])
+        .map_err(|e| e.to_string())?,
+    );
+    for (seq, entry) in &entries {
+        statements.push(upsert_index(db, "booking_index", entry, *seq).map_err(|e| e.to_string())?);
+    }
+    let results = db.batch(statements).await.map_err(|e| e.to_string())?;
+    let erased: Vec<ErasedRow> = match results.first() {
+        Some(first) => first.results().map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    // Erased owners first: should that fail, the batch stays and the next run finds them
+    // again. Their new outbox rows (anonymised bookings) come after `last`.
+    for (owner, hash) in owners.iter().zip(&hashes) {
+        if erased.iter().any(|e| &e.user_hash == hash) {
+            obj.erase_user_here(owner)?;
+        }
+    }
     // Only now that D1 has them.
     obj.sql
         .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
         .map_err(|e| e.to_string())?;
-    Ok(rows.len() as i64 == BATCH)
+    Ok(rows.len() as i64 == BATCH || !erased.is_empty())
 }
 
 /// Moves bookings that ended more than 30 days ago to D1 history; returns when to look again.
