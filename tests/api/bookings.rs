@@ -27,6 +27,8 @@ pub const TESTS: &[(&str, TestFn)] = crate::tests![
     bookings_and_index_survive_a_restart,
     erasure_cancels_future_bookings,
     zone_changes_reach_the_paths_that_skip_d1,
+    kept_bookings_count_against_the_new_slots_they_overlap,
+    capacity_cut_keeps_bookings_and_refuses_new_ones,
 ];
 
 fn book(api: &Api, token: &str, store: &str, slot: &str, party: u32) -> safemarket_blackbox::Resp {
@@ -670,4 +672,143 @@ fn zone_changes_reach_the_paths_that_skip_d1() {
         Some("application/json"),
         "the passed-through listing keeps its type"
     );
+}
+
+/// The listed slot of `date` (store-local) whose local wall time is `hh_mm`, whatever the
+/// zone's offset that day.
+#[track_caller]
+fn slot_at_local(api: &Api, store: &str, date: &str, hh_mm: &str) -> Value {
+    let wall = format!("{date}T{hh_mm}:00");
+    slots_on(api, store, date)
+        .into_iter()
+        .find(|s| {
+            s["local_start"]
+                .as_str()
+                .is_some_and(|l| l.starts_with(&wall))
+        })
+        .unwrap_or_else(|| panic!("no slot at {wall} local"))
+}
+
+fn kept_bookings_count_against_the_new_slots_they_overlap() {
+    let api = api();
+    let owner = register(&api, "overlap-owner");
+    let store = store_with_schedule(&api, &owner, "Europe/Berlin", &all_day_schedule(30, 2));
+    let date = utc_date_in(4);
+    let half_past = slot_at_local(&api, &store, &date, "10:30");
+    let half_past = half_past["start"].as_str().unwrap().to_string();
+    for _ in 0..2 {
+        let (_, token, _) = guest(&api);
+        book(&api, &token, &store, &half_past, 1).expect_status(201);
+    }
+
+    owner
+        .api(&api)
+        .put(
+            &format!("/api/v1/stores/{store}/schedule"),
+            &all_day_schedule(60, 2),
+        )
+        .expect_status(200);
+
+    // 10:00-11:00 holds the two people of 10:30-11:00.
+    let ten = slot_at_local(&api, &store, &date, "10:00");
+    assert_eq!(
+        (&ten["booked"], &ten["available"]),
+        (&json!(2), &json!(0)),
+        "{ten}"
+    );
+    let (_, late, _) = guest(&api);
+    book(&api, &late, &store, ten["start"].as_str().unwrap(), 1).expect_problem(409, "slot-full");
+    // The neighbours only touch it.
+    for free in ["09:00", "11:00"] {
+        let slot = slot_at_local(&api, &store, &date, free);
+        assert_eq!(slot["booked"], 0, "{slot}");
+    }
+    book(
+        &api,
+        &late,
+        &store,
+        slot_at_local(&api, &store, &date, "11:00")["start"]
+            .as_str()
+            .unwrap(),
+        2,
+    )
+    .expect_status(201);
+
+    // Occupancy counts the same way: an hour booked now, then half-hour slots.
+    let occ_owner = register(&api, "overlap-occ");
+    let occ_store =
+        store_with_schedule(&api, &occ_owner, "Europe/Berlin", &all_day_schedule(60, 10));
+    let hour = api
+        .get(&format!("/api/v1/stores/{occ_store}/occupancy"))
+        .json();
+    let hour_start = hour["slot_start"].as_str().unwrap().to_string();
+    let (_, now_token, _) = guest(&api);
+    book(&api, &now_token, &occ_store, &hour_start, 3).expect_status(201);
+    occ_owner
+        .api(&api)
+        .put(
+            &format!("/api/v1/stores/{occ_store}/schedule"),
+            &all_day_schedule(30, 10),
+        )
+        .expect_status(200);
+    let half = api
+        .get(&format!("/api/v1/stores/{occ_store}/occupancy"))
+        .json();
+    // Either half of the booked hour (Berlin's offsets are whole hours, so the hour's slots
+    // share its UTC date and hour); a test running across the hour judges nothing.
+    let current = half["slot_start"].as_str().unwrap_or_default();
+    if current.get(..13) == hour_start.get(..13) {
+        assert_eq!(half["booked"], 3, "{half}");
+    }
+}
+
+fn capacity_cut_keeps_bookings_and_refuses_new_ones() {
+    let api = api();
+    let owner = register(&api, "cut-owner");
+    let store = store_with_schedule(&api, &owner, "Europe/Berlin", &all_day_schedule(60, 10));
+    let date = utc_date_in(5);
+    let slot = slot_at_local(&api, &store, &date, "12:00");
+    let slot = slot["start"].as_str().unwrap().to_string();
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let (_, token, _) = guest(&api);
+        let created = book(&api, &token, &store, &slot, 1);
+        created.expect_status(201);
+        kept.push((token, created.json()["id"].as_str().unwrap().to_string()));
+    }
+
+    owner
+        .api(&api)
+        .put(
+            &format!("/api/v1/stores/{store}/schedule"),
+            &all_day_schedule(60, 1),
+        )
+        .expect_status(200);
+
+    let listed = slot_at_local(&api, &store, &date, "12:00");
+    assert_eq!(
+        (&listed["capacity"], &listed["booked"], &listed["available"]),
+        (&json!(1), &json!(3), &json!(0)),
+        "{listed}"
+    );
+    for (token, id) in &kept {
+        let booking = api
+            .with_token(token)
+            .get(&format!("/api/v1/stores/{store}/bookings/{id}"))
+            .json();
+        assert_eq!(booking["status"], "confirmed", "{booking}");
+    }
+    let (_, newcomer, _) = guest(&api);
+    book(&api, &newcomer, &store, &slot, 1).expect_problem(409, "slot-full");
+    // Room again only once all three are gone.
+    for (i, (token, id)) in kept.iter().enumerate() {
+        if i > 0 {
+            book(&api, &newcomer, &store, &slot, 1).expect_problem(409, "slot-full");
+        }
+        api.with_token(token)
+            .delete(&format!("/api/v1/stores/{store}/bookings/{id}"))
+            .expect_status(204);
+    }
+    book(&api, &newcomer, &store, &slot, 1).expect_status(201);
+    assert_eq!(booked_in(&api, &store, &slot), 1);
 }

@@ -17,6 +17,16 @@
 //!
 //! Capacity counts the party sizes of `confirmed` and `checked_in` bookings, so cancelling
 //! frees the places at once and a no-show does not hold them.
+//!
+//! A slot counts every such booking that *overlaps* it (`b.start < slot.end && b.end >
+//! slot.start`), not only those that start with it. In a steady schedule that is the same thing
+//! (slots never overlap, bookings sit exactly on slots), but bookings kept across a change of
+//! slot length, opening alignment or time zone straddle the new slots: two people booked at
+//! 10:30-11:00 are in the shop during the new 10:00-11:00 slot. A booking is accepted only if
+//! the overlapping people plus its party fit the capacity, which is conservative and implies the
+//! invariant that matters: at no instant do more people hold a place than the capacity of the
+//! slot covering that instant. A capacity cut keeps the existing bookings (it may leave a slot
+//! over its new capacity) and refuses new ones until there is room.
 
 use std::fmt;
 use std::str::FromStr;
@@ -134,15 +144,22 @@ impl Booking {
 /// A store's booking storage, as the engine needs it.
 ///
 /// Implementations must be synchronous (the Durable Object runs over its SQLite with no
-/// `await`), and should run each engine operation inside one transaction so that a failing
-/// write leaves nothing half-done. The engine always finishes its reads before its first write.
+/// `await`). The engine always finishes its reads before its first write, but one operation may
+/// write several times (a booking, its outbox entry, an idempotency record) and report a
+/// storage error after some of those writes succeeded. Atomicity is therefore the caller's
+/// part of the contract: run every command (one or more engine operations) inside one
+/// transaction that is rolled back when the command returns `Err`. The Durable Object does so
+/// with SQLite's `transactionSync` around each command; tests use
+/// [`MemoryInventory::transaction`](super::memory::MemoryInventory::transaction).
 pub trait Inventory {
     /// Storage failure; its text is logged, never shown to clients.
     type Error: fmt::Display;
 
-    /// Sum of `party_size` of confirmed and checked-in bookings whose slot starts at
-    /// `slot_start`.
-    fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, Self::Error>;
+    /// Sum of `party_size` of confirmed and checked-in bookings whose `[slot_start, slot_end)`
+    /// overlaps `slot` (see the module documentation for why overlap, not equal start).
+    /// Bookings last at most [`MAX_SLOT_LENGTH`](super::slots::MAX_SLOT_LENGTH), which lets an
+    /// implementation bound its search by start instant.
+    fn booked_people(&self, slot: Slot) -> Result<u32, Self::Error>;
 
     /// Number of confirmed bookings of `owner` whose slot has not ended at `now`
     /// (`slot_end > now`).
@@ -443,7 +460,7 @@ pub fn book<I: Inventory + ?Sized>(
     }
 
     let (slot, schedule) = bookable_slot(ctx, req.slot_start, req.party_size)?;
-    let booked = inv.booked_people(slot.start).map_err(storage)?;
+    let booked = inv.booked_people(slot).map_err(storage)?;
     check_capacity(schedule.capacity(), booked, req.party_size)?;
     // The limit is per shopper account. A booking for a guest is made by the store's own
     // integration (its phone system) for many different callers under one principal, so
@@ -588,9 +605,13 @@ pub fn mark_no_show<I: Inventory + ?Sized>(
 }
 
 /// Moves a confirmed booking to the slot starting at `new_slot_start`, atomically: the new
-/// slot is validated exactly as by [`book`] (its capacity not counting this booking itself;
-/// the owner's limit is not re-checked since the booking count does not change), and only
-/// then the booking updated. On any error nothing changes.
+/// slot is validated exactly as by [`book`] (its capacity not counting this booking itself),
+/// then the owner's limit is checked if the move adds an active booking, and only then the
+/// booking updated. On any error nothing changes.
+///
+/// The limit: moving an active booking leaves the owner's count of active bookings as it was,
+/// but a confirmed booking whose slot has ended is not active, so moving it into the future adds
+/// one and must fit the limit like a new booking (guest bookings are exempt, as in [`book`]).
 pub fn reschedule<I: Inventory + ?Sized>(
     inv: &mut I,
     ctx: &StoreContext<'_>,
@@ -600,11 +621,24 @@ pub fn reschedule<I: Inventory + ?Sized>(
     let mut booking = load(inv, id)?;
     require_status(&booking, BookingStatus::Confirmed)?;
     let (slot, schedule) = bookable_slot(ctx, new_slot_start, booking.party_size)?;
-    let mut booked = inv.booked_people(slot.start).map_err(storage)?;
-    if booking.slot_start == slot.start {
+    let mut booked = inv.booked_people(slot).map_err(storage)?;
+    // The booking holds places until it moves: where it overlaps the new slot it is counted
+    // in `booked`, and it must not stand in its own way.
+    if booking.slot().overlaps(&slot) {
         booked = booked.saturating_sub(booking.party_size);
     }
     check_capacity(schedule.capacity(), booked, booking.party_size)?;
+    if !booking.is_active(ctx.now) && booking.guest_name.is_none() {
+        // An anonymised booking (no owner) counts against nobody.
+        if let Some(owner) = booking.owner.as_deref() {
+            let active = inv.active_bookings(owner, ctx.now).map_err(storage)?;
+            if active >= schedule.max_active_bookings_per_user() {
+                return Err(BookingError::BookingLimit {
+                    limit: schedule.max_active_bookings_per_user(),
+                });
+            }
+        }
+    }
     booking.slot_start = slot.start;
     booking.slot_end = slot.end;
     booking.updated_at = ctx.now;
@@ -671,9 +705,9 @@ pub struct Occupancy {
     pub slot_start: Option<DateTime<Utc>>,
     /// Places per slot (0 when closed).
     pub capacity: u32,
-    /// People booked (confirmed + checked in).
+    /// People booked (confirmed + checked in) in bookings that overlap the slot.
     pub booked: u32,
-    /// People checked in.
+    /// People checked in, of those.
     pub checked_in: u32,
     /// Traffic light by booked people.
     pub fill_status: FillStatus,
@@ -693,7 +727,8 @@ impl Occupancy {
 }
 
 /// The occupancy at `now`. `counts` is asked for `(booked people, checked-in people)` of the
-/// current slot only, so the counts always belong to the slot reported.
+/// current slot only, so the counts always belong to the slot reported; like capacity checks,
+/// they count the bookings that overlap that slot.
 pub fn occupancy<E>(
     schedule: Option<&Schedule>,
     tz: Tz,

@@ -12,6 +12,62 @@ use chrono_tz::Tz;
 
 use super::slots::{local_rfc3339, Slot};
 
+/// People booked in each slot of a listing, counted by overlap (as every capacity decision
+/// counts) from the bookings that hold places around the listed span, in one sweep instead of a
+/// query per slot.
+///
+/// `held` are `(booked range, people)` pairs: one per booking, or already summed per distinct
+/// range. Ask [`booked`](Self::booked) for the slots in order of start, as
+/// [`slots_between`](super::slots_between) yields them; each range then enters and leaves the
+/// running set once, so a 31-day listing costs one pass over slots and bookings. (Asked out of
+/// order, the sweep starts over: still right, only slower.)
+#[derive(Debug, Clone)]
+pub struct OverlapSweep {
+    /// By start.
+    held: Vec<(Slot, u32)>,
+    /// `held[..next]` have started before the end of some slot asked so far.
+    next: usize,
+    /// Of those, the ones that had not ended by the start of the last slot asked.
+    running: Vec<(Slot, u32)>,
+    last_start: Option<DateTime<Utc>>,
+}
+
+impl OverlapSweep {
+    /// A sweep over `held`, in any order.
+    pub fn new(mut held: Vec<(Slot, u32)>) -> Self {
+        held.sort_unstable_by_key(|(range, _)| (range.start, range.end));
+        Self {
+            held,
+            next: 0,
+            running: Vec::new(),
+            last_start: None,
+        }
+    }
+
+    /// People of the held ranges that overlap `slot` (saturating at `u32::MAX`).
+    pub fn booked(&mut self, slot: &Slot) -> u32 {
+        if self.last_start.is_some_and(|last| slot.start < last) {
+            self.next = 0;
+            self.running.clear();
+        }
+        self.last_start = Some(slot.start);
+        while let Some(entry) = self.held.get(self.next) {
+            if entry.0.start >= slot.end {
+                break;
+            }
+            self.running.push(*entry);
+            self.next += 1;
+        }
+        // Ended before this slot: ended before every later one too (starts only grow).
+        self.running.retain(|(range, _)| range.end > slot.start);
+        self.running
+            .iter()
+            .filter(|(range, _)| range.overlaps(slot))
+            .map(|(_, people)| *people)
+            .fold(0u32, u32::saturating_add)
+    }
+}
+
 /// `{"items":[{start, end, local_start, capacity, booked, available}, ...],"next_cursor":null}`
 /// for `slots` (sorted by start), with `booked(slot)` people booked in each, as UTF-8 bytes
 /// (the object sends them as the response body as they are).
@@ -225,7 +281,72 @@ mod tests {
         );
     }
 
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_798_761_600 + minute * 60, 0).unwrap()
+    }
+
+    fn range(from: i64, to: i64) -> Slot {
+        Slot {
+            start: at(from),
+            end: at(to),
+        }
+    }
+
+    #[test]
+    fn sweep_counts_what_overlaps_each_slot() {
+        // Hour slots 0-60, 60-120, 120-180; bookings kept from 30- and 45-minute schedules.
+        let slots = [range(0, 60), range(60, 120), range(120, 180)];
+        let held = vec![
+            (range(30, 60), 2),   // inside the first
+            (range(45, 90), 1),   // across the first two
+            (range(120, 150), 4), // starts as the second ends: only the third
+            (range(-30, 0), 8),   // ends as the first starts: none
+            (range(170, 200), 3), // reaches into the third
+        ];
+        let mut sweep = OverlapSweep::new(held);
+        let counts: Vec<u32> = slots.iter().map(|s| sweep.booked(s)).collect();
+        assert_eq!(counts, [3, 1, 7]);
+        // Asked again from the start, it starts over.
+        assert_eq!(sweep.booked(&slots[0]), 3);
+        assert_eq!(OverlapSweep::new(Vec::new()).booked(&slots[0]), 0);
+    }
+
+    #[test]
+    fn sweep_of_a_steady_schedule_counts_per_slot() {
+        // Bookings exactly on the slots: each slot counts its own, as before overlap counting.
+        let slots = slots_between(
+            &all_day(10),
+            Tz::UTC,
+            date("2026-12-01"),
+            date("2026-12-01"),
+        );
+        let held: Vec<(Slot, u32)> = slots.iter().step_by(3).map(|s| (*s, 2)).collect();
+        let mut sweep = OverlapSweep::new(held);
+        for (i, slot) in slots.iter().enumerate() {
+            assert_eq!(sweep.booked(slot), if i % 3 == 0 { 2 } else { 0 }, "{i}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn sweep_agrees_with_counting_each_slot(
+            slot_len in 5i64..=240,
+            offset in 0i64..240,
+            held in prop::collection::vec((0i64..2_000, 5i64..=240, 1u32..10), 0..60),
+        ) {
+            let slots: Vec<Slot> = (0..)
+                .map(|i| range(offset + i * slot_len, offset + (i + 1) * slot_len))
+                .take_while(|s| s.end <= at(2_200))
+                .collect();
+            let held: Vec<(Slot, u32)> =
+                held.into_iter().map(|(from, len, n)| (range(from, from + len), n)).collect();
+            let mut sweep = OverlapSweep::new(held.clone());
+            for slot in &slots {
+                let naive: u32 = held.iter().filter(|(r, _)| r.overlaps(slot)).map(|(_, n)| n).sum();
+                prop_assert_eq!(sweep.booked(slot), naive, "{:?}", slot);
+            }
+        }
+
         #[test]
         fn any_instant_formats_like_chrono(secs in -62_000_000_000i64..253_402_300_000i64, zone in 0usize..6) {
             let tz: Tz = ["UTC", "Europe/Berlin", "America/Caracas", "Asia/Kathmandu", "Africa/Monrovia", "Pacific/Kiritimati"][zone].parse().unwrap();

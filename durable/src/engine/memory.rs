@@ -8,16 +8,26 @@ use chrono::{DateTime, Utc};
 
 use super::booking::{Booking, BookingStatus, Inventory};
 use super::idempotency::IdempotencyRecord;
+use super::slots::Slot;
 
 /// Bookings and idempotency records in memory, with switches to simulate storage failures.
+///
+/// Like the object's SQLite inventory, every booking write also appends the booking's new state
+/// to an outbox (what the object later carries to the D1 index), as a separate write: so a
+/// command can fail half-way exactly where the real one can, and [`transaction`](Self::transaction)
+/// shows what rolling back has to undo.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryInventory {
     bookings: Vec<Booking>,
     idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    outbox: Vec<Booking>,
     /// When set, every read fails.
     pub fail_reads: bool,
     /// When set, every write fails (and changes nothing).
     pub fail_writes: bool,
+    /// Writes left before one fails: `Some(0)` fails the next write (once), `Some(n)` lets `n`
+    /// writes succeed first. Set with [`fail_write_after`](Self::fail_write_after).
+    fail_after: Option<u32>,
 }
 
 /// The simulated storage failure.
@@ -29,6 +39,13 @@ impl fmt::Display for MemoryError {
         f.write_str(self.0)
     }
 }
+
+/// What a rollback restores.
+type Saved = (
+    Vec<Booking>,
+    BTreeMap<(String, String), IdempotencyRecord>,
+    Vec<Booking>,
+);
 
 impl MemoryInventory {
     /// An empty inventory.
@@ -46,6 +63,34 @@ impl MemoryInventory {
         self.idempotency.values()
     }
 
+    /// Every booking state written, in order (the object's outbox to the D1 index).
+    pub fn outbox(&self) -> &[Booking] {
+        &self.outbox
+    }
+
+    /// Lets `n` more writes succeed, then fails the next one (once). Each booking insert or
+    /// update is two writes (the booking, then its outbox entry), an idempotency record one.
+    pub fn fail_write_after(&mut self, n: u32) {
+        self.fail_after = Some(n);
+    }
+
+    /// Runs `f` as one transaction, as the object runs each command in SQLite's
+    /// `transactionSync`: when `f` returns `Err`, every booking, outbox entry and idempotency
+    /// record is restored to what it was before (the failure switches are configuration and
+    /// stay as they are).
+    pub fn transaction<T, E>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, E>) -> Result<T, E> {
+        let saved: Saved = (
+            self.bookings.clone(),
+            self.idempotency.clone(),
+            self.outbox.clone(),
+        );
+        let result = f(self);
+        if result.is_err() {
+            (self.bookings, self.idempotency, self.outbox) = saved;
+        }
+        result
+    }
+
     fn read(&self) -> Result<(), MemoryError> {
         if self.fail_reads {
             Err(MemoryError("simulated read failure"))
@@ -54,24 +99,40 @@ impl MemoryInventory {
         }
     }
 
-    fn write(&self) -> Result<(), MemoryError> {
+    fn write(&mut self) -> Result<(), MemoryError> {
         if self.fail_writes {
-            Err(MemoryError("simulated write failure"))
-        } else {
-            Ok(())
+            return Err(MemoryError("simulated write failure"));
         }
+        match self.fail_after {
+            Some(0) => {
+                self.fail_after = None;
+                Err(MemoryError("simulated write failure"))
+            }
+            Some(n) => {
+                self.fail_after = Some(n - 1);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The outbox entry of a booking write (a write of its own, like the object's).
+    fn append_outbox(&mut self, booking: &Booking) -> Result<(), MemoryError> {
+        self.write()?;
+        self.outbox.push(booking.clone());
+        Ok(())
     }
 }
 
 impl Inventory for MemoryInventory {
     type Error = MemoryError;
 
-    fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, MemoryError> {
+    fn booked_people(&self, slot: Slot) -> Result<u32, MemoryError> {
         self.read()?;
         Ok(self
             .bookings
             .iter()
-            .filter(|b| b.slot_start == slot_start && b.status.holds_capacity())
+            .filter(|b| b.slot().overlaps(&slot) && b.status.holds_capacity())
             .map(|b| b.party_size)
             .fold(0u32, u32::saturating_add))
     }
@@ -113,7 +174,7 @@ impl Inventory for MemoryInventory {
             return Err(MemoryError("duplicate booking id"));
         }
         self.bookings.push(booking.clone());
-        Ok(())
+        self.append_outbox(booking)
     }
 
     fn update(&mut self, booking: &Booking) -> Result<(), MemoryError> {
@@ -124,7 +185,7 @@ impl Inventory for MemoryInventory {
             .find(|b| b.id == booking.id)
             .ok_or(MemoryError("update of an unknown booking"))?;
         *stored = booking.clone();
-        Ok(())
+        self.append_outbox(booking)
     }
 
     fn idempotency_get(

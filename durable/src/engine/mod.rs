@@ -32,12 +32,12 @@ pub use booking::{
 };
 pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, OsRandom, RandomSource};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
-pub use listing::render_slot_listing;
+pub use listing::{render_slot_listing, OverlapSweep};
 pub use memory::MemoryInventory;
 pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};
 pub use slots::{
     current_slot, day_slots, format_utc, local_day_bounds, local_rfc3339, local_to_utc, slot_at,
-    slots_between, wall_instant, Slot,
+    slots_between, wall_instant, Slot, MAX_SLOT_LENGTH,
 };
 
 /// A validation problem with one input field, named by its JSON path (`weekly[2].open`).

@@ -1,5 +1,9 @@
 //! Property tests across the engine: random operation sequences against a simple model, and
 //! slot expansion in several time zones.
+//!
+//! The operation sequences switch between schedules of different slot lengths, opening
+//! alignments and capacities, and between time zones, while bookings of the earlier schedules
+//! are kept; the invariant is checked per instant, from the stored bookings alone.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -17,6 +21,11 @@ use super::schedule::Schedule;
 use super::slots::*;
 
 const BERLIN: Tz = chrono_tz::Europe::Berlin;
+/// The zones the store switches between: Kolkata's half-hour offset shifts every slot off the
+/// hours of the others.
+const STORE_ZONES: [Tz; 3] = [BERLIN, chrono_tz::Asia::Kolkata, chrono_tz::Europe::London];
+/// How many schedules [`variant`] knows.
+const VARIANTS: usize = 8;
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const MAX_ACTIVE: u32 = 2;
 
@@ -24,8 +33,9 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-/// The schedules the random sequences switch between: different hours, slot lengths and
-/// closed dates, all around Berlin's 2026-10-25 fall-back day.
+/// The schedules the random sequences switch between: different hours, slot lengths (20 to 240
+/// minutes), openings that do not align with each other's slots (08:15, 09:10, 07:45, 02:20)
+/// and closed dates, all around Berlin's 2026-10-25 fall-back day.
 fn variant(i: usize, capacity: u32) -> Schedule {
     let weekly = |slot: u32, intervals: &[(&str, &str)]| {
         let entries: Vec<_> = DAYS
@@ -38,17 +48,21 @@ fn variant(i: usize, capacity: u32) -> Schedule {
             .collect();
         (slot, entries)
     };
-    let ((slot, weekly), exceptions) = match i % 4 {
+    let ((slot, weekly), exceptions) = match i % VARIANTS {
         0 => (weekly(60, &[("08:00", "20:00")]), json!([])),
         1 => (weekly(30, &[("00:00", "24:00")]), json!([])),
         2 => (
             weekly(60, &[("10:00", "14:00"), ("16:00", "22:00")]),
             json!([{"date": "2026-10-26", "open": "00:00", "close": "03:00"}]),
         ),
-        _ => (
+        3 => (
             weekly(30, &[("07:00", "12:00")]),
             json!([{"date": "2026-10-25", "closed": true}]),
         ),
+        4 => (weekly(45, &[("08:15", "20:15")]), json!([])),
+        5 => (weekly(20, &[("09:10", "17:10")]), json!([])),
+        6 => (weekly(90, &[("07:45", "22:45")]), json!([])),
+        _ => (weekly(240, &[("02:20", "22:20")]), json!([])),
     };
     Schedule::from_json(&json!({
         "slot_minutes": slot,
@@ -61,16 +75,18 @@ fn variant(i: usize, capacity: u32) -> Schedule {
     .unwrap()
 }
 
-/// Every slot start any variant offers over the test days, plus unaligned instants.
+/// The slots of `schedule` in `tz` over the test days.
+fn test_days_slots(schedule: &Schedule, tz: Tz) -> Vec<Slot> {
+    slots_between(schedule, tz, date("2026-10-24"), date("2026-10-27"))
+}
+
+/// Every slot start any variant offers in any zone over the test days, plus unaligned instants.
 fn candidate_starts() -> Vec<DateTime<Utc>> {
-    let mut starts: Vec<_> = (0..4)
+    let mut starts: Vec<_> = (0..VARIANTS)
         .flat_map(|v| {
-            slots_between(
-                &variant(v, 1),
-                BERLIN,
-                date("2026-10-24"),
-                date("2026-10-27"),
-            )
+            STORE_ZONES
+                .iter()
+                .flat_map(move |tz| test_days_slots(&variant(v, 1), *tz))
         })
         .map(|s| s.start)
         .collect();
@@ -85,8 +101,9 @@ fn candidate_starts() -> Vec<DateTime<Utc>> {
     starts
 }
 
-/// Which candidate start an operation uses: any of them, or one of the few around `now` (so
-/// that check-ins, no-shows and crowded slots actually happen).
+/// Which candidate start an operation uses: any of them, or one of the few slots of the
+/// current schedule around `now` (so that check-ins, no-shows, crowded slots and bookings that
+/// straddle the slots of a later schedule actually happen).
 #[derive(Debug, Clone)]
 enum SlotPick {
     Any(Index),
@@ -100,19 +117,24 @@ fn slot_pick() -> impl Strategy<Value = SlotPick> {
     ]
 }
 
-fn choose(starts: &[DateTime<Utc>], now: DateTime<Utc>, pick: &SlotPick) -> DateTime<Utc> {
+fn choose(
+    starts: &[DateTime<Utc>],
+    current: &[Slot],
+    now: DateTime<Utc>,
+    pick: &SlotPick,
+) -> DateTime<Utc> {
     match pick {
         SlotPick::Any(i) => starts[i.index(starts.len())],
         SlotPick::Near(i) => {
-            let near: Vec<_> = starts
+            let near: Vec<_> = current
                 .iter()
-                .filter(|s| **s >= now - TimeDelta::hours(2))
+                .filter(|s| s.start >= now - TimeDelta::hours(2))
                 .take(6)
                 .collect();
             if near.is_empty() {
                 starts[i.index(starts.len())]
             } else {
-                *near[i.index(near.len())]
+                near[i.index(near.len())].start
             }
         }
     }
@@ -134,6 +156,7 @@ enum Op {
         variant: usize,
         capacity: u32,
     },
+    ChangeZone(usize),
     Advance {
         minutes: i64,
     },
@@ -152,8 +175,9 @@ fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
         2 => (any::<Index>(), slot_pick()).prop_map(|(b, s)| Op::Reschedule(b, s)),
         2 => any::<Index>().prop_map(Op::CheckIn),
         1 => any::<Index>().prop_map(Op::NoShow),
-        1 => (0usize..4, capacity)
+        2 => (0usize..VARIANTS, capacity)
             .prop_map(|(variant, capacity)| Op::ChangeSchedule { variant, capacity }),
+        1 => (0usize..STORE_ZONES.len()).prop_map(Op::ChangeZone),
         1 => (0i64..=180).prop_map(|minutes| Op::Advance { minutes }),
     ]
 }
@@ -165,10 +189,11 @@ struct Model {
 }
 
 impl Model {
-    fn booked(&self, start: DateTime<Utc>, except: Option<&str>) -> u32 {
+    /// People of the bookings holding places that overlap `slot`.
+    fn booked(&self, slot: Slot, except: Option<&str>) -> u32 {
         self.bookings
             .values()
-            .filter(|b| b.slot_start == start && b.status.holds_capacity())
+            .filter(|b| b.slot().overlaps(&slot) && b.status.holds_capacity())
             .filter(|b| Some(b.id.as_str()) != except)
             .map(|b| b.party_size)
             .sum()
@@ -187,12 +212,13 @@ impl Model {
     fn slot_verdict(
         &self,
         s: &Schedule,
+        tz: Tz,
         now: DateTime<Utc>,
         start: DateTime<Utc>,
         party: u32,
         except: Option<&str>,
     ) -> Result<Slot, BookingError> {
-        let slot = slot_at(s, BERLIN, start).ok_or(BookingError::SlotNotOffered)?;
+        let slot = slot_at(s, tz, start).ok_or(BookingError::SlotNotOffered)?;
         if slot.end <= now {
             return Err(BookingError::SlotInPast);
         }
@@ -205,7 +231,7 @@ impl Model {
                 max: s.capacity(),
             });
         }
-        let booked = self.booked(slot.start, except);
+        let booked = self.booked(slot, except);
         if booked + party > s.capacity() {
             return Err(BookingError::SlotFull {
                 available: s.capacity().saturating_sub(booked),
@@ -222,12 +248,63 @@ fn stored(inv: &MemoryInventory) -> BTreeMap<String, Booking> {
         .collect()
 }
 
-fn holds_per_slot(inv: &MemoryInventory) -> BTreeMap<DateTime<Utc>, u32> {
-    let mut per_slot = BTreeMap::new();
-    for b in inv.bookings().iter().filter(|b| b.status.holds_capacity()) {
-        *per_slot.entry(b.slot_start).or_insert(0) += b.party_size;
+/// The stored bookings that hold places: id -> (range, people).
+fn holding(inv: &MemoryInventory) -> BTreeMap<String, (Slot, u32)> {
+    inv.bookings()
+        .iter()
+        .filter(|b| b.status.holds_capacity())
+        .map(|b| (b.id.clone(), (b.slot(), b.party_size)))
+        .collect()
+}
+
+/// People in the shop at `instant` by the bookings holding places.
+fn people_at(holding: &BTreeMap<String, (Slot, u32)>, instant: DateTime<Utc>) -> u32 {
+    holding
+        .values()
+        .filter(|(range, _)| range.contains(instant))
+        .map(|(_, people)| people)
+        .sum()
+}
+
+/// Checks the invariant per instant after one operation, from the stored bookings only.
+///
+/// People per instant are a step function that can only rise where a booking starts, so the
+/// starts of the holding bookings are the instants to look at. Every booking this operation
+/// added or moved must fit at each of them inside its range: no acceptance may push any instant
+/// above the capacity in force (a capacity cut keeps older bookings over it, so instants the
+/// operation did not touch are not judged, unless capacity never shrank, in which case no
+/// instant may ever be above it).
+fn check_per_instant(
+    op: &Op,
+    before: &BTreeMap<String, (Slot, u32)>,
+    after: &BTreeMap<String, (Slot, u32)>,
+    capacity: u32,
+    capacity_never_dropped: bool,
+) -> Result<(), TestCaseError> {
+    let instants: Vec<DateTime<Utc>> = after.values().map(|(range, _)| range.start).collect();
+    for (id, (range, _)) in after {
+        if before.get(id).map(|(r, _)| r) == Some(range) {
+            continue;
+        }
+        for t in instants.iter().filter(|t| range.contains(**t)) {
+            let people = people_at(after, *t);
+            prop_assert!(
+                people <= capacity,
+                "{:?} accepted {} so that {} people are in at {} (capacity {})",
+                op,
+                id,
+                people,
+                t,
+                capacity
+            );
+        }
     }
-    per_slot
+    if capacity_never_dropped {
+        for t in &instants {
+            prop_assert!(people_at(after, *t) <= capacity, "{} over {}", t, capacity);
+        }
+    }
+    Ok(())
 }
 
 fn pick<'a>(model: &'a Model, i: &Index) -> Option<&'a Booking> {
@@ -244,6 +321,8 @@ fn pick<'a>(model: &'a Model, i: &Index) -> Option<&'a Booking> {
 fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
     let starts = candidate_starts();
     let mut schedule = variant(0, 5);
+    let mut tz = BERLIN;
+    let mut current = test_days_slots(&schedule, tz);
     let mut now = Utc.with_ymd_and_hms(2026, 10, 24, 5, 0, 0).unwrap();
     let mut inv = MemoryInventory::new();
     let mut model = Model {
@@ -255,10 +334,10 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
     let mut capacity_never_dropped = true;
 
     for op in ops {
-        let before = holds_per_slot(&inv);
+        let before = holding(&inv);
         let ctx = StoreContext {
             schedule: Some(&schedule),
-            tz: BERLIN,
+            tz,
             now,
             store_closed: false,
         };
@@ -270,7 +349,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 key,
             } => {
                 let owner = format!("user{user}");
-                let start = choose(&starts, now, slot);
+                let start = choose(&starts, &current, now, slot);
                 let key = key.map(|k| format!("key{k}"));
                 next_id += 1;
                 let id = format!("b{next_id}");
@@ -292,7 +371,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                     Some((f, _, _)) if *f != fp => Err(BookingError::IdempotencyMismatch),
                     Some(_) => Ok(None),
                     None => model
-                        .slot_verdict(&schedule, now, start, *party, None)
+                        .slot_verdict(&schedule, tz, now, start, *party, None)
                         .and_then(|slot| {
                             if model.active(&owner, now) >= MAX_ACTIVE {
                                 Err(BookingError::BookingLimit { limit: MAX_ACTIVE })
@@ -403,7 +482,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 let Some(b) = pick(&model, i).cloned() else {
                     continue;
                 };
-                let start = choose(&starts, now, s);
+                let start = choose(&starts, &current, now, s);
                 let got = reschedule(&mut inv, &ctx, &b.id, start);
                 let expected = if b.status != BookingStatus::Confirmed {
                     Err(BookingError::InvalidTransition {
@@ -411,7 +490,17 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                         to: BookingStatus::Confirmed,
                     })
                 } else {
-                    model.slot_verdict(&schedule, now, start, b.party_size, Some(&b.id))
+                    model
+                        .slot_verdict(&schedule, tz, now, start, b.party_size, Some(&b.id))
+                        .and_then(|slot| {
+                            // Moving an ended booking into the future adds an active one.
+                            let owner = b.owner.as_deref().unwrap_or_default();
+                            if !b.is_active(now) && model.active(owner, now) >= MAX_ACTIVE {
+                                Err(BookingError::BookingLimit { limit: MAX_ACTIVE })
+                            } else {
+                                Ok(slot)
+                            }
+                        })
                 };
                 match expected {
                     Ok(slot) => {
@@ -431,12 +520,12 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
             } => {
                 let new = variant(*v, *capacity);
                 let all: Vec<Booking> = inv.bookings().to_vec();
-                let affected = affected_by_schedule(&all, &new, BERLIN, now);
+                let affected = affected_by_schedule(&all, &new, tz, now);
                 let want: Vec<&Booking> = model
                     .bookings
                     .values()
                     .filter(|b| {
-                        b.is_active(now) && slot_at(&new, BERLIN, b.slot_start) != Some(b.slot())
+                        b.is_active(now) && slot_at(&new, tz, b.slot_start) != Some(b.slot())
                     })
                     .collect();
                 let mut got_ids: Vec<&str> = affected.iter().map(|b| b.id.as_str()).collect();
@@ -445,29 +534,24 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 prop_assert_eq!(got_ids, want_ids);
                 capacity_never_dropped &= new.capacity() >= schedule.capacity();
                 schedule = new;
+                current = test_days_slots(&schedule, tz);
+            }
+            Op::ChangeZone(z) => {
+                tz = STORE_ZONES[*z];
+                current = test_days_slots(&schedule, tz);
             }
             Op::Advance { minutes } => now += TimeDelta::minutes(*minutes),
         }
 
         // Nothing the model did not expect was stored, lost or altered.
         prop_assert_eq!(&stored(&inv), &model.bookings, "after {:?}", op);
-        // No operation ever fills a slot beyond the capacity in force...
-        let after = holds_per_slot(&inv);
-        for (start, people) in &after {
-            if *people > before.get(start).copied().unwrap_or(0) {
-                prop_assert!(
-                    *people <= schedule.capacity(),
-                    "{:?} pushed {} to {} people",
-                    op,
-                    start,
-                    people
-                );
-            }
-            // ...so while capacity never shrank, no slot is ever over it.
-            if capacity_never_dropped {
-                prop_assert!(*people <= schedule.capacity());
-            }
-        }
+        check_per_instant(
+            op,
+            &before,
+            &holding(&inv),
+            schedule.capacity(),
+            capacity_never_dropped,
+        )?;
     }
     Ok(())
 }

@@ -33,7 +33,20 @@ impl Slot {
     pub fn duration(&self) -> TimeDelta {
         self.end.signed_duration_since(self.start)
     }
+
+    /// Whether the two half-open ranges share an instant (`[10:00, 10:30)` and
+    /// `[10:30, 11:00)` do not).
+    pub fn overlaps(&self, other: &Slot) -> bool {
+        self.start < other.end && other.start < self.end
+    }
 }
+
+/// The longest a slot, and so a booking, can last: schedule validation caps slot lengths, and
+/// slots step in real time, so even on DST days a slot is exactly its schedule's length.
+/// Overlap queries use it to bound a search by start instant: a booking that overlaps `[s, e)`
+/// starts after `s - MAX_SLOT_LENGTH`.
+pub const MAX_SLOT_LENGTH: TimeDelta =
+    TimeDelta::minutes(*super::schedule::SLOT_MINUTES_RANGE.end() as i64);
 
 /// Widest UTC offset any zone has had (LMT offsets reach about ±16 h); used to bound the
 /// search for the end of a DST gap.

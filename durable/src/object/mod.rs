@@ -1,10 +1,14 @@
 //! The per-store Durable Object: decodes a [`StoreRequest`], runs it against the object's own
 //! SQLite database and encodes the [`StoreResult`].
 //!
-//! Correctness rests on one rule (see DESIGN.md): a decision and the writes it implies run with
-//! no `await` between them, so no other request of this store can interleave. Every command is
-//! executed by the synchronous [`StoreObject::execute`]; the only awaits are decoding the
-//! request before it and scheduling the index alarm after it.
+//! Correctness rests on two rules. A decision and the writes it implies run with no `await`
+//! between them, so no other request of this store can interleave (see DESIGN.md): every
+//! command is executed by the synchronous [`StoreObject::execute`]; the only awaits are decoding
+//! the request before it and scheduling the index alarm after it. And a command's writes commit
+//! or roll back together: [`StoreObject::atomically`] runs each command inside one SQLite
+//! transaction (`ctx.storage.transactionSync`), and any `Err` it returns rolls back every write
+//! it made, so a booking whose idempotency record or outbox entry could not be written is not
+//! left behind.
 
 mod schema;
 mod sqlite;
@@ -14,25 +18,52 @@ pub use sqlite::IndexEntry;
 pub use sync::upsert_index;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
+use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::{
-    durable_object, wasm_bindgen, DurableObject, Env, Headers, Request, Response, SqlStorage, State,
+    durable_object, js_sys, wasm_bindgen, DurableObject, Env, Headers, Request, Response,
+    SqlStorage, State,
 };
 
 use crate::engine::{
     self, affected_by_schedule, slots_between, BookRequest, Booking, BookingError, FieldError,
-    Guest, IdempotencyKey, OsRandom, Schedule, StoreContext,
+    Guest, IdempotencyKey, OsRandom, OverlapSweep, Schedule, StoreContext,
 };
 use crate::protocol::{
     SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, RENDERED_HEADER,
 };
 use sqlite::SqlInventory;
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The runtime's `ctx.storage`, seen through the one method workers-rs 0.8 does not wrap.
+    #[wasm_bindgen(extends = js_sys::Object)]
+    type TransactionalStorage;
+
+    /// `storage.transactionSync(callback)`: runs `callback` synchronously inside one SQLite
+    /// transaction, commits it when the callback returns and rolls it back when it throws (the
+    /// exception is then rethrown). A `Result::Err` returned by a Rust callback is thrown.
+    #[wasm_bindgen(method, catch, js_name = transactionSync)]
+    fn transaction_sync(
+        this: &TransactionalStorage,
+        callback: &mut dyn FnMut() -> Result<JsValue, JsValue>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+/// What the object remembers of its own `meta` rows; restored when a transaction that may
+/// have changed them rolls back, so memory never describes writes that did not happen.
+struct Remembered {
+    schema_ready: bool,
+    schedule: Option<Option<Rc<Schedule>>>,
+    closed: Option<bool>,
+    timezone: Option<Option<Tz>>,
+    store_id: Option<String>,
+}
 
 /// One instance per store, addressed by the store id (`id_from_name(store_id)`).
 #[durable_object]
@@ -40,6 +71,9 @@ pub struct StoreObject {
     state: State,
     env: Env,
     sql: SqlStorage,
+    /// `ctx.storage` for `transactionSync` (`None` only if the runtime gave no storage, in
+    /// which case every command fails rather than running without a transaction).
+    tx_storage: Option<TransactionalStorage>,
     schema_ready: Cell<bool>,
     /// The parsed schedule, read from `meta` once and replaced on `PutSchedule`.
     schedule: RefCell<Option<Option<Rc<Schedule>>>>,
@@ -60,11 +94,21 @@ pub struct StoreObject {
 
 impl DurableObject for StoreObject {
     fn new(state: State, env: Env) -> Self {
+        // workers-rs keeps the JS state object private; `_inner` (public for its own macro) and
+        // `From` hand it out and take it back, which is the only way to reach
+        // `storage.transactionSync` without changing the crate.
+        let raw = state._inner();
+        let tx_storage = raw
+            .storage()
+            .ok()
+            .map(|storage| storage.unchecked_into::<TransactionalStorage>());
+        let state = State::from(raw);
         let sql = state.storage().sql();
         Self {
             state,
             env,
             sql,
+            tx_storage,
             schema_ready: Cell::new(false),
             schedule: RefCell::new(None),
             alarm_at: Cell::new(None),
@@ -142,9 +186,14 @@ struct MetaRow {
 }
 
 impl StoreObject {
-    /// Runs one command synchronously: no `await` from first read to last write.
+    /// Runs one command synchronously: no `await` from first read to last write, and every
+    /// typed command inside one transaction (the rendered listing only reads).
     fn execute(&self, request: StoreRequest) -> Answer {
-        let tz = match self.prepare(&request.store_id, request.timezone.as_deref()) {
+        // Recording schema, store id and zone is a transaction of its own: what D1 says about
+        // the store stays recorded even when the command then fails and rolls back.
+        let tz = match self
+            .atomically(|| self.prepare(&request.store_id, request.timezone.as_deref()))
+        {
             Ok(tz) => tz,
             Err(e) => return Answer::Reply(Err(e)),
         };
@@ -155,8 +204,68 @@ impl StoreObject {
                     Err(e) => Answer::Reply(Err(e)),
                 }
             }
-            command => Answer::Reply(self.run(&request.store_id, tz, command)),
+            command => Answer::Reply(self.atomically(|| self.run(&request.store_id, tz, command))),
         }
+    }
+
+    /// Runs `command` inside one SQLite transaction (`transactionSync`): its writes are
+    /// committed together when it returns `Ok`, and all rolled back when it returns `Err`
+    /// (the callback then throws) or the commit itself fails. This is the object's only
+    /// transaction boundary; engine operations rely on it (see [`engine::Inventory`]).
+    fn atomically<T>(
+        &self,
+        command: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let Some(storage) = &self.tx_storage else {
+            return Err(internal("no transactional storage in this object"));
+        };
+        let remembered = self.remembered();
+        let mut command = Some(command);
+        let mut outcome: Option<Result<T, StoreError>> = None;
+        let committed = storage.transaction_sync(&mut || {
+            let Some(command) = command.take() else {
+                return Err(JsValue::from_str("transaction callback called twice"));
+            };
+            let result = command();
+            let failed = result.is_err();
+            outcome = Some(result);
+            if failed {
+                // Thrown to make the runtime roll back; the error itself is in `outcome`.
+                Err(JsValue::from_str("rolled back"))
+            } else {
+                Ok(JsValue::UNDEFINED)
+            }
+        });
+        match (committed, outcome) {
+            (Ok(_), Some(result)) => result,
+            (Ok(_), None) => Err(internal("transaction callback never ran")),
+            (Err(thrown), outcome) => {
+                self.restore(remembered);
+                match outcome {
+                    Some(Err(e)) => Err(e),
+                    // The command succeeded but the commit did not (or the callback never ran).
+                    _ => Err(internal(format!("transaction failed: {thrown:?}"))),
+                }
+            }
+        }
+    }
+
+    fn remembered(&self) -> Remembered {
+        Remembered {
+            schema_ready: self.schema_ready.get(),
+            schedule: self.schedule.borrow().clone(),
+            closed: self.closed.get(),
+            timezone: self.timezone.get(),
+            store_id: self.store_id.borrow().clone(),
+        }
+    }
+
+    fn restore(&self, r: Remembered) {
+        self.schema_ready.set(r.schema_ready);
+        *self.schedule.borrow_mut() = r.schedule;
+        self.closed.set(r.closed);
+        self.timezone.set(r.timezone);
+        *self.store_id.borrow_mut() = r.store_id;
     }
 
     /// A command with a typed reply.
@@ -273,11 +382,7 @@ impl StoreObject {
                 let schedule = self.schedule()?;
                 let inv = SqlInventory::new(&self.sql, store_id);
                 let occupancy = engine::occupancy(schedule.as_deref(), tz, now, |slot| {
-                    use engine::Inventory;
-                    Ok::<_, String>((
-                        inv.booked_people(slot.start)?,
-                        inv.checked_in_people(slot.start)?,
-                    ))
+                    inv.occupancy_counts(slot)
                 })
                 .map_err(internal)?;
                 Ok(StoreReply::Occupancy { occupancy })
@@ -506,29 +611,33 @@ impl StoreObject {
             return Ok(engine::render_slot_listing(&[], 0, tz, |_| 0));
         };
         let slots = slots_between(&schedule, tz, from, to);
-        let booked = self.booked_per_slot(store_id, &slots)?;
+        let mut booked = self.overlap_sweep(store_id, &slots)?;
         Ok(engine::render_slot_listing(
             &slots,
             schedule.capacity(),
             tz,
-            |slot| booked.get(&slot.start.timestamp()).copied().unwrap_or(0),
+            |slot| booked.booked(slot),
         ))
     }
 
-    /// People booked per slot start (Unix seconds) over the span of `slots`.
-    fn booked_per_slot(
+    /// Counts people per slot of `slots` (in order) by overlap, from one query over the
+    /// bookings around their span.
+    fn overlap_sweep(
         &self,
         store_id: &str,
         slots: &[engine::Slot],
-    ) -> Result<HashMap<i64, u32>, StoreError> {
-        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
-            return Ok(HashMap::new());
+    ) -> Result<OverlapSweep, StoreError> {
+        let span = slots
+            .first()
+            .map(|first| first.start)
+            .zip(slots.iter().map(|s| s.end).max());
+        let Some((from, to)) = span else {
+            return Ok(OverlapSweep::new(Vec::new()));
         };
-        Ok(SqlInventory::new(&self.sql, store_id)
-            .booked_per_slot(first.start, last.end)
-            .map_err(internal)?
-            .into_iter()
-            .collect())
+        let held = SqlInventory::new(&self.sql, store_id)
+            .held_between(from, to)
+            .map_err(internal)?;
+        Ok(OverlapSweep::new(held))
     }
 
     fn list_slots(
@@ -542,12 +651,12 @@ impl StoreObject {
             return Ok(StoreReply::Slots { items: Vec::new() });
         };
         let slots = slots_between(&schedule, tz, from, to);
-        let booked = self.booked_per_slot(store_id, &slots)?;
+        let mut sweep = self.overlap_sweep(store_id, &slots)?;
         let capacity = schedule.capacity();
         let items = slots
             .into_iter()
             .map(|slot| {
-                let booked = booked.get(&slot.start.timestamp()).copied().unwrap_or(0);
+                let booked = sweep.booked(&slot);
                 SlotView {
                     start: slot.start,
                     end: slot.end,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::engine::{Booking, BookingStatus, IdempotencyRecord, Inventory};
+use crate::engine::{Booking, BookingStatus, IdempotencyRecord, Inventory, Slot, MAX_SLOT_LENGTH};
 
 /// A booking row as stored (instants in Unix seconds).
 #[derive(Debug, Deserialize)]
@@ -88,20 +88,41 @@ impl IndexEntry {
     }
 }
 
-/// Parses `start:people,start:people,...` as `booked_per_slot`'s query packs it.
-fn unpack_counts(packed: &str) -> Result<Vec<(i64, u32)>, String> {
+/// Parses `start:end:people,...` as `held_between`'s query packs it.
+fn unpack_held(packed: &str) -> Result<Vec<(Slot, u32)>, String> {
     packed
         .split(',')
         .filter(|item| !item.is_empty())
         .map(|item| {
-            let (start, people) = item
-                .split_once(':')
-                .ok_or_else(|| format!("bad packed count {item:?}"))?;
-            let start = start.parse::<i64>().map_err(|e| e.to_string())?;
+            let mut fields = item.split(':');
+            let (Some(start), Some(end), Some(people), None) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return Err(format!("bad packed count {item:?}"));
+            };
+            let start = instant(start.parse::<i64>().map_err(|e| e.to_string())?)?;
+            let end = instant(end.parse::<i64>().map_err(|e| e.to_string())?)?;
             let people = people.parse::<u32>().map_err(|e| e.to_string())?;
-            Ok((start, people))
+            Ok((Slot { start, end }, people))
         })
         .collect()
+}
+
+/// `WHERE` clause of the bookings that hold places in (overlap) a range `[from, to)`; its
+/// arguments come from [`overlap_args`]. The lower bound on `slot_start` is implied by the
+/// overlap (no booking is longer than [`MAX_SLOT_LENGTH`]) and lets SQLite range-scan
+/// `bookings_by_slot` instead of reading every booking that ends after `from`.
+const HOLDING_OVERLAP: &str = "slot_start > ? AND slot_start < ? AND slot_end > ?
+     AND status IN ('confirmed', 'checked_in')";
+
+/// The arguments of [`HOLDING_OVERLAP`] for `[from, to)`: `from - MAX_SLOT_LENGTH`, `to`, `from`.
+fn overlap_args(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SqlStorageValue> {
+    let earliest = from.timestamp() - MAX_SLOT_LENGTH.num_seconds();
+    vec![
+        earliest.into(),
+        to.timestamp().into(),
+        from.timestamp().into(),
+    ]
 }
 
 /// The object's SQLite as an [`Inventory`].
@@ -180,33 +201,52 @@ impl<'a> SqlInventory<'a> {
         )
     }
 
-    /// Confirmed and checked-in people per slot start in `[from, to)`.
-    pub fn booked_per_slot(
+    /// The booked ranges (`[slot_start, slot_end)`, people summed per distinct range) of the
+    /// confirmed and checked-in bookings that overlap `[from, to)`, for an [`OverlapSweep`]
+    /// over a listing's slots.
+    ///
+    /// [`OverlapSweep`]: crate::engine::OverlapSweep
+    pub fn held_between(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<(i64, u32)>, String> {
-        // One string (`start:people,...`) instead of a row object per slot: a 31-day listing
-        // of a busy store has thousands of slots, and every row object is decoded field by
-        // field across the JS boundary.
+    ) -> Result<Vec<(Slot, u32)>, String> {
+        // One string (`start:end:people,...`) instead of a row object per range: a 31-day
+        // listing of a busy store has thousands of them, and every row object is decoded field
+        // by field across the JS boundary.
         #[derive(Deserialize)]
         struct Packed {
             packed: Option<String>,
         }
-        let rows: Vec<Packed> = self.query(
-            "SELECT group_concat(slot_start || ':' || n) AS packed FROM (
-                 SELECT slot_start, sum(party_size) AS n FROM bookings
-                 WHERE slot_start >= ? AND slot_start < ? AND status IN ('confirmed', 'checked_in')
-                 GROUP BY slot_start)",
-            vec![from.timestamp().into(), to.timestamp().into()],
-        )?;
+        let q = format!(
+            "SELECT group_concat(slot_start || ':' || slot_end || ':' || n) AS packed FROM (
+                 SELECT slot_start, slot_end, sum(party_size) AS n FROM bookings
+                 WHERE {HOLDING_OVERLAP}
+                 GROUP BY slot_start, slot_end)"
+        );
+        let rows: Vec<Packed> = self.query(&q, overlap_args(from, to))?;
         let packed = rows.into_iter().next().and_then(|r| r.packed);
-        unpack_counts(packed.as_deref().unwrap_or(""))
+        unpack_held(packed.as_deref().unwrap_or(""))
     }
 
-    /// People checked in for the slot starting at `slot_start`.
-    pub fn checked_in_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
-        self.count("SELECT sum(party_size) AS n FROM bookings WHERE slot_start = ? AND status = 'checked_in'", vec![slot_start.timestamp().into()])
+    /// People booked (confirmed and checked in) and people checked in, of the bookings that
+    /// overlap `slot`: the occupancy of the slot in progress.
+    pub fn occupancy_counts(&self, slot: Slot) -> Result<(u32, u32), String> {
+        #[derive(Deserialize)]
+        struct Counts {
+            booked: Option<i64>,
+            checked_in: Option<i64>,
+        }
+        let q = format!(
+            "SELECT sum(party_size) AS booked,
+                    sum(CASE WHEN status = 'checked_in' THEN party_size END) AS checked_in
+             FROM bookings WHERE {HOLDING_OVERLAP}"
+        );
+        let rows: Vec<Counts> = self.query(&q, overlap_args(slot.start, slot.end))?;
+        let people = |n: Option<i64>| n.map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+        Ok(rows
+            .first()
+            .map_or((0, 0), |r| (people(r.booked), people(r.checked_in))))
     }
 
     /// Confirmed bookings starting at or after `from`, optionally of one owner.
@@ -358,11 +398,10 @@ impl<'a> SqlInventory<'a> {
 impl Inventory for SqlInventory<'_> {
     type Error = String;
 
-    fn booked_people(&self, slot_start: DateTime<Utc>) -> Result<u32, String> {
+    fn booked_people(&self, slot: Slot) -> Result<u32, String> {
         self.count(
-            "SELECT sum(party_size) AS n FROM bookings
-             WHERE slot_start = ? AND status IN ('confirmed', 'checked_in')",
-            vec![slot_start.timestamp().into()],
+            &format!("SELECT sum(party_size) AS n FROM bookings WHERE {HOLDING_OVERLAP}"),
+            overlap_args(slot.start, slot.end),
         )
     }
 
@@ -476,16 +515,59 @@ impl Inventory for SqlInventory<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::unpack_counts;
+    use super::{overlap_args, unpack_held, Slot};
+    use chrono::DateTime;
+    use worker::SqlStorageValue;
+
+    fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
 
     #[test]
-    fn packed_counts_round_trip() {
-        assert_eq!(unpack_counts(""), Ok(vec![]));
+    fn packed_ranges_round_trip() {
+        assert_eq!(unpack_held(""), Ok(vec![]));
         assert_eq!(
-            unpack_counts("1798761600:3,1798762200:10000,-60:1"),
-            Ok(vec![(1_798_761_600, 3), (1_798_762_200, 10_000), (-60, 1)])
+            unpack_held("1798761600:1798763400:3,1798762200:1798765800:10000,-60:0:1"),
+            Ok(vec![
+                (
+                    Slot {
+                        start: at(1_798_761_600),
+                        end: at(1_798_763_400)
+                    },
+                    3
+                ),
+                (
+                    Slot {
+                        start: at(1_798_762_200),
+                        end: at(1_798_765_800)
+                    },
+                    10_000
+                ),
+                (
+                    Slot {
+                        start: at(-60),
+                        end: at(0)
+                    },
+                    1
+                ),
+            ])
         );
-        assert!(unpack_counts("12").is_err());
-        assert!(unpack_counts("12:x").is_err());
+        assert!(unpack_held("12:13").is_err());
+        assert!(unpack_held("12:13:x").is_err());
+        assert!(unpack_held("12:13:1:4").is_err());
+    }
+
+    #[test]
+    fn overlap_search_starts_one_longest_slot_early() {
+        let args: Vec<i64> = overlap_args(at(36_000), at(37_800))
+            .into_iter()
+            .map(|v| match v {
+                SqlStorageValue::Integer(n) => n,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        // 240 minutes before the start: a 4-hour booking ending exactly at the start does not
+        // overlap, one ending a second later does and starts after the bound.
+        assert_eq!(args, [36_000 - 240 * 60, 37_800, 36_000]);
     }
 }

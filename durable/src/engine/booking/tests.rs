@@ -41,6 +41,14 @@ fn slot() -> DateTime<Utc> {
     utc("2026-12-01T10:00:00Z")
 }
 
+/// The hour from `start`: a slot of [`schedule`].
+fn hour(start: DateTime<Utc>) -> Slot {
+    Slot {
+        start,
+        end: start + TimeDelta::hours(1),
+    }
+}
+
 fn ctx(s: &Schedule, now: DateTime<Utc>) -> StoreContext<'_> {
     StoreContext {
         schedule: Some(s),
@@ -114,7 +122,7 @@ fn book_creates_a_confirmed_booking() {
     assert_eq!((b.created_at, b.updated_at), (now(), now()));
     assert_eq!(parse_code(&b.code).unwrap().as_str(), b.code);
     assert_eq!(f.inv.bookings(), [b]);
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 2);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 2);
 }
 
 #[test]
@@ -132,7 +140,7 @@ fn capacity_is_never_exceeded() {
         f.book(&c, req("u3", 1, slot())),
         Err(BookingError::SlotFull { available: 0 })
     );
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 4);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 4);
     // Another slot is unaffected.
     f.ok(&c, req("u3", 4, utc("2026-12-01T11:00:00Z")));
 }
@@ -582,7 +590,7 @@ fn cancel_frees_the_places_at_once() {
     assert_eq!(cancelled.updated_at, later);
     assert_eq!(cancelled.created_at, now());
     assert_eq!(f.inv.get(&b.id).unwrap(), Some(cancelled));
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 0);
     f.ok(&c, req("v", 4, slot()));
     assert_eq!(
         cancel(&mut f.inv, &b.id, later),
@@ -618,7 +626,7 @@ fn check_in_window_is_one_slot_either_side_inclusive() {
             assert_eq!(checked.status, BookingStatus::CheckedIn, "{at}");
             assert_eq!(checked.updated_at, utc(at));
             // Checked-in people still hold their places.
-            assert!(f.inv.booked_people(slot()).unwrap() >= 1);
+            assert!(f.inv.booked_people(hour(slot())).unwrap() >= 1);
             cancel(&mut f.inv, &b.id, now()).unwrap_err();
         } else {
             assert_eq!(r, Err(BookingError::OutsideCheckInWindow), "{at}");
@@ -710,7 +718,7 @@ fn no_show_only_after_the_slot_started() {
     let marked = mark_no_show(&mut f.inv, &b.id, slot()).unwrap();
     assert_eq!(marked.status, BookingStatus::NoShow);
     // A no-show holds no places.
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 0);
     assert_eq!(
         mark_no_show(&mut f.inv, &b.id, slot()),
         Err(BookingError::InvalidTransition {
@@ -740,8 +748,8 @@ fn reschedule_moves_the_places() {
         (moved.id.as_str(), moved.code.as_str()),
         (b.id.as_str(), b.code.as_str())
     );
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 0);
-    assert_eq!(f.inv.booked_people(target).unwrap(), 3);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 0);
+    assert_eq!(f.inv.booked_people(hour(target)).unwrap(), 3);
     assert_eq!(f.inv.get(&b.id).unwrap(), Some(moved));
 }
 
@@ -769,17 +777,289 @@ fn reschedule_within_the_same_full_slot_does_not_count_itself() {
     let b = f.ok(&c, req("u", 4, slot()));
     let same = reschedule(&mut f.inv, &c, &b.id, slot()).unwrap();
     assert_eq!(same.slot(), b.slot());
-    assert_eq!(f.inv.booked_people(slot()).unwrap(), 4);
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 4);
 }
 
 #[test]
-fn reschedule_does_not_recheck_the_booking_limit() {
+fn reschedule_of_an_active_booking_does_not_recheck_the_limit() {
     let s = schedule();
     let c = ctx(&s, now());
     let mut f = Fixture::new();
     let b = f.ok(&c, req("u", 1, slot()));
     f.ok(&c, req("u", 1, utc("2026-12-01T11:00:00Z")));
     assert!(reschedule(&mut f.inv, &c, &b.id, utc("2026-12-01T12:00:00Z")).is_ok());
+}
+
+#[test]
+fn reschedule_of_an_ended_booking_counts_against_the_limit() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    // Booked yesterday for yesterday's 11:00; never checked in or marked, so still confirmed.
+    let yesterday = now() - TimeDelta::days(1);
+    let ended = f.ok(
+        &ctx(&s, yesterday),
+        req("u", 1, slot() - TimeDelta::days(1)),
+    );
+    assert!(!ended.is_active(now()));
+    // Today: two active bookings, the limit.
+    let c = ctx(&s, now());
+    f.ok(&c, req("u", 1, slot()));
+    f.ok(&c, req("u", 1, utc("2026-12-01T11:00:00Z")));
+    let snapshot = f.inv.clone();
+    // Moving the ended one into the future would make three active bookings.
+    assert_eq!(
+        reschedule(&mut f.inv, &c, &ended.id, utc("2026-12-01T12:00:00Z")),
+        Err(BookingError::BookingLimit { limit: 2 })
+    );
+    assert_eq!(f.inv, snapshot);
+    // With room under the limit it moves.
+    let second = f.inv.bookings()[2].id.clone();
+    cancel(&mut f.inv, &second, now()).unwrap();
+    let moved = reschedule(&mut f.inv, &c, &ended.id, utc("2026-12-01T12:00:00Z")).unwrap();
+    assert!(moved.is_active(now()));
+    assert_eq!(f.inv.active_bookings("u", now()).unwrap(), 2);
+}
+
+#[test]
+fn reschedule_of_an_ended_guest_booking_is_not_limited() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let yesterday = now() - TimeDelta::days(1);
+    let mut r = req("key:phone", 1, slot() - TimeDelta::days(1));
+    r.guest = Some(Guest {
+        name: "Ann".into(),
+        phone: "+49 30 1234".into(),
+    });
+    let ended = f.ok(&ctx(&s, yesterday), r);
+    let c = ctx(&s, now());
+    for start in ["2026-12-01T10:00:00Z", "2026-12-01T11:00:00Z"] {
+        let mut r = req("key:phone", 1, utc(start));
+        r.guest = Some(Guest {
+            name: "Bob".into(),
+            phone: "+49 30 5678".into(),
+        });
+        f.ok(&c, r);
+    }
+    assert!(reschedule(&mut f.inv, &c, &ended.id, utc("2026-12-01T12:00:00Z")).is_ok());
+}
+
+/// Every day from `open` to `close` in slots of `minutes`, `capacity` places, limit 5.
+fn every_day(minutes: u32, open: &str, close: &str, capacity: u32) -> Schedule {
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    Schedule::from_json(&json!({
+        "slot_minutes": minutes, "capacity": capacity, "horizon_days": 7,
+        "max_active_bookings_per_user": 5,
+        "weekly": days.iter().map(|d| json!({"day": d, "open": open, "close": close})).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+#[test]
+fn bookings_kept_across_a_slot_length_change_count_where_they_overlap() {
+    let half = every_day(30, "08:00", "23:00", 2);
+    let mut f = Fixture::new();
+    // 10:30-11:00 Berlin, two people.
+    let half_past = utc("2026-12-01T09:30:00Z");
+    f.ok(&ctx(&half, now()), req("a", 1, half_past));
+    f.ok(&ctx(&half, now()), req("b", 1, half_past));
+
+    let hours = every_day(60, "08:00", "23:00", 2);
+    let c = ctx(&hours, now());
+    let ten = utc("2026-12-01T09:00:00Z");
+    // The new 10:00-11:00 slot holds the two of 10:30: full.
+    assert_eq!(f.inv.booked_people(hour(ten)).unwrap(), 2);
+    assert_eq!(
+        f.book(&c, req("c", 1, ten)),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    // Touching is not overlapping: 11:00-12:00 is free.
+    assert_eq!(
+        f.inv
+            .booked_people(hour(ten + TimeDelta::hours(1)))
+            .unwrap(),
+        0
+    );
+    f.ok(&c, req("c", 2, ten + TimeDelta::hours(1)));
+
+    // Unaligned opening: 45-minute slots from 08:15 make 10:30-11:15, which overlaps 10:30.
+    let quarters = every_day(45, "08:15", "23:15", 2);
+    let c = ctx(&quarters, now());
+    assert_eq!(
+        f.book(&c, req("d", 1, half_past)),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    // 09:45-10:30 ends as the old booking starts: free.
+    f.ok(&c, req("d", 2, utc("2026-12-01T08:45:00Z")));
+}
+
+#[test]
+fn a_time_zone_change_counts_bookings_that_straddle_the_new_slots() {
+    let hours = every_day(60, "08:00", "23:00", 2);
+    let mut f = Fixture::new();
+    // 10:00-11:00 UTC while the store is in UTC.
+    let in_utc = StoreContext {
+        tz: chrono_tz::UTC,
+        ..ctx(&hours, now())
+    };
+    f.ok(&in_utc, req("a", 2, utc("2026-12-01T10:00:00Z")));
+    // In Kolkata (+05:30) the slots start at half past the UTC hour.
+    let kolkata = StoreContext {
+        tz: chrono_tz::Asia::Kolkata,
+        ..ctx(&hours, now())
+    };
+    for straddling in ["2026-12-01T09:30:00Z", "2026-12-01T10:30:00Z"] {
+        assert_eq!(
+            f.book(&kolkata, req("b", 1, utc(straddling))),
+            Err(BookingError::SlotFull { available: 0 }),
+            "{straddling}"
+        );
+    }
+    f.ok(&kolkata, req("b", 2, utc("2026-12-01T11:30:00Z")));
+}
+
+#[test]
+fn a_capacity_cut_keeps_bookings_and_refuses_new_ones_until_there_is_room() {
+    let ten = every_day(60, "08:00", "23:00", 10);
+    let mut f = Fixture::new();
+    let first = f.ok(&ctx(&ten, now()), req("a", 3, slot()));
+    f.ok(&ctx(&ten, now()), req("b", 2, slot()));
+
+    let one = every_day(60, "08:00", "23:00", 1);
+    let c = ctx(&one, now());
+    assert_eq!(f.inv.bookings().len(), 2);
+    assert_eq!(
+        f.book(&c, req("c", 1, slot())),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    cancel(&mut f.inv, &first.id, now()).unwrap();
+    // Still two people for one place.
+    assert_eq!(
+        f.book(&c, req("c", 1, slot())),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    let second = f.inv.bookings()[1].id.clone();
+    cancel(&mut f.inv, &second, now()).unwrap();
+    f.ok(&c, req("c", 1, slot()));
+}
+
+#[test]
+fn reschedule_does_not_count_the_moved_booking_where_it_overlaps_the_new_slot() {
+    let half = every_day(30, "08:00", "23:00", 2);
+    let mut f = Fixture::new();
+    let half_past = utc("2026-12-01T09:30:00Z");
+    let b = f.ok(&ctx(&half, now()), req("a", 2, half_past));
+
+    let hours = every_day(60, "08:00", "23:00", 2);
+    let c = ctx(&hours, now());
+    let ten = utc("2026-12-01T09:00:00Z");
+    // Onto the new slot that contains it: its own two places are not in its way.
+    let moved = reschedule(&mut f.inv, &c, &b.id, ten).unwrap();
+    assert_eq!(moved.slot(), hour(ten));
+    // But another booking's are.
+    let other = f.ok(&c, req("b", 2, ten + TimeDelta::hours(1)));
+    let snapshot = f.inv.clone();
+    assert_eq!(
+        reschedule(&mut f.inv, &c, &other.id, ten),
+        Err(BookingError::SlotFull { available: 0 })
+    );
+    assert_eq!(f.inv, snapshot);
+}
+
+#[test]
+fn a_booking_whose_idempotency_record_fails_leaves_nothing_in_a_transaction() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let before = f.inv.clone();
+    // Insert and its outbox entry succeed, the idempotency record fails.
+    f.inv.fail_write_after(2);
+    let mut rng = splitmix(7);
+    let failed = f.inv.transaction(|inv| {
+        book(
+            inv,
+            &c,
+            keyed(req("u", 1, slot()), "retry-key"),
+            "b1".into(),
+            &mut rng,
+        )
+    });
+    assert_eq!(
+        failed,
+        Err(BookingError::Storage("simulated write failure".into()))
+    );
+    // No booking and no outbox entry survive: a retry cannot end up with two bookings.
+    assert_eq!(f.inv, before);
+    let retried = f
+        .inv
+        .transaction(|inv| {
+            book(
+                inv,
+                &c,
+                keyed(req("u", 1, slot()), "retry-key"),
+                "b2".into(),
+                &mut rng,
+            )
+        })
+        .unwrap();
+    assert!(!retried.replayed);
+    assert_eq!(f.inv.bookings().len(), 1);
+    assert_eq!(f.inv.outbox().len(), 1);
+    assert_eq!(f.inv.idempotency_records().count(), 1);
+}
+
+#[test]
+fn without_a_transaction_the_half_written_booking_would_stay() {
+    // Why the object runs every command in a transaction: the engine reports the failure, but
+    // the writes before it happened.
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    f.inv.fail_write_after(2);
+    let failed = f.book(&c, keyed(req("u", 1, slot()), "retry-key"));
+    assert!(matches!(failed, Err(BookingError::Storage(_))));
+    assert_eq!(f.inv.bookings().len(), 1);
+    assert_eq!(f.inv.idempotency_records().count(), 0);
+}
+
+#[test]
+fn a_reschedule_whose_outbox_entry_fails_changes_nothing_in_a_transaction() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let b = f.ok(&c, req("u", 2, slot()));
+    let before = f.inv.clone();
+    // The booking's update succeeds, its outbox entry (for the D1 index) fails.
+    f.inv.fail_write_after(1);
+    let target = utc("2026-12-01T11:00:00Z");
+    let failed = f.inv.transaction(|inv| reschedule(inv, &c, &b.id, target));
+    assert!(matches!(failed, Err(BookingError::Storage(_))));
+    assert_eq!(f.inv, before);
+    assert_eq!(f.inv.get(&b.id).unwrap().unwrap().slot_start, slot());
+    assert_eq!(f.inv.booked_people(hour(slot())).unwrap(), 2);
+    assert_eq!(f.inv.booked_people(hour(target)).unwrap(), 0);
+}
+
+#[test]
+fn a_transaction_that_succeeds_keeps_its_writes() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let mut f = Fixture::new();
+    let mut rng = splitmix(3);
+    let out = f
+        .inv
+        .transaction(|inv| {
+            book(
+                inv,
+                &c,
+                keyed(req("u", 1, slot()), "k"),
+                "b1".into(),
+                &mut rng,
+            )
+        })
+        .unwrap();
+    assert_eq!(f.inv.bookings(), std::slice::from_ref(&out.booking));
+    assert_eq!(f.inv.outbox(), [out.booking]);
+    assert_eq!(f.inv.idempotency_records().count(), 1);
 }
 
 #[test]
