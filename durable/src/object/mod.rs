@@ -750,7 +750,7 @@ impl StoreObject {
             .meta("store_id")
             .map_err(|e| format!("{e:?}"))?
             .unwrap_or_default();
-        self.erase_user(&store_id, user_id, Utc::now())
+        self.atomically(|| self.erase_user(&store_id, user_id, Utc::now()))
             .map(|_| ())
             .map_err(|e| format!("{e:?}"))
     }
