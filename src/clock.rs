@@ -15,5 +15,5 @@ pub fn unix_now() -> i64 {
 
 /// Now as an RFC 3339 UTC string with second precision (`2026-12-01T09:00:00Z`).
 pub fn now_rfc3339() -> String {
-    safemarket_durable::engine::format_utc(now())
+    safemarket_engine::format_utc(now())
 }

@@ -12,7 +12,7 @@ pub const PROBLEM_BASE: &str = "https://safemarket.dev/problems/";
 
 /// One invalid input field, reported in a problem's `errors` array (`field` is the JSON path or
 /// parameter name). The engine's type, so the store object's validation errors pass unchanged.
-pub use safemarket_durable::engine::FieldError;
+pub use safemarket_engine::FieldError;
 
 /// Everything that can go wrong at the edge, one variant per problem type.
 #[derive(Debug)]

@@ -1,11 +1,11 @@
 //! Typed calls from the Worker to a store's Durable Object.
 
 use chrono::NaiveDate;
-use safemarket_durable::engine::{BookingError, Occupancy, Schedule};
-use safemarket_durable::protocol::{
+use safemarket_engine::protocol::{
     SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, COMMAND_URL,
     RENDERED_HEADER,
 };
+use safemarket_engine::{BookingError, Occupancy, Schedule};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};

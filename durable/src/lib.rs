@@ -1,17 +1,10 @@
-//! SafeMarket's per-store inventory.
-//!
-//! - [`engine`] is the pure slot/booking engine: schedules, slot expansion in the store's time
-//!   zone, booking decisions, codes and idempotency. It has no `worker` types and is tested
-//!   natively.
-//! - [`protocol`] is the typed request/response protocol between the Worker and the object.
-//! - [`object`] is the Durable Object itself: thin glue that runs engine decisions inside the
-//!   object's own SQLite database.
-//! - [`limiter`] is the per-api-key rate limiter, a second, tiny Durable Object class.
+//! SafeMarket's Durable Objects: the per-store inventory object ([`object`], thin glue that
+//! runs `safemarket_engine` decisions inside the object's own SQLite database) and the
+//! per-api-key rate limiter ([`limiter`]). The engine and the protocol live in the
+//! `safemarket-engine` crate, which has no runtime dependency.
 
-pub mod engine;
 pub mod limiter;
 pub mod object;
-pub mod protocol;
 
 pub use limiter::KeyRateLimiter;
 pub use object::StoreObject;

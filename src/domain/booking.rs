@@ -1,7 +1,7 @@
 //! Booking inputs (slot starts, party sizes, dates, list scopes) and the booking representation.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use safemarket_durable::engine::{format_utc, Booking};
+use safemarket_engine::{format_utc, Booking};
 use serde::Serialize;
 
 use super::time_range;

@@ -1,7 +1,7 @@
 //! Inputs of the integrations surface: api-key scopes and names, the caller a phone system
 //! books for (name and E.164 phone), and partner document sources.
 
-use safemarket_durable::engine::Guest;
+use safemarket_engine::Guest;
 
 use crate::domain::store::bounded_text;
 use crate::error::FieldError;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
-use safemarket_durable::engine::{local_rfc3339, local_to_utc, wall_instant, FillStatus, Schedule};
+use safemarket_engine::{local_rfc3339, local_to_utc, wall_instant, FillStatus, Schedule};
 use serde::Serialize;
 
 use crate::domain::store::StoreRow;
@@ -145,7 +145,7 @@ impl Location {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use safemarket_durable::engine::format_utc;
+    use safemarket_engine::format_utc;
 
     fn utc(raw: &str) -> String {
         format_utc(parse_time(raw, DEFAULT_ZONE).unwrap())

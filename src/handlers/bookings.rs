@@ -1,8 +1,8 @@
 //! Bookings of one store (served by its Durable Object) and the caller's bookings across stores
 //! (from the D1 index).
 
-use safemarket_durable::engine::Guest;
-use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::Guest;
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;

@@ -1,6 +1,6 @@
 //! `GET /api/health`: round-trips D1, KV and a Durable Object.
 
-use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{StoreCommand, StoreReply};
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;

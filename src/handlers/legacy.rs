@@ -5,9 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::future::{join, join_all};
-use safemarket_durable::engine::{day_slots, local_rfc3339, wall_instant, Schedule};
 use safemarket_durable::object::{upsert_index, IndexEntry};
-use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::{day_slots, local_rfc3339, wall_instant, Schedule};
 use serde_json::json;
 use worker::{D1Database, Response};
 
@@ -205,7 +205,7 @@ async fn index_now(
     db: &D1Database,
     store: &StoreRow,
     number: i64,
-    booking: &safemarket_durable::engine::Booking,
+    booking: &safemarket_engine::Booking,
 ) {
     let entry = IndexEntry {
         store_id: store.id.clone(),

@@ -11,7 +11,7 @@ use crate::repo::{booking_index, stores, users};
 use crate::respond;
 use crate::store_client;
 use futures_util::future::join_all;
-use safemarket_durable::protocol::StoreCommand;
+use safemarket_engine::protocol::StoreCommand;
 
 /// `GET /api/v1/me`.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {

@@ -1,7 +1,7 @@
 //! A store's schedule, slot listing and live occupancy (all served by its Durable Object).
 
-use safemarket_durable::engine::{format_utc, Schedule};
-use safemarket_durable::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::{format_utc, Schedule};
 use serde_json::json;
 use worker::Response;
 

@@ -5,7 +5,7 @@
 //! DELETE answers 204 again and re-sends the close to the store's object (which is idempotent),
 //! so a close that failed half-way can be completed by retrying.
 
-use safemarket_durable::protocol::StoreCommand;
+use safemarket_engine::protocol::StoreCommand;
 use serde_json::{Map, Value};
 use worker::Response;
 

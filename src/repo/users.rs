@@ -5,7 +5,7 @@ use worker::D1Database;
 
 use crate::domain::user::User;
 use crate::error::ApiError;
-use safemarket_durable::protocol::erased_user_key;
+use safemarket_engine::protocol::erased_user_key;
 
 const COLUMNS: &str = "id, email, kind, display_name, created_at";
 

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use safemarket_durable::engine::{
+use safemarket_engine::protocol::{SlotView, StoreReply, StoreResult};
+use safemarket_engine::{
     format_utc, local_rfc3339, render_slot_listing, slot_at, slots_between, Schedule, Slot,
 };
-use safemarket_durable::protocol::{SlotView, StoreReply, StoreResult};
 use serde::Serialize;
 use serde_json::json;
 

@@ -10,6 +10,7 @@
 //! it made, so a booking whose idempotency record or outbox entry could not be written is not
 //! left behind.
 
+mod random;
 mod schema;
 mod sqlite;
 mod sync;
@@ -30,12 +31,13 @@ use worker::{
     SqlStorage, State,
 };
 
-use crate::engine::{
-    self, affected_by_schedule, slots_between, BookRequest, Booking, BookingError, FieldError,
-    Guest, IdempotencyKey, OsRandom, OverlapSweep, Schedule, StoreContext,
-};
-use crate::protocol::{
+use random::OsRandom;
+use safemarket_engine::protocol::{
     SlotView, StoreCommand, StoreError, StoreReply, StoreRequest, StoreResult, RENDERED_HEADER,
+};
+use safemarket_engine::{
+    self as engine, affected_by_schedule, slots_between, BookRequest, Booking, BookingError,
+    FieldError, Guest, IdempotencyKey, OverlapSweep, Schedule, StoreContext,
 };
 use sqlite::SqlInventory;
 

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::engine::{Booking, BookingStatus, IdempotencyRecord, Inventory, Slot, MAX_SLOT_LENGTH};
+use safemarket_engine::{
+    Booking, BookingStatus, IdempotencyRecord, Inventory, Slot, MAX_SLOT_LENGTH,
+};
 
 /// A booking row as stored (instants in Unix seconds).
 #[derive(Debug, Deserialize)]
@@ -205,7 +207,7 @@ impl<'a> SqlInventory<'a> {
     /// confirmed and checked-in bookings that overlap `[from, to)`, for an [`OverlapSweep`]
     /// over a listing's slots.
     ///
-    /// [`OverlapSweep`]: crate::engine::OverlapSweep
+    /// [`OverlapSweep`]: safemarket_engine::OverlapSweep
     pub fn held_between(
         &self,
         from: DateTime<Utc>,

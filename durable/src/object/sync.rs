@@ -11,7 +11,7 @@ use worker::{D1Database, D1PreparedStatement};
 
 use super::sqlite::{IndexEntry, SqlInventory};
 use super::StoreObject;
-use crate::protocol::erased_user_key;
+use safemarket_engine::protocol::erased_user_key;
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
@@ -64,12 +64,12 @@ pub fn upsert_index(
         (entry.number as f64).into(),
         nullable(entry.user_id()),
         b.code.as_str().into(),
-        crate::engine::format_utc(b.slot_start).into(),
-        crate::engine::format_utc(b.slot_end).into(),
+        safemarket_engine::format_utc(b.slot_start).into(),
+        safemarket_engine::format_utc(b.slot_end).into(),
         f64::from(b.party_size).into(),
         b.status.as_str().into(),
-        crate::engine::format_utc(b.created_at).into(),
-        crate::engine::format_utc(b.updated_at).into(),
+        safemarket_engine::format_utc(b.created_at).into(),
+        safemarket_engine::format_utc(b.updated_at).into(),
         (version as f64).into(),
         nullable(entry.user_id().map(erased_user_key).as_deref()),
     ])
@@ -100,7 +100,7 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     // Expired idempotency records never replay; dropping them here keeps bookings cheap.
     let store_id = obj.meta("store_id").ok().flatten().unwrap_or_default();
     if let Err(e) = SqlInventory::new(&obj.sql, &store_id)
-        .purge_idempotency(crate::engine::idempotency::expiry_cutoff(Utc::now()))
+        .purge_idempotency(safemarket_engine::idempotency::expiry_cutoff(Utc::now()))
     {
         log_error("purging idempotency records failed", e);
     }
@@ -192,7 +192,7 @@ async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>,
     let inv = SqlInventory::new(&obj.sql, &store_id);
     let old = inv.ended_before(cutoff, BATCH).map_err(|e| e.to_string())?;
     if !old.is_empty() {
-        let archived_at = crate::engine::format_utc(now);
+        let archived_at = safemarket_engine::format_utc(now);
         let mut statements = Vec::with_capacity(old.len());
         for (number, booking) in &old {
             let entry = IndexEntry {

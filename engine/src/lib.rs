@@ -1,4 +1,6 @@
-//! The pure slot/booking engine (no `worker` types; tested natively).
+//! SafeMarket's pure slot/booking engine and the protocol of its store objects. This crate
+//! depends on no runtime (`worker`, `wasm-bindgen`, `js-sys`), so Cargo, not convention, keeps
+//! every booking rule testable natively.
 //!
 //! - [`schedule`]: the store's opening schedule, validated and normalised.
 //! - [`slots`]: expansion of a schedule into slots in the store's time zone (DST-correct).
@@ -8,6 +10,7 @@
 //! - [`idempotency`]: idempotency keys, records and request fingerprints.
 //! - [`listing`]: the client's JSON of a slot listing, written in one pass.
 //! - [`memory`]: an in-memory [`Inventory`] for tests.
+//! - [`protocol`]: the typed calls the Worker makes to a store's Durable Object.
 //!
 //! Nothing here reads a clock or a random source on its own: `now` and a
 //! [`RandomSource`] are always passed in.
@@ -19,6 +22,7 @@ pub mod codes;
 pub mod idempotency;
 pub mod listing;
 pub mod memory;
+pub mod protocol;
 pub mod schedule;
 pub mod slots;
 
@@ -30,7 +34,7 @@ pub use booking::{
     BookOutcome, BookRequest, Booking, BookingError, BookingStatus, FillStatus, Guest, Inventory,
     Occupancy, StoreContext,
 };
-pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, OsRandom, RandomSource};
+pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, RandomSource};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
 pub use listing::{render_slot_listing, OverlapSweep};
 pub use memory::MemoryInventory;

@@ -3,8 +3,8 @@ use chrono_tz::Tz;
 use serde_json::json;
 
 use super::*;
-use crate::engine::codes::splitmix;
-use crate::engine::memory::MemoryInventory;
+use crate::codes::splitmix;
+use crate::memory::MemoryInventory;
 
 const BERLIN: Tz = chrono_tz::Europe::Berlin;
 

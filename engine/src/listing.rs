@@ -192,8 +192,8 @@ fn push_u32(out: &mut Vec<u8>, mut n: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{format_utc, slots_between, Schedule};
     use crate::protocol::SlotView;
+    use crate::{format_utc, slots_between, Schedule};
     use chrono::NaiveDate;
     use proptest::prelude::*;
     use serde_json::json;

@@ -2,7 +2,7 @@
 //! normalised form ([`Schedule`]) that slot expansion works on.
 //!
 //! Times of day are wall-clock times in the store's time zone; turning them into instants is
-//! the job of [`crate::engine::slots`].
+//! the job of [`crate::slots`].
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Booking, BookingError, FieldError, Guest, Occupancy, Schedule};
+use crate::{Booking, BookingError, FieldError, Guest, Occupancy, Schedule};
 
 /// Path the Worker posts commands to (Durable Object stubs need a full URL).
 pub const COMMAND_URL: &str = "https://store.internal/command";
