@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codes::{generate_code, parse_code, RandomSource};
 use super::idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord};
+use super::ids::Owner;
 use super::schedule::Schedule;
 use super::slots::{current_slot, slot_at, Slot};
 
@@ -107,7 +108,7 @@ pub struct Booking {
     /// Human-readable code, unique among the store's confirmed bookings.
     pub code: String,
     /// The user (or api-key principal) who booked; `None` once anonymised after erasure.
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     /// Guest name for bookings made on someone's behalf.
     pub guest_name: Option<String>,
     /// Guest phone for bookings made on someone's behalf.
@@ -163,7 +164,7 @@ pub trait Inventory {
 
     /// Number of confirmed bookings of `owner` whose slot has not ended at `now`
     /// (`slot_end > now`).
-    fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, Self::Error>;
+    fn active_bookings(&self, owner: &Owner, now: DateTime<Utc>) -> Result<u32, Self::Error>;
 
     /// Whether a confirmed booking has this code.
     fn code_in_use(&self, code: &str) -> Result<bool, Self::Error>;
@@ -184,13 +185,22 @@ pub trait Inventory {
     /// The idempotency record of `owner` and `key`, expired or not.
     fn idempotency_get(
         &self,
-        owner: &str,
+        owner: &Owner,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, Self::Error>;
 
     /// Stores a record, replacing any existing one of the same owner and key (an expired
     /// record's key may be reused).
     fn idempotency_put(&mut self, record: &IdempotencyRecord) -> Result<(), Self::Error>;
+
+    /// Deletes every idempotency record of `owner` (erasure).
+    fn idempotency_forget(&mut self, owner: &Owner) -> Result<(), Self::Error>;
+
+    /// Every booking of `owner`, by slot start.
+    fn bookings_of(&self, owner: &Owner) -> Result<Vec<Booking>, Self::Error>;
+
+    /// Confirmed bookings whose slot starts at or after `from`.
+    fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, Self::Error>;
 }
 
 /// Everything about the store at the moment of a decision.
@@ -210,7 +220,7 @@ pub struct StoreContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookRequest {
     /// Who books: a user id, or the principal of an api key booking for a guest.
-    pub owner: String,
+    pub owner: Owner,
     /// People in the party.
     pub party_size: u32,
     /// Start of the wanted slot.
@@ -564,6 +574,96 @@ pub fn cancel<I: Inventory + ?Sized>(
     transition(inv, booking, BookingStatus::Cancelled, now)
 }
 
+/// [`cancel`] on someone's behalf: with `by`, only a booking of that owner (another
+/// owner's booking does not exist for them: `NotFound`); without, any booking (staff).
+pub fn cancel_for<I: Inventory + ?Sized>(
+    inv: &mut I,
+    id: &str,
+    by: Option<&Owner>,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    owned_by(inv, id, by)?;
+    cancel(inv, id, now)
+}
+
+/// Cancels the booking with `code` (as typed; a malformed code is simply unknown).
+pub fn cancel_by_code<I: Inventory + ?Sized>(
+    inv: &mut I,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    let booking = by_code(inv, code)?;
+    cancel(inv, &booking.id, now)
+}
+
+/// The most relevant booking with `code` (as typed; a malformed code is simply unknown).
+pub fn by_code<I: Inventory + ?Sized>(inv: &I, code: &str) -> Result<Booking, BookingError> {
+    let code = parse_code(code).map_err(|_| BookingError::NotFound)?;
+    inv.get_by_code(code.as_str())
+        .map_err(storage)?
+        .ok_or(BookingError::NotFound)
+}
+
+/// The booking `id`, which with `by` must belong to that owner (`NotFound` otherwise).
+pub fn owned_by<I: Inventory + ?Sized>(
+    inv: &I,
+    id: &str,
+    by: Option<&Owner>,
+) -> Result<Booking, BookingError> {
+    let booking = load(inv, id)?;
+    match by {
+        Some(owner) if booking.owner.as_ref() != Some(owner) => Err(BookingError::NotFound),
+        _ => Ok(booking),
+    }
+}
+
+/// What erasing an owner did in one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    /// Future bookings cancelled.
+    pub cancelled: u32,
+    /// Bookings whose owner was removed (all of them, the cancelled ones included).
+    pub anonymised: u32,
+}
+
+/// Erases an owner from the store: confirmed bookings that have not started are cancelled,
+/// every booking of theirs loses its owner, and their idempotency records go. Idempotent.
+pub fn erase_owner<I: Inventory + ?Sized>(
+    inv: &mut I,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> Result<Erased, BookingError> {
+    let mut erased = Erased {
+        cancelled: 0,
+        anonymised: 0,
+    };
+    for mut booking in inv.bookings_of(owner).map_err(storage)? {
+        if booking.status == BookingStatus::Confirmed && booking.slot_start >= now {
+            booking.status = BookingStatus::Cancelled;
+            erased.cancelled += 1;
+        }
+        booking.owner = None;
+        booking.updated_at = now;
+        inv.update(&booking).map_err(storage)?;
+        erased.anonymised += 1;
+    }
+    inv.idempotency_forget(owner).map_err(storage)?;
+    Ok(erased)
+}
+
+/// Closing a store down cancels every confirmed booking that has not started yet (the store
+/// refuses new ones through [`StoreContext::store_closed`]); returns how many. Idempotent.
+pub fn close_store<I: Inventory + ?Sized>(
+    inv: &mut I,
+    now: DateTime<Utc>,
+) -> Result<u32, BookingError> {
+    let future = inv.confirmed_from(now).map_err(storage)?;
+    for booking in &future {
+        cancel(inv, &booking.id, now)?;
+    }
+    Ok(u32::try_from(future.len()).unwrap_or(u32::MAX))
+}
+
 /// Checks in the booking with `code` (as typed: normalised by [`parse_code`]; a malformed
 /// code is simply unknown).
 ///
@@ -574,11 +674,7 @@ pub fn check_in_by_code<I: Inventory + ?Sized>(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<Booking, BookingError> {
-    let code = parse_code(code).map_err(|_| BookingError::NotFound)?;
-    let booking = inv
-        .get_by_code(code.as_str())
-        .map_err(storage)?
-        .ok_or(BookingError::NotFound)?;
+    let booking = by_code(inv, code)?;
     require_status(&booking, BookingStatus::CheckedIn)?;
     let len = booking.slot().duration();
     // Differences of two valid instants always fit a TimeDelta, unlike `start - len`.
@@ -630,7 +726,7 @@ pub fn reschedule<I: Inventory + ?Sized>(
     check_capacity(schedule.capacity(), booked, booking.party_size)?;
     if !booking.is_active(ctx.now) && booking.guest_name.is_none() {
         // An anonymised booking (no owner) counts against nobody.
-        if let Some(owner) = booking.owner.as_deref() {
+        if let Some(owner) = booking.owner.as_ref() {
             let active = inv.active_bookings(owner, ctx.now).map_err(storage)?;
             if active >= schedule.max_active_bookings_per_user() {
                 return Err(BookingError::BookingLimit {
@@ -644,6 +740,18 @@ pub fn reschedule<I: Inventory + ?Sized>(
     booking.updated_at = ctx.now;
     inv.update(&booking).map_err(storage)?;
     Ok(booking)
+}
+
+/// [`reschedule`] on someone's behalf: with `by`, only a booking of that owner.
+pub fn reschedule_for<I: Inventory + ?Sized>(
+    inv: &mut I,
+    ctx: &StoreContext<'_>,
+    id: &str,
+    by: Option<&Owner>,
+    new_slot_start: DateTime<Utc>,
+) -> Result<Booking, BookingError> {
+    owned_by(inv, id, by)?;
+    reschedule(inv, ctx, id, new_slot_start)
 }
 
 /// The active bookings (confirmed, slot not ended at `now`) that the schedule `new` no longer

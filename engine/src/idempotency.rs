@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::booking::Guest;
+use super::ids::Owner;
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
@@ -76,7 +77,7 @@ impl std::error::Error for InvalidKey {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     /// Who sent the request (keys of different owners never clash).
-    pub owner: String,
+    pub owner: Owner,
     /// The `Idempotency-Key`.
     pub key: String,
     /// [`fingerprint`] of the request's semantic content.
@@ -200,7 +201,7 @@ mod tests {
     fn records_expire_after_24_hours() {
         let created = utc("2026-12-01T09:00:00Z");
         let rec = IdempotencyRecord {
-            owner: "u".into(),
+            owner: Owner::parse("u").unwrap(),
             key: "k".into(),
             fingerprint: "f".into(),
             booking_id: "b".into(),

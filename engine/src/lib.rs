@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub mod booking;
 pub mod codes;
 pub mod idempotency;
+pub mod ids;
 pub mod listing;
 pub mod memory;
 pub mod protocol;
@@ -30,12 +31,14 @@ pub mod slots;
 mod proptests;
 
 pub use booking::{
-    affected_by_schedule, book, cancel, check_in_by_code, mark_no_show, occupancy, reschedule,
-    BookOutcome, BookRequest, Booking, BookingError, BookingStatus, FillStatus, Guest, Inventory,
-    Occupancy, StoreContext,
+    affected_by_schedule, book, by_code, cancel, cancel_by_code, cancel_for, check_in_by_code,
+    close_store, erase_owner, mark_no_show, occupancy, owned_by, reschedule, reschedule_for,
+    BookOutcome, BookRequest, Booking, BookingError, BookingStatus, Erased, FillStatus, Guest,
+    Inventory, Occupancy, StoreContext,
 };
 pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, RandomSource};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
+pub use ids::{KeyId, Owner, StoreId, UserId};
 pub use listing::{render_slot_listing, OverlapSweep};
 pub use memory::MemoryInventory;
 pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};

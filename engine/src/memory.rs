@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::booking::{Booking, BookingStatus, Inventory};
 use super::idempotency::IdempotencyRecord;
+use super::ids::Owner;
 use super::slots::Slot;
 
 /// Bookings and idempotency records in memory, with switches to simulate storage failures.
@@ -19,7 +20,7 @@ use super::slots::Slot;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryInventory {
     bookings: Vec<Booking>,
-    idempotency: BTreeMap<(String, String), IdempotencyRecord>,
+    idempotency: BTreeMap<(Owner, String), IdempotencyRecord>,
     outbox: Vec<Booking>,
     /// When set, every read fails.
     pub fail_reads: bool,
@@ -43,7 +44,7 @@ impl fmt::Display for MemoryError {
 /// What a rollback restores.
 type Saved = (
     Vec<Booking>,
-    BTreeMap<(String, String), IdempotencyRecord>,
+    BTreeMap<(Owner, String), IdempotencyRecord>,
     Vec<Booking>,
 );
 
@@ -137,12 +138,12 @@ impl Inventory for MemoryInventory {
             .fold(0u32, u32::saturating_add))
     }
 
-    fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, MemoryError> {
+    fn active_bookings(&self, owner: &Owner, now: DateTime<Utc>) -> Result<u32, MemoryError> {
         self.read()?;
         let n = self
             .bookings
             .iter()
-            .filter(|b| b.owner.as_deref() == Some(owner) && b.is_active(now))
+            .filter(|b| b.owner.as_ref() == Some(owner) && b.is_active(now))
             .count();
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
@@ -190,14 +191,42 @@ impl Inventory for MemoryInventory {
 
     fn idempotency_get(
         &self,
-        owner: &str,
+        owner: &Owner,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, MemoryError> {
         self.read()?;
         Ok(self
             .idempotency
-            .get(&(owner.to_owned(), key.to_owned()))
+            .get(&(owner.clone(), key.to_owned()))
             .cloned())
+    }
+
+    fn idempotency_forget(&mut self, owner: &Owner) -> Result<(), MemoryError> {
+        self.write()?;
+        self.idempotency.retain(|(o, _), _| o != owner);
+        Ok(())
+    }
+
+    fn bookings_of(&self, owner: &Owner) -> Result<Vec<Booking>, MemoryError> {
+        self.read()?;
+        let mut found: Vec<Booking> = self
+            .bookings
+            .iter()
+            .filter(|b| b.owner.as_ref() == Some(owner))
+            .cloned()
+            .collect();
+        found.sort_by_key(|b| b.slot_start);
+        Ok(found)
+    }
+
+    fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .bookings
+            .iter()
+            .filter(|b| b.status == BookingStatus::Confirmed && b.slot_start >= from)
+            .cloned()
+            .collect())
     }
 
     fn idempotency_put(&mut self, record: &IdempotencyRecord) -> Result<(), MemoryError> {

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::booking::*;
 use super::codes::splitmix;
 use super::idempotency::{fingerprint, IdempotencyKey};
+use super::ids::Owner;
 use super::memory::MemoryInventory;
 use super::schedule::Schedule;
 use super::slots::*;
@@ -185,7 +186,7 @@ fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
 /// The model: every booking as it must be stored, and the idempotency records.
 struct Model {
     bookings: BTreeMap<String, Booking>,
-    keys: HashMap<(String, String), (String, String, DateTime<Utc>)>,
+    keys: HashMap<(Owner, String), (String, String, DateTime<Utc>)>,
 }
 
 impl Model {
@@ -199,11 +200,11 @@ impl Model {
             .sum()
     }
 
-    fn active(&self, owner: &str, now: DateTime<Utc>) -> u32 {
+    fn active(&self, owner: &Owner, now: DateTime<Utc>) -> u32 {
         let n = self
             .bookings
             .values()
-            .filter(|b| b.owner.as_deref() == Some(owner) && b.is_active(now))
+            .filter(|b| b.owner.as_ref() == Some(owner) && b.is_active(now))
             .count();
         u32::try_from(n).unwrap()
     }
@@ -348,7 +349,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 slot,
                 key,
             } => {
-                let owner = format!("user{user}");
+                let owner = Owner::parse(&format!("user{user}")).expect("owner");
                 let start = choose(&starts, &current, now, slot);
                 let key = key.map(|k| format!("key{k}"));
                 next_id += 1;
@@ -394,7 +395,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                         prop_assert_eq!(b.slot(), slot);
                         prop_assert_eq!(b.party_size, *party);
                         prop_assert_eq!(b.status, BookingStatus::Confirmed);
-                        prop_assert_eq!(b.owner.as_deref(), Some(owner.as_str()));
+                        prop_assert_eq!(b.owner.as_ref(), Some(&owner));
                         prop_assert!(!model
                             .bookings
                             .values()
@@ -494,8 +495,11 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                         .slot_verdict(&schedule, tz, now, start, b.party_size, Some(&b.id))
                         .and_then(|slot| {
                             // Moving an ended booking into the future adds an active one.
-                            let owner = b.owner.as_deref().unwrap_or_default();
-                            if !b.is_active(now) && model.active(owner, now) >= MAX_ACTIVE {
+                            let limited = b
+                                .owner
+                                .as_ref()
+                                .is_some_and(|o| model.active(o, now) >= MAX_ACTIVE);
+                            if !b.is_active(now) && limited {
                                 Err(BookingError::BookingLimit { limit: MAX_ACTIVE })
                             } else {
                                 Ok(slot)

@@ -1,171 +1,286 @@
-//! The typed protocol between the Worker and a store's Durable Object.
+//! The typed protocol between the Worker and a store's Durable Object: one request type per
+//! call, each naming its reply type ([`StoreCall`]), so a reply of the wrong shape is a
+//! compile error on both sides rather than a runtime fallback.
 //!
-//! The Worker sends one [`StoreRequest`] as the JSON body of a `POST` to the object and gets a
-//! [`StoreResult`] back. Both sides compile this module (and the engine types it carries), so a
-//! field renamed on one side cannot be forgotten on the other.
+//! On the wire a call is a `POST` to [`call_url`]`(C::NAME)` whose JSON body is a
+//! [`StoreRequest`] (the store, its zone as the Worker knows it, and the call). The object
+//! answers `200` with the reply's bytes ([`WireReply`]), or [`ERROR_STATUS`] with a
+//! [`StoreError`] as JSON.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::{Booking, BookingError, FieldError, Guest, Occupancy, Schedule};
+use crate::booking::Erased;
+use crate::ids::{Owner, StoreId, UserId};
+use crate::{Booking, BookingError, FieldError, Guest, IdempotencyKey, Occupancy, Schedule};
 
-/// Path the Worker posts commands to (Durable Object stubs need a full URL).
-pub const COMMAND_URL: &str = "https://store.internal/command";
+/// The status of an answer whose body is a [`StoreError`].
+pub const ERROR_STATUS: u16 = 409;
 
-/// Set on an object's answer whose body is the client's JSON as is (see
-/// [`StoreCommand::RenderSlots`]) rather than a [`StoreResult`].
-pub const RENDERED_HEADER: &str = "x-store-rendered";
+/// Where a call is posted (Durable Object stubs need a full URL).
+pub fn call_url(name: &str) -> String {
+    format!("https://store.internal/call/{name}")
+}
 
-/// One request to a store's object: which store it is (the object records it for its alarm's
+/// The call name in a path made by [`call_url`].
+pub fn call_name(path: &str) -> Option<&str> {
+    path.strip_prefix("/call/")
+}
+
+/// One call to a store's object and the type of its successful reply.
+pub trait StoreCall: Serialize + DeserializeOwned {
+    /// The call's name on the wire (last path segment).
+    const NAME: &'static str;
+    /// What the object answers on success.
+    type Reply: WireReply;
+}
+
+/// How a reply travels as the body of the object's answer.
+pub trait WireReply: Sized {
+    /// The body bytes.
+    fn to_body(&self) -> Result<Vec<u8>, String>;
+    /// Back from the body bytes.
+    fn from_body(body: Vec<u8>) -> Result<Self, String>;
+}
+
+macro_rules! json_replies {
+    ($($t:ty),* $(,)?) => {$(
+        impl WireReply for $t {
+            fn to_body(&self) -> Result<Vec<u8>, String> {
+                serde_json::to_vec(self).map_err(|e| e.to_string())
+            }
+            fn from_body(body: Vec<u8>) -> Result<Self, String> {
+                serde_json::from_slice(&body).map_err(|e| e.to_string())
+            }
+        }
+    )*};
+}
+
+json_replies!(
+    Pong,
+    ZoneRecorded,
+    Closed,
+    ScheduleChanged,
+    Option<Schedule>,
+    Vec<SlotView>,
+    Booked,
+    Booking,
+    Vec<Booking>,
+    Vec<NumberedBooking>,
+    Occupancy,
+    Erased,
+);
+
+/// The client's JSON of a slot listing as the object rendered it (see
+/// `render_slot_listing`): the Worker passes these bytes through without decoding them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedListing(pub Vec<u8>);
+
+impl WireReply for RenderedListing {
+    fn to_body(&self) -> Result<Vec<u8>, String> {
+        Ok(self.0.clone())
+    }
+    fn from_body(body: Vec<u8>) -> Result<Self, String> {
+        Ok(RenderedListing(body))
+    }
+}
+
+/// The envelope of every call: which store it is for (the object records it for its alarm's
 /// D1 writes), the store's IANA zone as the Worker read it from D1 (or `None` on the hot paths,
-/// which skip that read), and the command.
+/// which skip that read), and the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoreRequest {
-    /// The store id (also the object's name).
-    pub store_id: String,
+pub struct StoreRequest<C> {
+    /// The store (also the object's name).
+    pub store_id: StoreId,
     /// IANA zone of the store's schedule as D1 has it; the object records it. `None`: use the
     /// zone recorded last, or answer [`StoreError::UnknownStore`] when there is none.
     pub timezone: Option<String>,
     /// What to do.
-    pub command: StoreCommand,
+    pub call: C,
 }
 
-/// A command for a store's Durable Object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum StoreCommand {
-    /// Round-trips the object's SQLite: writes `nonce` and reads it back (health check).
-    Ping {
+macro_rules! calls {
+    ($($(#[$doc:meta])* $name:literal => $call:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? } -> $reply:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct $call { $($(#[$fdoc])* pub $field: $ty),* }
+
+        impl StoreCall for $call {
+            const NAME: &'static str = $name;
+            type Reply = $reply;
+        }
+    )*
+        /// The name of every call, for a server to check that it serves them all.
+        pub const ALL_CALLS: &[&str] = &[$($name),*];
+    };
+}
+
+calls! {
+    /// Round-trips the object's SQLite: writes `nonce` and reads it back (deep health check).
+    "ping" => Ping {
         /// Any string; echoed back after a write/read through SQLite.
         nonce: String,
-    },
+    } -> Pong;
     /// The store was closed by its owner: refuse new bookings from now on and cancel the
     /// future ones. Idempotent.
-    CloseStore,
+    "close_store" => CloseStore {} -> Closed;
     /// Replaces the schedule (already validated by the Worker; validated again on decode).
-    PutSchedule {
+    "put_schedule" => PutSchedule {
         /// The new schedule.
         schedule: Schedule,
-    },
-    /// The stored schedule.
-    GetSchedule,
+    } -> ScheduleChanged;
+    /// Records the store's zone sent with this call (after the store's zone changed in D1);
+    /// answers the zone recorded.
+    "record_zone" => RecordZone {} -> ZoneRecorded;
+    /// The stored schedule (`None` when the store has none yet).
+    "get_schedule" => GetSchedule {} -> Option<Schedule>;
     /// Slots with their counts for local dates `from..=to`.
-    ListSlots {
+    "list_slots" => ListSlots {
         /// First local date.
         from: NaiveDate,
         /// Last local date (inclusive).
         to: NaiveDate,
-    },
-    /// The client's slot listing for local dates `from..=to`, rendered by the object: answered
-    /// with that JSON as the body and [`RENDERED_HEADER`] set, which the Worker passes through
-    /// (refusals still come as a [`StoreResult`]).
-    RenderSlots {
+    } -> Vec<SlotView>;
+    /// The client's slot listing for local dates `from..=to`, rendered by the object.
+    "render_slots" => RenderSlots {
         /// First local date.
         from: NaiveDate,
         /// Last local date (inclusive).
         to: NaiveDate,
-    },
+    } -> RenderedListing;
     /// Books a slot.
-    Book {
-        /// Principal the booking belongs to: a user id, or `key:<api key id>` for bookings an
-        /// integration made for a caller (those are not in any user's booking index).
-        owner: String,
+    "book" => Book {
+        /// Whom the booking belongs to.
+        owner: Owner,
         /// People.
         party_size: u32,
         /// Start of the slot.
         slot_start: DateTime<Utc>,
-        /// Caller booked on someone's behalf.
+        /// Caller booked on someone's behalf (api keys).
         guest: Option<Guest>,
-        /// `Idempotency-Key` header, validated.
-        idempotency_key: Option<String>,
-    },
+        /// The request's `Idempotency-Key`.
+        idempotency_key: Option<IdempotencyKey>,
+    } -> Booked;
     /// One booking by id.
-    GetBooking {
+    "get_booking" => GetBooking {
         /// Booking id.
         id: String,
-    },
+    } -> Booking;
     /// One booking by code (the most relevant if codes were reused after cancellation).
-    GetBookingByCode {
+    "get_booking_by_code" => GetBookingByCode {
         /// Booking code as typed.
         code: String,
-    },
-    /// Cancels a booking by id; with `owner`, only if the booking belongs to it.
-    Cancel {
+    } -> Booking;
+    /// Cancels a booking by id; with `owner`, only if it belongs to them.
+    "cancel" => Cancel {
         /// Booking id.
         id: String,
         /// Required owner, or `None` for staff.
-        owner: Option<String>,
-    },
-    /// Cancels a booking by its per-store number (the legacy app's reservation id), only if it
-    /// belongs to `owner`.
-    CancelByNumber {
+        owner: Option<Owner>,
+    } -> Booking;
+    /// Cancels a booking by its per-store number (the legacy app's reservation id), only if
+    /// it belongs to `owner`.
+    "cancel_by_number" => CancelByNumber {
         /// Per-store booking number.
         number: i64,
         /// Required owner.
-        owner: String,
-    },
+        owner: Owner,
+    } -> Booking;
     /// Cancels a booking by code (phone system).
-    CancelByCode {
+    "cancel_by_code" => CancelByCode {
         /// Booking code.
         code: String,
-    },
-    /// Moves a booking to another slot atomically; with `owner`, only its own.
-    Reschedule {
+    } -> Booking;
+    /// Moves a booking to another slot atomically; with `owner`, only their own.
+    "reschedule" => Reschedule {
         /// Booking id.
         id: String,
         /// Required owner, or `None` for staff.
-        owner: Option<String>,
+        owner: Option<Owner>,
         /// New slot start.
         slot_start: DateTime<Utc>,
-    },
+    } -> Booking;
     /// Every booking of one local date.
-    DayBookings {
+    "day_bookings" => DayBookings {
         /// Local date.
         date: NaiveDate,
-    },
+    } -> Vec<Booking>;
     /// The confirmed and checked-in bookings of one owner starting at or after `from`, with
     /// their per-store numbers (the legacy app's reservation list).
-    OwnerBookings {
+    "owner_bookings" => OwnerBookings {
         /// The owner.
-        owner: String,
+        owner: Owner,
         /// Earliest slot start.
         from: DateTime<Utc>,
-    },
+    } -> Vec<NumberedBooking>;
     /// Door check-in by code.
-    CheckIn {
+    "check_in" => CheckIn {
         /// Booking code.
         code: String,
-    },
+    } -> Booking;
     /// Marks a booking as no-show.
-    NoShow {
+    "no_show" => NoShow {
         /// Booking id.
         id: String,
-    },
+    } -> Booking;
     /// Occupancy of the slot in progress.
-    Occupancy,
-    /// Account erasure: cancel the user's future bookings, anonymise the past ones.
-    EraseUser {
+    "occupancy" => GetOccupancy {} -> Occupancy;
+    /// Account erasure: cancel the user's future bookings, anonymise every booking of theirs.
+    "erase_user" => EraseUser {
         /// The erased user.
-        user_id: String,
-    },
+        user: UserId,
+    } -> Erased;
 }
 
-impl StoreCommand {
-    /// Whether the command may change bookings (and so append to the object's index outbox).
-    pub fn writes_bookings(&self) -> bool {
-        matches!(
-            self,
-            Self::CloseStore
-                | Self::Book { .. }
-                | Self::Cancel { .. }
-                | Self::CancelByNumber { .. }
-                | Self::CancelByCode { .. }
-                | Self::Reschedule { .. }
-                | Self::CheckIn { .. }
-                | Self::NoShow { .. }
-                | Self::EraseUser { .. }
-        )
-    }
+/// Answer to [`Ping`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pong {
+    /// The nonce as read back from SQLite.
+    pub nonce: String,
+}
+
+/// Answer to [`RecordZone`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneRecorded {
+    /// The IANA zone now recorded.
+    pub timezone: String,
+}
+
+/// Answer to [`CloseStore`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closed {
+    /// Future bookings cancelled by this call.
+    pub cancelled: u32,
+}
+
+/// Answer to [`PutSchedule`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleChanged {
+    /// The schedule as stored.
+    pub schedule: Schedule,
+    /// Active bookings the new schedule no longer offers (kept valid).
+    pub affected_bookings: Vec<Booking>,
+}
+
+/// Answer to [`Book`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Booked {
+    /// The booking.
+    pub booking: Booking,
+    /// Its per-store number (the legacy app's reservation id).
+    pub number: i64,
+    /// `true` for an idempotent replay (answer 200, not 201).
+    pub replayed: bool,
+}
+
+/// A booking with its per-store number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberedBooking {
+    /// The per-store number (the legacy app's reservation id).
+    pub number: i64,
+    /// The booking.
+    pub booking: Booking,
 }
 
 /// One slot in a listing.
@@ -185,99 +300,16 @@ pub struct SlotView {
     pub available: u32,
 }
 
-/// A successful answer of the object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "snake_case")]
-pub enum StoreReply {
-    /// Answer to [`StoreCommand::Ping`].
-    Pong {
-        /// The nonce as read back from SQLite.
-        nonce: String,
-    },
-    /// Answer to [`StoreCommand::CloseStore`].
-    Closed {
-        /// Future bookings cancelled by this call.
-        cancelled: u32,
-    },
-    /// The stored schedule (after `PutSchedule`, with the active bookings it no longer offers).
-    Schedule {
-        /// The schedule, `None` when the store has none.
-        schedule: Option<Schedule>,
-        /// Active bookings outside the new schedule (kept valid); empty for `GetSchedule`.
-        affected_bookings: Vec<Booking>,
-    },
-    /// Slot listing.
-    Slots {
-        /// Slots sorted by start.
-        items: Vec<SlotView>,
-    },
-    /// A booking was made (or replayed for a repeated idempotent request).
-    Booked {
-        /// The booking.
-        booking: Booking,
-        /// Its per-store number (the legacy app's reservation id).
-        number: i64,
-        /// `true` for an idempotent replay.
-        replayed: bool,
-    },
-    /// One booking.
-    Booking {
-        /// The booking.
-        booking: Booking,
-    },
-    /// Several bookings, sorted by slot start.
-    Bookings {
-        /// The bookings.
-        items: Vec<Booking>,
-    },
-    /// Bookings with their per-store numbers, sorted by slot start.
-    NumberedBookings {
-        /// `(number, booking)` pairs.
-        items: Vec<(i64, Booking)>,
-    },
-    /// Occupancy now.
-    Occupancy {
-        /// The occupancy.
-        occupancy: Occupancy,
-    },
-    /// Answer to [`StoreCommand::EraseUser`].
-    Erased {
-        /// Future bookings cancelled.
-        cancelled: u32,
-        /// Past bookings whose owner was removed.
-        anonymised: u32,
-    },
-}
-
-impl StoreReply {
-    /// The variant's name (its `reply` tag), for messages that must not pull in `Debug` of
-    /// every protocol type.
-    pub fn name(&self) -> &'static str {
-        match self {
-            StoreReply::Pong { .. } => "pong",
-            StoreReply::Closed { .. } => "closed",
-            StoreReply::Schedule { .. } => "schedule",
-            StoreReply::Slots { .. } => "slots",
-            StoreReply::Booked { .. } => "booked",
-            StoreReply::Booking { .. } => "booking",
-            StoreReply::Bookings { .. } => "bookings",
-            StoreReply::NumberedBookings { .. } => "numbered_bookings",
-            StoreReply::Occupancy { .. } => "occupancy",
-            StoreReply::Erased { .. } => "erased",
-        }
-    }
-}
-
-/// Why the object refused or failed a command.
+/// Why the object refused or failed a call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "error", content = "data", rename_all = "snake_case")]
 pub enum StoreError {
-    /// A booking rule refused the command.
+    /// A booking rule refused the call.
     Booking(BookingError),
     /// Input values are invalid (422 with field errors).
     Invalid(Vec<FieldError>),
-    /// The command could not be decoded (a Worker/object version mismatch or a bug).
-    BadCommand(String),
+    /// The call could not be decoded (a Worker/object version mismatch or a bug).
+    BadCall(String),
     /// Storage failed inside the object (the text is for logs).
     Internal(String),
     /// A request without a zone reached an object that has not recorded one: it has never
@@ -285,42 +317,69 @@ pub enum StoreError {
     UnknownStore,
 }
 
-/// What the object answers to every command.
-pub type StoreResult = Result<StoreReply, StoreError>;
+impl From<BookingError> for StoreError {
+    fn from(e: BookingError) -> Self {
+        StoreError::Booking(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn request_wire_format_is_tagged() {
+    fn request_wire_format_names_the_call_by_path() {
         let req = StoreRequest {
-            store_id: "s".into(),
+            store_id: StoreId::parse("f47ac10b-58cc-4372-a567-0e02b2c3d479").unwrap(),
             timezone: Some("UTC".into()),
-            command: StoreCommand::Ping { nonce: "n".into() },
+            call: Ping { nonce: "n".into() },
         };
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"store_id": "s", "timezone": "UTC", "command": {"op": "ping", "nonce": "n"}})
+            serde_json::json!({"store_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479", "timezone": "UTC", "call": {"nonce": "n"}})
         );
-        assert_eq!(serde_json::from_value::<StoreRequest>(json).unwrap(), req);
+        assert_eq!(
+            serde_json::from_value::<StoreRequest<Ping>>(json).unwrap(),
+            req
+        );
+        assert_eq!(
+            call_name(&call_url(Ping::NAME)["https://store.internal".len()..]),
+            Some("ping")
+        );
     }
 
     #[test]
-    fn results_round_trip() {
-        for result in [
-            Ok(StoreReply::Pong { nonce: "x".into() }),
-            Err(StoreError::Booking(BookingError::SlotFull { available: 2 })),
-            Err(StoreError::Booking(BookingError::Storage("disk".into()))),
-            Err(StoreError::Invalid(vec![FieldError::new(
-                "slot_minutes",
-                "too small",
-            )])),
+    fn replies_and_errors_round_trip() {
+        let pong = Pong { nonce: "x".into() };
+        assert_eq!(Pong::from_body(pong.to_body().unwrap()).unwrap(), pong);
+        let listing = RenderedListing(b"{\"items\":[]}".to_vec());
+        assert_eq!(
+            RenderedListing::from_body(listing.to_body().unwrap()).unwrap(),
+            listing
+        );
+        for e in [
+            StoreError::Booking(BookingError::SlotFull { available: 2 }),
+            StoreError::Booking(BookingError::Storage("disk".into())),
+            StoreError::Invalid(vec![FieldError::new("slot_minutes", "too small")]),
+            StoreError::UnknownStore,
         ] {
-            let s = serde_json::to_string(&result).unwrap();
-            assert_eq!(serde_json::from_str::<StoreResult>(&s).unwrap(), result);
+            let s = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<StoreError>(&s).unwrap(), e);
         }
+    }
+
+    #[test]
+    fn a_malformed_idempotency_key_or_owner_does_not_decode() {
+        let book = |owner: &str, key: &str| {
+            serde_json::from_value::<Book>(serde_json::json!({
+                "owner": owner, "party_size": 1, "slot_start": "2026-12-01T09:00:00Z",
+                "guest": null, "idempotency_key": key,
+            }))
+        };
+        assert!(book("u-1", "k-1").is_ok());
+        assert!(book("u-1", "").is_err());
+        assert!(book("key:", "k-1").is_err());
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::repo::api_keys::{self, ApiKeyRow};
 use crate::router::RouteId;
 use crate::store_client;
+use safemarket_engine::{KeyId, Owner};
 
 /// What every api key starts with (and what tells it apart from an access token).
 pub const KEY_PREFIX: &str = "smk_";
@@ -98,9 +99,11 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
-    /// The booking owner of bookings it makes (the D1 booking index skips `key:` owners).
-    pub fn principal(&self) -> String {
-        format!("key:{}", self.id)
+    /// The owner of the bookings it makes (they are in no user's booking index).
+    pub fn owner(&self) -> Result<Owner, ApiError> {
+        KeyId::parse(&self.id).map(Owner::ApiKey).ok_or_else(|| {
+            ApiError::internal(format!("stored api key id {:?} is malformed", self.id))
+        })
     }
 
     fn from_row(row: ApiKeyRow) -> Result<Self, ApiError> {

@@ -13,6 +13,7 @@ use crate::context::Ctx;
 use crate::domain::user::UserKind;
 use crate::error::ApiError;
 use api_keys::ApiKey;
+use safemarket_engine::{Owner, UserId};
 use tokens::{TokenConfig, MIN_SECRET_LEN};
 
 /// Token signing settings read from the environment once per request.
@@ -74,6 +75,15 @@ pub struct AuthUser {
     pub kind: UserKind,
 }
 
+impl AuthUser {
+    /// The user as the owner of bookings.
+    pub fn owner(&self) -> Result<Owner, ApiError> {
+        UserId::parse(&self.id).map(Owner::User).ok_or_else(|| {
+            ApiError::internal(format!("session user id {:?} is malformed", self.id))
+        })
+    }
+}
+
 /// The bearer token of the request, if any; a malformed `Authorization` header is a 401.
 pub fn bearer(ctx: &Ctx) -> Result<Option<String>, ApiError> {
     let Some(value) = ctx.req.headers().get("authorization").ok().flatten() else {
@@ -99,11 +109,11 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// Whom bookings belong to: the user id, or `key:<key id>` for an api key.
-    pub fn principal(&self) -> String {
+    /// Whom the bookings it makes belong to.
+    pub fn owner(&self) -> Result<Owner, ApiError> {
         match self {
-            Caller::User(user) => user.id.clone(),
-            Caller::Key(key) => key.principal(),
+            Caller::User(user) => user.owner(),
+            Caller::Key(key) => key.owner(),
         }
     }
 }

@@ -62,23 +62,7 @@ pub enum Role {
     Staff,
 }
 
-/// A store id: a UUID, normalised to lower-case hyphenated form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoreId(String);
-
-impl StoreId {
-    /// `None` for anything that is not a UUID (the caller answers 404: such a store cannot exist).
-    pub fn parse(raw: &str) -> Option<Self> {
-        uuid::Uuid::parse_str(raw)
-            .ok()
-            .map(|u| StoreId(u.hyphenated().to_string()))
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use safemarket_engine::StoreId;
 
 /// Trimmed text of 1..=`max` characters without control characters (also used by the
 /// integrations' key and caller names).

@@ -1,8 +1,11 @@
 //! Bookings of one store (served by its Durable Object) and the caller's bookings across stores
 //! (from the D1 index).
 
-use safemarket_engine::protocol::{StoreCommand, StoreReply};
-use safemarket_engine::Guest;
+use safemarket_engine::protocol::{
+    Book, Cancel, CancelByCode, CheckIn, DayBookings, GetBooking, GetBookingByCode, NoShow,
+    Reschedule, StoreCall,
+};
+use safemarket_engine::{Booking, Guest, IdempotencyKey, Owner};
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
@@ -47,22 +50,13 @@ struct CheckInBody {
     code: String,
 }
 
-/// The booking of a single-booking reply as a response with `status`.
-fn booking_response(
-    store: &StoreRow,
-    reply: StoreReply,
-    status: u16,
-) -> Result<Response, ApiError> {
-    match reply {
-        StoreReply::Booking { booking } => {
-            respond::json(&BookingView::new(&store.id, &booking), status)
-        }
-        other => Err(store_client::unexpected(other)),
-    }
+/// A booking as the answer (200).
+fn booking_response(store: &StoreRow, booking: &Booking) -> Result<Response, ApiError> {
+    respond::json(&BookingView::new(&store.id, booking), 200)
 }
 
-async fn call(ctx: &Ctx, store: &StoreRow, command: StoreCommand) -> Result<StoreReply, ApiError> {
-    store_client::call(&ctx.env, &store.id, &store.timezone, command).await
+async fn call<C: StoreCall>(ctx: &Ctx, store: &StoreRow, call: C) -> Result<C::Reply, ApiError> {
+    store_client::call(&ctx.env, store, call).await
 }
 
 /// `None` for staff and the store's api keys (any booking of the store), `Some(caller)` for
@@ -71,12 +65,12 @@ async fn owner_constraint(
     ctx: &Ctx,
     store: &StoreRow,
     caller: &Caller,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<Owner>, ApiError> {
     let db = ctx.db()?;
     Ok(if staff_or_key(&db, store, caller).await? {
         None
     } else {
-        Some(caller.principal())
+        Some(caller.owner()?)
     })
 }
 
@@ -119,27 +113,24 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
     let caller = require_caller(&ctx).await?;
     let input: BookBody = body::json(&mut ctx.req).await?;
     let (slot_start, party_size, guest) = parse_booking(&caller, input)?;
-    let idempotency_key = ctx.header("idempotency-key");
-    let command = StoreCommand::Book {
-        owner: caller.principal(),
+    let idempotency_key = ctx
+        .header("idempotency-key")
+        .map(|raw| IdempotencyKey::parse(&raw))
+        .transpose()
+        .map_err(|e| ApiError::invalid("Idempotency-Key", e.to_string()))?;
+    let book = Book {
+        owner: caller.owner()?,
         party_size: party_size.0,
         slot_start: slot_start.0,
         guest,
         idempotency_key,
     };
     // The hot path: no D1 read of the store (its object knows the zone and whether it closed).
-    match store_client::call_path_store(&ctx, command).await? {
-        (
-            store_id,
-            StoreReply::Booked {
-                booking, replayed, ..
-            },
-        ) => respond::json(
-            &BookingView::new(store_id.as_str(), &booking),
-            if replayed { 200 } else { 201 },
-        ),
-        (_, other) => Err(store_client::unexpected(other)),
-    }
+    let (store_id, booked) = store_client::call_path_store(&ctx, book).await?;
+    respond::json(
+        &BookingView::new(store_id.as_str(), &booked.booking),
+        if booked.replayed { 200 } else { 201 },
+    )
 }
 
 /// `GET /api/v1/stores/{store_id}/bookings/{booking_id}`: the booking's owner, staff or the
@@ -149,11 +140,8 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     let id = ctx.param("booking_id")?.to_string();
-    let reply = call(&ctx, &store, StoreCommand::GetBooking { id }).await?;
-    let StoreReply::Booking { booking } = reply else {
-        return Err(store_client::unexpected(reply));
-    };
-    let own = booking.owner.as_deref() == Some(caller.principal().as_str());
+    let booking = call(&ctx, &store, GetBooking { id }).await?;
+    let own = booking.owner == Some(caller.owner()?);
     if !own && !staff_or_key(&db, &store, &caller).await? {
         // Other people's bookings do not exist for a customer.
         return Err(ApiError::NotFound("No such booking.".into()));
@@ -168,7 +156,7 @@ pub async fn cancel(ctx: Ctx) -> Result<Response, ApiError> {
     let store = store_or_404(&ctx, &db).await?;
     let owner = owner_constraint(&ctx, &store, &caller).await?;
     let id = ctx.param("booking_id")?.to_string();
-    call(&ctx, &store, StoreCommand::Cancel { id, owner }).await?;
+    call(&ctx, &store, Cancel { id, owner }).await?;
     respond::no_content()
 }
 
@@ -182,17 +170,17 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
     let store = store_or_404(&ctx, &db).await?;
     let owner = owner_constraint(&ctx, &store, &Caller::User(user)).await?;
     let id = ctx.param("booking_id")?.to_string();
-    let reply = call(
+    let moved = call(
         &ctx,
         &store,
-        StoreCommand::Reschedule {
+        Reschedule {
             id,
             owner,
             slot_start: slot_start.0,
         },
     )
     .await?;
-    booking_response(&store, reply, 200)
+    booking_response(&store, &moved)
 }
 
 /// `GET /api/v1/stores/{store_id}/bookings?date=&limit=&cursor=` (staff, the store's api
@@ -209,10 +197,7 @@ pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     require_staff_or_key(&db, &store, &caller).await?;
-    let bookings = match call(&ctx, &store, StoreCommand::DayBookings { date }).await? {
-        StoreReply::Bookings { items } => items,
-        other => return Err(store_client::unexpected(other)),
-    };
+    let bookings = call(&ctx, &store, DayBookings { date }).await?;
     // One day of one store is bounded, so the page is cut from the whole day. `slot_start` is
     // fixed-width RFC 3339, so its text order is its time order.
     let mut views: Vec<BookingView> = bookings
@@ -229,15 +214,15 @@ pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
 /// `bookings:read`): the booking a caller reads out; 404 for unknown or malformed codes.
 pub async fn get_by_code(ctx: Ctx) -> Result<Response, ApiError> {
     let (store, code) = staff_store_and_code(&ctx).await?;
-    let reply = call(&ctx, &store, StoreCommand::GetBookingByCode { code }).await?;
-    booking_response(&store, reply, 200)
+    let booking = call(&ctx, &store, GetBookingByCode { code }).await?;
+    booking_response(&store, &booking)
 }
 
 /// `DELETE /api/v1/stores/{store_id}/bookings/by-code/{code}` (staff, the store's api keys with
 /// `bookings:write`): cancel -> 204; the place is free again at once.
 pub async fn cancel_by_code(ctx: Ctx) -> Result<Response, ApiError> {
     let (store, code) = staff_store_and_code(&ctx).await?;
-    call(&ctx, &store, StoreCommand::CancelByCode { code }).await?;
+    call(&ctx, &store, CancelByCode { code }).await?;
     respond::no_content()
 }
 
@@ -257,8 +242,8 @@ pub async fn check_in(mut ctx: Ctx) -> Result<Response, ApiError> {
     let db = ctx.db()?;
     let store = store_or_404(&ctx, &db).await?;
     require_member(&db, &store, &user).await?;
-    let reply = call(&ctx, &store, StoreCommand::CheckIn { code: input.code }).await?;
-    booking_response(&store, reply, 200)
+    let booking = call(&ctx, &store, CheckIn { code: input.code }).await?;
+    booking_response(&store, &booking)
 }
 
 /// `POST /api/v1/stores/{store_id}/bookings/{booking_id}/no-show` (staff).
@@ -268,8 +253,8 @@ pub async fn no_show(ctx: Ctx) -> Result<Response, ApiError> {
     let store = store_or_404(&ctx, &db).await?;
     require_member(&db, &store, &user).await?;
     let id = ctx.param("booking_id")?.to_string();
-    let reply = call(&ctx, &store, StoreCommand::NoShow { id }).await?;
-    booking_response(&store, reply, 200)
+    let booking = call(&ctx, &store, NoShow { id }).await?;
+    booking_response(&store, &booking)
 }
 
 /// `GET /api/v1/me/bookings?scope=upcoming|past&limit=&cursor=`: from the D1 index.

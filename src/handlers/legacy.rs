@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::future::{join, join_all};
 use safemarket_durable::object::{upsert_index, IndexEntry};
-use safemarket_engine::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{Book, CancelByNumber, NumberedBooking, OwnerBookings};
 use safemarket_engine::{day_slots, local_rfc3339, wall_instant, Schedule};
+use safemarket_engine::{Owner, UserId};
 use serde_json::json;
 use worker::{D1Database, Response};
 
@@ -35,6 +36,13 @@ fn bad(param: &str, message: &str) -> ApiError {
 
 fn tz_of(store: &StoreRow) -> Result<Tz, ApiError> {
     store.tz().map_err(ApiError::internal)
+}
+
+/// The guest user of a device as the owner of its bookings.
+fn device_owner(user_id: &str) -> Result<Owner, ApiError> {
+    UserId::parse(user_id)
+        .map(Owner::User)
+        .ok_or_else(|| ApiError::internal(format!("guest user id {user_id:?} is malformed")))
 }
 
 fn device(ctx: &Ctx) -> Result<DeviceId, ApiError> {
@@ -244,23 +252,20 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
         .and_then(|s| slot_containing(s, tz, at))
         .ok_or_else(|| bad("dateTime", "the store is closed at that time"))?;
     let user = users::guest_for_device(&db, device.as_str(), &clock::now_rfc3339()).await?;
-    let command = StoreCommand::Book {
-        owner: user.id.clone(),
+    let book = Book {
+        owner: device_owner(&user.id)?,
         party_size: 1,
         slot_start,
         guest: None,
         idempotency_key: None,
     };
-    let (booking, number) =
-        match store_client::call(&ctx.env, &store.id, &store.timezone, command).await {
-            Ok(StoreReply::Booked {
-                booking, number, ..
-            }) => (booking, number),
-            Ok(other) => return Err(store_client::unexpected(other)),
-            Err(e) if (400..500).contains(&e.status()) => return Err(bad("dateTime", &e.detail())),
-            Err(e) => return Err(e),
-        };
-    index_now(&db, &store, number, &booking).await;
+    let booked = match store_client::call(&ctx.env, &store, book).await {
+        Ok(booked) => booked,
+        Err(e) if (400..500).contains(&e.status()) => return Err(bad("dateTime", &e.detail())),
+        Err(e) => return Err(e),
+    };
+    let booking = booked.booking;
+    index_now(&db, &store, booked.number, &booking).await;
     respond::json(
         &json!({"humanReadableToken": booking.code, "reservationToken": booking.id}),
         200,
@@ -312,21 +317,15 @@ async fn reservations_at(
         return Ok(Vec::new());
     };
     let tz = tz_of(&store)?;
-    let command = StoreCommand::OwnerBookings {
-        owner: owner.to_string(),
-        from,
-    };
-    let items = match store_client::call(&ctx.env, &store.id, &store.timezone, command).await? {
-        StoreReply::NumberedBookings { items } => items,
-        other => return Err(store_client::unexpected(other)),
-    };
+    let owner = device_owner(owner)?;
+    let items = store_client::call(&ctx.env, &store, OwnerBookings { owner, from }).await?;
     if items.is_empty() {
         return Ok(Vec::new());
     }
     let location = location(ctx, &store).await?;
     Ok(items
         .into_iter()
-        .map(|(number, booking)| {
+        .map(|NumberedBooking { number, booking }| {
             (
                 booking.slot_start,
                 json!({"id": number, "startTime": local_rfc3339(booking.slot_start, tz), "deviceId": device.as_str(), "location": location}),
@@ -350,14 +349,13 @@ pub async fn revoke(ctx: Ctx) -> Result<Response, ApiError> {
     let user = users::by_device(&db, device.as_str())
         .await?
         .ok_or_else(not_found)?;
-    let command = StoreCommand::CancelByNumber {
+    let command = CancelByNumber {
         number,
-        owner: user.id,
+        owner: device_owner(&user.id)?,
     };
     // The cancellation reaches the index through the store object's outbox.
-    match store_client::call(&ctx.env, &store.id, &store.timezone, command).await {
-        Ok(StoreReply::Booking { .. }) => {}
-        Ok(other) => return Err(store_client::unexpected(other)),
+    match store_client::call(&ctx.env, &store, command).await {
+        Ok(_) => {}
         Err(e) if e.status() == 404 => return Err(not_found()),
         Err(e) if (400..500).contains(&e.status()) => {
             return Err(bad("reservationId", &e.detail()))

@@ -11,7 +11,8 @@ use crate::repo::{booking_index, stores, users};
 use crate::respond;
 use crate::store_client;
 use futures_util::future::join_all;
-use safemarket_engine::protocol::StoreCommand;
+use safemarket_engine::protocol::EraseUser;
+use safemarket_engine::UserId;
 
 /// `GET /api/v1/me`.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
@@ -59,16 +60,16 @@ const ERASE_CONCURRENCY: usize = 8;
 /// Cancels the user's future bookings and anonymises the past ones in every store the index
 /// knows of (a few stores at a time).
 async fn erase_bookings(ctx: &Ctx, db: &worker::D1Database, user_id: &str) -> Result<(), ApiError> {
+    let user = UserId::parse(user_id)
+        .ok_or_else(|| ApiError::internal(format!("user id {user_id:?} is malformed")))?;
+    let user = &user;
     let store_ids = booking_index::stores_of_user(db, user_id).await?;
     for chunk in store_ids.chunks(ERASE_CONCURRENCY) {
         let calls = chunk.iter().map(|store_id| async move {
             let Some(store) = stores::by_id(db, store_id).await? else {
                 return Ok(());
             };
-            let command = StoreCommand::EraseUser {
-                user_id: user_id.to_string(),
-            };
-            store_client::call(&ctx.env, &store.id, &store.timezone, command)
+            store_client::call(&ctx.env, &store, EraseUser { user: user.clone() })
                 .await
                 .map(|_| ())
         });

@@ -1,6 +1,6 @@
 //! A store's schedule, slot listing and live occupancy (all served by its Durable Object).
 
-use safemarket_engine::protocol::{StoreCommand, StoreReply};
+use safemarket_engine::protocol::{GetOccupancy, PutSchedule};
 use safemarket_engine::{format_utc, Schedule};
 use serde_json::json;
 use worker::Response;
@@ -40,29 +40,15 @@ pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
                 .collect(),
         )
     })?;
-    match store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::PutSchedule { schedule },
-    )
-    .await?
-    {
-        StoreReply::Schedule {
-            schedule: Some(schedule),
-            affected_bookings,
-        } => {
-            let affected: Vec<BookingView> = affected_bookings
-                .iter()
-                .map(|b| BookingView::new(&store.id, b))
-                .collect();
-            let mut body = serde_json::to_value(&schedule).map_err(ApiError::internal)?;
-            body["affected_bookings"] =
-                serde_json::to_value(affected).map_err(ApiError::internal)?;
-            respond::json(&body, 200)
-        }
-        other => Err(store_client::unexpected(other)),
-    }
+    let changed = store_client::call(&ctx.env, &store, PutSchedule { schedule }).await?;
+    let affected: Vec<BookingView> = changed
+        .affected_bookings
+        .iter()
+        .map(|b| BookingView::new(&store.id, b))
+        .collect();
+    let mut body = serde_json::to_value(&changed.schedule).map_err(ApiError::internal)?;
+    body["affected_bookings"] = serde_json::to_value(affected).map_err(ApiError::internal)?;
+    respond::json(&body, 200)
 }
 
 /// `GET /api/v1/stores/{store_id}/schedule` (anyone): as stored; 404 when none yet.
@@ -90,10 +76,7 @@ pub async fn slots(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /api/v1/stores/{store_id}/occupancy` (anyone): the slot in progress.
 pub async fn occupancy(ctx: Ctx) -> Result<Response, ApiError> {
     // Door displays poll this: no D1 read of the store (see `store_client::call_path_store`).
-    let o = match store_client::call_path_store(&ctx, StoreCommand::Occupancy).await? {
-        (_, StoreReply::Occupancy { occupancy }) => occupancy,
-        (_, other) => return Err(store_client::unexpected(other)),
-    };
+    let (_, o) = store_client::call_path_store(&ctx, GetOccupancy {}).await?;
     respond::json(
         &json!({
             "slot_start": o.slot_start.map(format_utc),

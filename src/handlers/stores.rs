@@ -5,7 +5,7 @@
 //! DELETE answers 204 again and re-sends the close to the store's object (which is idempotent),
 //! so a close that failed half-way can be completed by retrying.
 
-use safemarket_engine::protocol::StoreCommand;
+use safemarket_engine::protocol::{CloseStore, RecordZone};
 use serde_json::{Map, Value};
 use worker::Response;
 
@@ -112,13 +112,7 @@ pub async fn update(mut ctx: Ctx) -> Result<Response, ApiError> {
     stores::update(&db, &store).await?;
     // The object records the zone it is sent and the hot paths rely on it (they do not read
     // D1): every update goes on to the object, so a retried PATCH also repairs a failed one.
-    store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::GetSchedule,
-    )
-    .await?;
+    store_client::call(&ctx.env, &store, RecordZone {}).await?;
     view(&store, 200)
 }
 
@@ -129,12 +123,6 @@ pub async fn close(ctx: Ctx) -> Result<Response, ApiError> {
     if store.closed_at.is_none() {
         stores::close(&db, &store.id, &clock::now_rfc3339()).await?;
     }
-    store_client::call(
-        &ctx.env,
-        &store.id,
-        &store.timezone,
-        StoreCommand::CloseStore,
-    )
-    .await?;
+    store_client::call(&ctx.env, &store, CloseStore {}).await?;
     respond::no_content()
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use safemarket_engine::protocol::{SlotView, StoreReply, StoreResult};
+use safemarket_engine::protocol::SlotView;
 use safemarket_engine::{
     format_utc, local_rfc3339, render_slot_listing, slot_at, slots_between, Schedule, Slot,
 };
@@ -86,9 +86,7 @@ fn main() {
     for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
         let slots = slots_between(&schedule, tz, from, to);
         let items = views(&slots, tz);
-        let reply: StoreResult = Ok(StoreReply::Slots {
-            items: items.clone(),
-        });
+        let reply: Vec<SlotView> = items.clone();
         let wire = serde_json::to_string(&reply).expect("serialise");
         println!(
             "  {tz} ({} slots, {} bytes object -> Worker)",
@@ -105,7 +103,7 @@ fn main() {
         // encoded by the object, decoded by the Worker and encoded again for the client.
         let t_views = time(min, || views(&slots, tz));
         let t_encode = time(min, || serde_json::to_string(&reply));
-        let t_decode = time(min, || serde_json::from_str::<StoreResult>(&wire));
+        let t_decode = time(min, || serde_json::from_str::<Vec<SlotView>>(&wire));
         let t_struct = time(min, || {
             let items = items
                 .iter()

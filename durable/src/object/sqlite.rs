@@ -2,12 +2,14 @@
 //! commands need. Every write of a booking also appends it to the outbox in the same
 //! synchronous step, so the D1 index can never miss a change the object committed.
 
+use std::cell::Cell;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
 use safemarket_engine::{
-    Booking, BookingStatus, IdempotencyRecord, Inventory, Slot, MAX_SLOT_LENGTH,
+    Booking, BookingStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId, MAX_SLOT_LENGTH,
 };
 
 /// A booking row as stored (instants in Unix seconds).
@@ -55,7 +57,10 @@ impl BookingRow {
         let booking = Booking {
             id: self.id,
             code: self.code,
-            owner: self.owner,
+            owner: self
+                .owner
+                .map(|raw| Owner::parse(&raw).ok_or_else(|| format!("bad stored owner {raw:?}")))
+                .transpose()?,
             guest_name: self.guest_name,
             guest_phone: self.guest_phone,
             slot_start: instant(self.slot_start)?,
@@ -81,12 +86,9 @@ pub struct IndexEntry {
 }
 
 impl IndexEntry {
-    /// The user the booking is indexed under: api-key principals (`key:...`) have none.
-    pub fn user_id(&self) -> Option<&str> {
-        self.booking
-            .owner
-            .as_deref()
-            .filter(|o| !o.starts_with("key:"))
+    /// The user the booking is indexed under: bookings of api keys have none.
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.booking.owner.as_ref().and_then(Owner::user)
     }
 }
 
@@ -131,6 +133,8 @@ fn overlap_args(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SqlStorageValue> 
 pub struct SqlInventory<'a> {
     sql: &'a SqlStorage,
     store_id: &'a str,
+    /// Set when this inventory appends to the outbox.
+    appended: &'a Cell<bool>,
     /// Id and number of the booking this inventory wrote last (saves re-reading it).
     last_written: Option<(String, i64)>,
 }
@@ -150,11 +154,13 @@ struct Sum {
 }
 
 impl<'a> SqlInventory<'a> {
-    /// The inventory of store `store_id` in `sql`.
-    pub fn new(sql: &'a SqlStorage, store_id: &'a str) -> Self {
+    /// The inventory of store `store_id` in `sql`; `appended` is set whenever it appends to
+    /// the outbox.
+    pub fn new(sql: &'a SqlStorage, store_id: &'a str, appended: &'a Cell<bool>) -> Self {
         Self {
             sql,
             store_id,
+            appended,
             last_written: None,
         }
     }
@@ -251,34 +257,6 @@ impl<'a> SqlInventory<'a> {
             .map_or((0, 0), |r| (people(r.booked), people(r.checked_in))))
     }
 
-    /// Confirmed bookings starting at or after `from`, optionally of one owner.
-    pub fn future_confirmed(
-        &self,
-        from: DateTime<Utc>,
-        owner: Option<&str>,
-    ) -> Result<Vec<Booking>, String> {
-        let rows = match owner {
-            Some(o) => self.bookings_where(
-                "status = 'confirmed' AND slot_start >= ? AND owner = ?",
-                vec![from.timestamp().into(), o.into()],
-            )?,
-            None => self.bookings_where(
-                "status = 'confirmed' AND slot_start >= ?",
-                vec![from.timestamp().into()],
-            )?,
-        };
-        Ok(rows.into_iter().map(|(_, b)| b).collect())
-    }
-
-    /// Every booking of an owner.
-    pub fn bookings_of(&self, owner: &str) -> Result<Vec<Booking>, String> {
-        Ok(self
-            .bookings_where("owner = ? ORDER BY slot_start", vec![owner.into()])?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
-    }
-
     /// Active bookings (confirmed, not ended at `now`).
     pub fn active(&self, now: DateTime<Utc>) -> Result<Vec<Booking>, String> {
         Ok(self
@@ -324,6 +302,7 @@ impl<'a> SqlInventory<'a> {
                 vec![payload.into()],
             )
             .map_err(err)?;
+        self.appended.set(true);
         self.last_written = Some((b.id.clone(), number));
         Ok(())
     }
@@ -370,12 +349,12 @@ impl<'a> SqlInventory<'a> {
     /// Confirmed and checked-in bookings of `owner` starting at or after `from`, by start.
     pub fn owner_bookings_from(
         &self,
-        owner: &str,
+        owner: &Owner,
         from: DateTime<Utc>,
     ) -> Result<Vec<(i64, Booking)>, String> {
         self.bookings_where(
             "owner = ? AND slot_start >= ? AND status IN ('confirmed', 'checked_in') ORDER BY slot_start, number",
-            vec![owner.into(), from.timestamp().into()],
+            vec![owner.to_storage().into(), from.timestamp().into()],
         )
     }
 
@@ -407,8 +386,8 @@ impl Inventory for SqlInventory<'_> {
         )
     }
 
-    fn active_bookings(&self, owner: &str, now: DateTime<Utc>) -> Result<u32, String> {
-        self.count("SELECT count(*) AS n FROM bookings WHERE owner = ? AND status = 'confirmed' AND slot_end > ?", vec![owner.into(), now.timestamp().into()])
+    fn active_bookings(&self, owner: &Owner, now: DateTime<Utc>) -> Result<u32, String> {
+        self.count("SELECT count(*) AS n FROM bookings WHERE owner = ? AND status = 'confirmed' AND slot_end > ?", vec![owner.to_storage().into(), now.timestamp().into()])
     }
 
     fn code_in_use(&self, code: &str) -> Result<bool, String> {
@@ -440,7 +419,7 @@ impl Inventory for SqlInventory<'_> {
             vec![
                 b.id.as_str().into(),
                 b.code.as_str().into(),
-                b.owner.clone().into(),
+                b.owner.as_ref().map(Owner::to_storage).into(),
                 b.guest_name.clone().into(),
                 b.guest_phone.clone().into(),
                 b.slot_start.timestamp().into(),
@@ -459,7 +438,7 @@ impl Inventory for SqlInventory<'_> {
             "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
              WHERE id = ? RETURNING number",
             vec![
-                b.owner.clone().into(),
+                b.owner.as_ref().map(Owner::to_storage).into(),
                 b.slot_start.timestamp().into(),
                 b.slot_end.timestamp().into(),
                 b.status.as_str().into(),
@@ -470,7 +449,11 @@ impl Inventory for SqlInventory<'_> {
         )
     }
 
-    fn idempotency_get(&self, owner: &str, key: &str) -> Result<Option<IdempotencyRecord>, String> {
+    fn idempotency_get(
+        &self,
+        owner: &Owner,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, String> {
         #[derive(Deserialize)]
         struct Row {
             fingerprint: String,
@@ -479,13 +462,13 @@ impl Inventory for SqlInventory<'_> {
         }
         let rows: Vec<Row> = self.query(
             "SELECT fingerprint, booking_id, created_at FROM idempotency WHERE owner = ? AND key = ?",
-            vec![owner.into(), key.into()],
+            vec![owner.to_storage().into(), key.into()],
         )?;
         rows.into_iter()
             .next()
             .map(|r| {
                 Ok(IdempotencyRecord {
-                    owner: owner.to_string(),
+                    owner: owner.clone(),
                     key: key.to_string(),
                     fingerprint: r.fingerprint,
                     booking_id: r.booking_id,
@@ -503,7 +486,7 @@ impl Inventory for SqlInventory<'_> {
                  ON CONFLICT (owner, key) DO UPDATE SET fingerprint = excluded.fingerprint,
                    booking_id = excluded.booking_id, created_at = excluded.created_at",
                 vec![
-                    r.owner.as_str().into(),
+                    r.owner.to_storage().into(),
                     r.key.as_str().into(),
                     r.fingerprint.as_str().into(),
                     r.booking_id.as_str().into(),
@@ -512,6 +495,38 @@ impl Inventory for SqlInventory<'_> {
             )
             .map_err(err)?;
         Ok(())
+    }
+
+    fn idempotency_forget(&mut self, owner: &Owner) -> Result<(), String> {
+        self.sql
+            .exec(
+                "DELETE FROM idempotency WHERE owner = ?",
+                vec![owner.to_storage().into()],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn bookings_of(&self, owner: &Owner) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where(
+                "owner = ? ORDER BY slot_start",
+                vec![owner.to_storage().into()],
+            )?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where(
+                "status = 'confirmed' AND slot_start >= ?",
+                vec![from.timestamp().into()],
+            )?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
     }
 }
 

@@ -9,9 +9,11 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::sqlite::{IndexEntry, SqlInventory};
+use super::calls::erase_here;
+use super::sqlite::IndexEntry;
 use super::StoreObject;
 use safemarket_engine::protocol::erased_user_key;
+use safemarket_engine::{Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
@@ -62,7 +64,7 @@ pub fn upsert_index(
         b.id.as_str().into(),
         entry.store_id.as_str().into(),
         (entry.number as f64).into(),
-        nullable(entry.user_id()),
+        nullable(entry.user_id().map(UserId::as_str)),
         b.code.as_str().into(),
         safemarket_engine::format_utc(b.slot_start).into(),
         safemarket_engine::format_utc(b.slot_end).into(),
@@ -71,7 +73,12 @@ pub fn upsert_index(
         safemarket_engine::format_utc(b.created_at).into(),
         safemarket_engine::format_utc(b.updated_at).into(),
         (version as f64).into(),
-        nullable(entry.user_id().map(erased_user_key).as_deref()),
+        nullable(
+            entry
+                .user_id()
+                .map(|u| erased_user_key(u.as_str()))
+                .as_deref(),
+        ),
     ])
 }
 
@@ -98,8 +105,9 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
         }
     }
     // Expired idempotency records never replay; dropping them here keeps bookings cheap.
-    let store_id = obj.meta("store_id").ok().flatten().unwrap_or_default();
-    if let Err(e) = SqlInventory::new(&obj.sql, &store_id)
+    let store_id = obj.recorded_store_id().unwrap_or_default();
+    if let Err(e) = obj
+        .inventory(&store_id)
         .purge_idempotency(safemarket_engine::idempotency::expiry_cutoff(Utc::now()))
     {
         log_error("purging idempotency records failed", e);
@@ -138,17 +146,17 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         return Ok(false);
     };
     let mut entries = Vec::with_capacity(rows.len());
-    let mut owners: Vec<String> = Vec::new();
+    let mut owners: Vec<UserId> = Vec::new();
     for row in &rows {
         let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
         if let Some(owner) = entry.user_id() {
-            if !owners.iter().any(|o| o == owner) {
-                owners.push(owner.to_owned());
+            if !owners.contains(owner) {
+                owners.push(owner.clone());
             }
         }
         entries.push((row.seq, entry));
     }
-    let hashes: Vec<String> = owners.iter().map(|o| erased_user_key(o)).collect();
+    let hashes: Vec<String> = owners.iter().map(|o| erased_user_key(o.as_str())).collect();
     let hashes_json = serde_json::to_string(&hashes).map_err(|e| e.to_string())?;
     let mut statements = Vec::with_capacity(entries.len() + 1);
     statements.push(
@@ -169,9 +177,10 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     };
     // Erased owners first: should that fail, the batch stays and the next run finds them
     // again. Their new outbox rows (anonymised bookings) come after `last`.
-    for (owner, hash) in owners.iter().zip(&hashes) {
+    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
+    for (owner, hash) in owners.into_iter().zip(&hashes) {
         if erased.iter().any(|e| &e.user_hash == hash) {
-            obj.erase_user_here(owner)?;
+            erase_here(obj, &store_id, &Owner::User(owner)).map_err(|e| format!("{e:?}"))?;
         }
     }
     // Only now that D1 has them.
@@ -183,13 +192,10 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
 
 /// Moves bookings that ended more than 30 days ago to D1 history; returns when to look again.
 async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>, String> {
-    let store_id = obj
-        .meta("store_id")
-        .map_err(|e| format!("{e:?}"))?
-        .unwrap_or_default();
+    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
     let now = Utc::now();
     let cutoff = now - TimeDelta::days(ARCHIVE_AFTER_DAYS);
-    let inv = SqlInventory::new(&obj.sql, &store_id);
+    let inv = obj.inventory(&store_id);
     let old = inv.ended_before(cutoff, BATCH).map_err(|e| e.to_string())?;
     if !old.is_empty() {
         let archived_at = safemarket_engine::format_utc(now);

@@ -58,9 +58,14 @@ fn ctx(s: &Schedule, now: DateTime<Utc>) -> StoreContext<'_> {
     }
 }
 
+/// The owner spelled `raw` (a user id, or `key:<id>`).
+fn owner_of(raw: &str) -> Owner {
+    Owner::parse(raw).expect("test owner")
+}
+
 fn req(owner: &str, party: u32, start: DateTime<Utc>) -> BookRequest {
     BookRequest {
-        owner: owner.into(),
+        owner: owner_of(owner),
         party_size: party,
         slot_start: start,
         guest: None,
@@ -112,7 +117,7 @@ fn book_creates_a_confirmed_booking() {
     assert!(!out.replayed);
     let b = out.booking;
     assert_eq!(b.id, "b1");
-    assert_eq!(b.owner.as_deref(), Some("u1"));
+    assert_eq!(b.owner, Some(owner_of("u1")));
     assert_eq!(b.guest_name.as_deref(), Some("Ann"));
     assert_eq!(b.guest_phone.as_deref(), Some("+49 30 1234"));
     assert_eq!(b.slot_start, slot());
@@ -428,7 +433,7 @@ fn idempotency_record_of_a_vanished_booking_books_afresh() {
     let r = keyed(req("u", 1, slot()), "k");
     f.inv
         .idempotency_put(&IdempotencyRecord {
-            owner: "u".into(),
+            owner: owner_of("u"),
             key: "k".into(),
             fingerprint: fingerprint(slot(), 1, None),
             booking_id: "gone".into(),
@@ -437,7 +442,7 @@ fn idempotency_record_of_a_vanished_booking_books_afresh() {
         .unwrap();
     let out = f.book(&c, r).unwrap();
     assert!(!out.replayed);
-    let rec = f.inv.idempotency_get("u", "k").unwrap().unwrap();
+    let rec = f.inv.idempotency_get(&owner_of("u"), "k").unwrap().unwrap();
     assert_eq!(rec.booking_id, out.booking.id);
 }
 
@@ -617,8 +622,8 @@ fn check_in_window_is_one_slot_either_side_inclusive() {
         ("2026-12-01T12:00:00Z", true),
         ("2026-12-01T12:00:01Z", false),
     ];
-    for (at, inside) in cases {
-        let b = f.ok(&ctx(&s, now()), req(at, 1, slot()));
+    for (i, (at, inside)) in cases.into_iter().enumerate() {
+        let b = f.ok(&ctx(&s, now()), req(&format!("u{i}"), 1, slot()));
         let snapshot = f.inv.clone();
         let r = check_in_by_code(&mut f.inv, &b.code, utc(at));
         if inside {
@@ -817,7 +822,7 @@ fn reschedule_of_an_ended_booking_counts_against_the_limit() {
     cancel(&mut f.inv, &second, now()).unwrap();
     let moved = reschedule(&mut f.inv, &c, &ended.id, utc("2026-12-01T12:00:00Z")).unwrap();
     assert!(moved.is_active(now()));
-    assert_eq!(f.inv.active_bookings("u", now()).unwrap(), 2);
+    assert_eq!(f.inv.active_bookings(&owner_of("u"), now()).unwrap(), 2);
 }
 
 #[test]

@@ -1,0 +1,407 @@
+//! One handler per protocol call: decode -> engine -> encode. Each runs synchronously inside
+//! one SQLite transaction ([`StoreObject::atomically`]), so its decision and its writes cannot
+//! interleave with another request's and commit or roll back together.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use safemarket_engine::protocol::{
+    Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed, DayBookings,
+    EraseUser, GetBooking, GetBookingByCode, GetOccupancy, GetSchedule, ListSlots, NoShow,
+    NumberedBooking, OwnerBookings, Ping, Pong, PutSchedule, RecordZone, RenderSlots,
+    RenderedListing, Reschedule, ScheduleChanged, SlotView, StoreCall, StoreError, StoreRequest,
+    WireReply, ZoneRecorded,
+};
+use safemarket_engine::{
+    self as engine, BookRequest, Booking, BookingError, Erased, FieldError, Occupancy,
+    OverlapSweep, Owner, Schedule, Slot, StoreContext,
+};
+
+use super::random::OsRandom;
+use super::sqlite::SqlInventory;
+use super::{internal, StoreObject};
+
+/// What every handler is given: the object, the store it serves, the store's zone and the
+/// instant of the decision (read once, so a call sees one `now`).
+pub(super) struct Here<'a> {
+    obj: &'a StoreObject,
+    store_id: &'a str,
+    tz: Tz,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Here<'a> {
+    fn inventory(&self) -> SqlInventory<'a> {
+        self.obj.inventory(self.store_id)
+    }
+
+    /// Runs `decide` with the store as the engine sees it (schedule, zone, now, closed).
+    fn with_context<T>(
+        &self,
+        decide: impl FnOnce(&StoreContext<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let schedule = self.obj.schedule()?;
+        let ctx = StoreContext {
+            schedule: schedule.as_deref(),
+            tz: self.tz,
+            now: self.now,
+            store_closed: self.obj.is_closed()?,
+        };
+        decide(&ctx)
+    }
+
+    /// Counts people per slot of `slots` (in order) by overlap, from one query over the
+    /// bookings around their span.
+    fn overlap_sweep(&self, slots: &[Slot]) -> Result<OverlapSweep, StoreError> {
+        let span = slots
+            .first()
+            .map(|first| first.start)
+            .zip(slots.iter().map(|s| s.end).max());
+        let Some((from, to)) = span else {
+            return Ok(OverlapSweep::new(Vec::new()));
+        };
+        let held = self.inventory().held_between(from, to).map_err(internal)?;
+        Ok(OverlapSweep::new(held))
+    }
+}
+
+/// A call the object serves.
+pub(super) trait Handle: StoreCall {
+    /// Decides and writes; runs inside the call's transaction.
+    fn handle(self, here: &Here<'_>) -> Result<Self::Reply, StoreError>;
+}
+
+/// Decodes, runs and encodes one call of type `C`.
+fn serve<C: Handle>(obj: &StoreObject, body: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let StoreRequest {
+        store_id,
+        timezone,
+        call,
+    } = serde_json::from_slice::<StoreRequest<C>>(body)
+        .map_err(|e| StoreError::BadCall(format!("cannot decode {}: {e}", C::NAME)))?;
+    // Recording schema, store id and zone is a transaction of its own: what D1 says about the
+    // store stays recorded even when the call then fails and rolls back.
+    let tz = obj.atomically(|| obj.prepare(store_id.as_str(), timezone.as_deref()))?;
+    let here = Here {
+        obj,
+        store_id: store_id.as_str(),
+        tz,
+        now: Utc::now(),
+    };
+    let reply = obj.atomically(|| call.handle(&here))?;
+    reply.to_body().map_err(internal)
+}
+
+/// How a call is served, by its name on the wire.
+pub(super) type Server = fn(&StoreObject, &[u8]) -> Result<Vec<u8>, StoreError>;
+
+macro_rules! routes {
+    ($($call:ty),* $(,)?) => {
+        /// The server of the call named `name`, `None` for a name no call has.
+        pub(super) fn route(name: &str) -> Option<Server> {
+            match name {
+                $(<$call as StoreCall>::NAME => Some(serve::<$call>),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+routes!(
+    Ping,
+    RecordZone,
+    CloseStore,
+    PutSchedule,
+    GetSchedule,
+    ListSlots,
+    RenderSlots,
+    Book,
+    GetBooking,
+    GetBookingByCode,
+    Cancel,
+    CancelByNumber,
+    CancelByCode,
+    Reschedule,
+    DayBookings,
+    OwnerBookings,
+    CheckIn,
+    NoShow,
+    GetOccupancy,
+    EraseUser,
+);
+
+impl Handle for Ping {
+    fn handle(self, here: &Here<'_>) -> Result<Pong, StoreError> {
+        here.obj.set_meta("last_ping", &self.nonce)?;
+        let nonce = here.obj.meta("last_ping")?.unwrap_or_default();
+        Ok(Pong { nonce })
+    }
+}
+
+impl Handle for RecordZone {
+    fn handle(self, here: &Here<'_>) -> Result<ZoneRecorded, StoreError> {
+        // `serve` recorded the zone of the envelope before this runs.
+        Ok(ZoneRecorded {
+            timezone: here.tz.name().to_owned(),
+        })
+    }
+}
+
+impl Handle for CloseStore {
+    fn handle(self, here: &Here<'_>) -> Result<Closed, StoreError> {
+        here.obj.mark_closed()?;
+        let cancelled = engine::close_store(&mut here.inventory(), here.now)?;
+        Ok(Closed { cancelled })
+    }
+}
+
+impl Handle for PutSchedule {
+    fn handle(self, here: &Here<'_>) -> Result<ScheduleChanged, StoreError> {
+        let active = here.inventory().active(here.now).map_err(internal)?;
+        let affected_bookings =
+            engine::affected_by_schedule(&active, &self.schedule, here.tz, here.now);
+        here.obj.store_schedule(&self.schedule)?;
+        Ok(ScheduleChanged {
+            schedule: self.schedule,
+            affected_bookings,
+        })
+    }
+}
+
+impl Handle for GetSchedule {
+    fn handle(self, here: &Here<'_>) -> Result<Option<Schedule>, StoreError> {
+        Ok(here.obj.schedule()?.map(|s| s.as_ref().clone()))
+    }
+}
+
+impl Handle for ListSlots {
+    fn handle(self, here: &Here<'_>) -> Result<Vec<SlotView>, StoreError> {
+        let Some(schedule) = here.obj.schedule()? else {
+            return Ok(Vec::new());
+        };
+        let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
+        let mut sweep = here.overlap_sweep(&slots)?;
+        let capacity = schedule.capacity();
+        Ok(slots
+            .into_iter()
+            .map(|slot| {
+                let booked = sweep.booked(&slot);
+                SlotView {
+                    start: slot.start,
+                    end: slot.end,
+                    local_start: engine::local_rfc3339(slot.start, here.tz),
+                    capacity,
+                    booked,
+                    available: capacity.saturating_sub(booked),
+                }
+            })
+            .collect())
+    }
+}
+
+impl Handle for RenderSlots {
+    fn handle(self, here: &Here<'_>) -> Result<RenderedListing, StoreError> {
+        let Some(schedule) = here.obj.schedule()? else {
+            return Ok(RenderedListing(engine::render_slot_listing(
+                &[],
+                0,
+                here.tz,
+                |_| 0,
+            )));
+        };
+        let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
+        let mut booked = here.overlap_sweep(&slots)?;
+        Ok(RenderedListing(engine::render_slot_listing(
+            &slots,
+            schedule.capacity(),
+            here.tz,
+            |slot| booked.booked(slot),
+        )))
+    }
+}
+
+impl Handle for Book {
+    fn handle(self, here: &Here<'_>) -> Result<Booked, StoreError> {
+        let mut inv = here.inventory();
+        let request = BookRequest {
+            owner: self.owner,
+            party_size: self.party_size,
+            slot_start: self.slot_start,
+            guest: self.guest,
+            idempotency_key: self.idempotency_key,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let outcome =
+            here.with_context(|ctx| Ok(engine::book(&mut inv, ctx, request, id, &mut OsRandom)?))?;
+        let number = inv.number_of(&outcome.booking.id).map_err(internal)?;
+        Ok(Booked {
+            booking: outcome.booking,
+            number,
+            replayed: outcome.replayed,
+        })
+    }
+}
+
+impl Handle for GetBooking {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        Ok(engine::owned_by(&here.inventory(), &self.id, None)?)
+    }
+}
+
+impl Handle for GetBookingByCode {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        Ok(engine::by_code(&here.inventory(), &self.code)?)
+    }
+}
+
+impl Handle for Cancel {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        let by = self.owner.as_ref();
+        Ok(engine::cancel_for(
+            &mut here.inventory(),
+            &self.id,
+            by,
+            here.now,
+        )?)
+    }
+}
+
+impl Handle for CancelByNumber {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        let mut inv = here.inventory();
+        let found = inv
+            .by_number(self.number)
+            .map_err(internal)?
+            .ok_or(BookingError::NotFound)?;
+        Ok(engine::cancel_for(
+            &mut inv,
+            &found.id,
+            Some(&self.owner),
+            here.now,
+        )?)
+    }
+}
+
+impl Handle for CancelByCode {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        Ok(engine::cancel_by_code(
+            &mut here.inventory(),
+            &self.code,
+            here.now,
+        )?)
+    }
+}
+
+impl Handle for Reschedule {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        let mut inv = here.inventory();
+        here.with_context(|ctx| {
+            let by = self.owner.as_ref();
+            Ok(engine::reschedule_for(
+                &mut inv,
+                ctx,
+                &self.id,
+                by,
+                self.slot_start,
+            )?)
+        })
+    }
+}
+
+impl Handle for DayBookings {
+    fn handle(self, here: &Here<'_>) -> Result<Vec<Booking>, StoreError> {
+        let (from, to) = engine::local_day_bounds(here.tz, self.date).ok_or_else(|| {
+            StoreError::Invalid(vec![FieldError::new("date", "not a date in this zone")])
+        })?;
+        Ok(here
+            .inventory()
+            .bookings_between(from, to)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+}
+
+impl Handle for OwnerBookings {
+    fn handle(self, here: &Here<'_>) -> Result<Vec<NumberedBooking>, StoreError> {
+        Ok(here
+            .inventory()
+            .owner_bookings_from(&self.owner, self.from)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(number, booking)| NumberedBooking { number, booking })
+            .collect())
+    }
+}
+
+impl Handle for CheckIn {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        Ok(engine::check_in_by_code(
+            &mut here.inventory(),
+            &self.code,
+            here.now,
+        )?)
+    }
+}
+
+impl Handle for NoShow {
+    fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
+        Ok(engine::mark_no_show(
+            &mut here.inventory(),
+            &self.id,
+            here.now,
+        )?)
+    }
+}
+
+impl Handle for GetOccupancy {
+    fn handle(self, here: &Here<'_>) -> Result<Occupancy, StoreError> {
+        let schedule = here.obj.schedule()?;
+        let inv = here.inventory();
+        engine::occupancy(schedule.as_deref(), here.tz, here.now, |slot| {
+            inv.occupancy_counts(slot)
+        })
+        .map_err(internal)
+    }
+}
+
+impl Handle for EraseUser {
+    fn handle(self, here: &Here<'_>) -> Result<Erased, StoreError> {
+        let owner = Owner::User(self.user);
+        Ok(engine::erase_owner(
+            &mut here.inventory(),
+            &owner,
+            here.now,
+        )?)
+    }
+}
+
+/// Erases `owner` from this store outside a Worker call (the index flush found them erased):
+/// the same decision as [`EraseUser`], in a transaction of its own.
+pub(super) fn erase_here(
+    obj: &StoreObject,
+    store_id: &str,
+    owner: &Owner,
+) -> Result<Erased, StoreError> {
+    obj.atomically(|| {
+        Ok(engine::erase_owner(
+            &mut obj.inventory(store_id),
+            owner,
+            Utc::now(),
+        )?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route;
+    use safemarket_engine::protocol::ALL_CALLS;
+
+    #[test]
+    fn every_call_of_the_protocol_is_served() {
+        for name in ALL_CALLS {
+            assert!(route(name).is_some(), "no handler for {name}");
+        }
+        assert!(route("no_such_call").is_none());
+    }
+}
