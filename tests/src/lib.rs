@@ -4,9 +4,11 @@
 pub mod client;
 pub mod geocoder;
 pub mod server;
+pub mod zone;
 
 pub use client::{Api, Resp};
 pub use server::Server;
+pub use zone::{berlin_local, berlin_utc};
 
 use serde_json::{json, Value};
 
@@ -143,8 +145,8 @@ pub fn utc_date_in(days: i64) -> String {
     civil_from_days(secs.div_euclid(86_400) + days)
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> String {
+/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 as `YYYY-MM-DD`.
+pub(crate) fn civil_from_days(z: i64) -> String {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
