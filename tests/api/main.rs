@@ -6,6 +6,7 @@
 mod accounts;
 mod bookings;
 mod contract;
+mod edge;
 mod integrations;
 mod legacy;
 mod platform;
@@ -66,6 +67,7 @@ fn main() {
     let mut trials = Vec::new();
     for (name, f) in platform::TESTS
         .iter()
+        .chain(edge::TESTS)
         .chain(accounts::TESTS)
         .chain(bookings::TESTS)
         .chain(integrations::TESTS)
