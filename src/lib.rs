@@ -16,11 +16,11 @@ pub mod handlers;
 mod openapi_check;
 pub mod pagination;
 pub mod repo;
+pub mod request_log;
 pub mod respond;
 pub mod router;
 pub mod store_client;
 
-use serde_json::json;
 use worker::{event, Context, Date, Env, Request, Response};
 
 use crate::context::{bindings, Ctx};
@@ -30,6 +30,7 @@ use crate::handlers::{
     accounts, api_keys, bookings, external, me, members, schedule, store_profile, store_search,
     stores,
 };
+use crate::request_log::RequestLog;
 use crate::router::{Matched, RouteId};
 
 /// The per-api-key rate limiter Durable Object class, exported from this cdylib.
@@ -78,32 +79,27 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             let admitted = auth::api_keys::admit(&mut ctx, id).await;
             api_key_id = ctx.api_key.as_ref().map(|key| key.id.clone());
             match admitted {
-                Ok(()) => (pattern, dispatch(id, ctx).await),
-                Err(e) => (pattern, Err(e)),
+                Ok(()) => (Some(pattern), dispatch(id, ctx).await),
+                Err(e) => (Some(pattern), Err(e)),
             }
         }
-        Err(e) => ("(unmatched)", Err(e)),
+        // A 405 is logged by its path's pattern, a 404 as unmatched.
+        Err(e) => (router::pattern_of(&path), Err(e)),
     };
     let resp = match result {
         Ok(resp) => resp,
         Err(e) => e.into_response()?,
     };
     let status = resp.status_code();
-    let duration_ms = Date::now().as_millis().saturating_sub(started);
-    let mut line = json!({
-        "level": if status >= 500 { "error" } else { "info" },
-        "request_id": request_id,
-        "method": method,
-        "route": pattern,
-        "path": path,
-        "status": status,
-        "duration_ms": duration_ms,
-    });
-    if let Some(key_id) = api_key_id {
-        // The key's id only: the key itself is a secret.
-        line["api_key_id"] = key_id.into();
-    }
-    worker::console_log!("{}", line);
+    let log = RequestLog {
+        request_id: &request_id,
+        method: &method,
+        route: pattern,
+        status,
+        duration_ms: Date::now().as_millis().saturating_sub(started),
+        api_key_id: api_key_id.as_deref(),
+    };
+    worker::console_log!("{}", log.line());
     resp.headers().set("x-request-id", &request_id)?;
     Ok(resp)
 }

@@ -325,6 +325,15 @@ pub fn resolve(method: &str, path: &str) -> Result<Matched, ApiError> {
     }
 }
 
+/// The pattern of the first route whose pattern matches `path`, whatever its method: what the
+/// request log names a `405` by.
+pub fn pattern_of(path: &str) -> Option<&'static str> {
+    ROUTES
+        .iter()
+        .find(|route| match_pattern(route.pattern, path).is_some())
+        .map(|route| route.pattern)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,5 +395,14 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn pattern_of_any_method() {
+        assert_eq!(
+            pattern_of("/api/v1/stores/s/bookings/by-code/ABC234"),
+            Some("/api/v1/stores/{store_id}/bookings/by-code/{code}")
+        );
+        assert_eq!(pattern_of("/api/nope/ABC234"), None);
     }
 }

@@ -1,4 +1,4 @@
-//! The edge: the body limit for bodies of unknown length.
+//! The edge: the body limit for bodies of unknown length, and the request log.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use safemarket_blackbox::unique_email;
 use serde_json::{json, Value};
 
-use crate::TestFn;
+use crate::{api, TestFn};
 
 pub const TESTS: &[(&str, TestFn)] = crate::tests![
     chunked_body_over_the_limit_is_refused_before_its_end,
     chunked_body_within_the_limit_is_read,
+    request_log_names_the_route_not_the_path,
 ];
 
 /// Sends `POST path` with a chunked body of `total` bytes of JSON whitespace after `prefix`,
@@ -118,4 +119,55 @@ fn chunked_body_within_the_limit_is_read() {
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let (head, text) = chunked_post("/api/v1/auth/register", &bytes, 4 * 1024, true);
     assert!(head.starts_with("HTTP/1.1 201"), "{head}\n{text}");
+}
+
+/// Our JSON log line of the request `request_id` (waits for the server's output).
+fn log_line_of(request_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = crate::shared().log_text();
+        let found = log.lines().find_map(|line| {
+            let start = line.find('{')?;
+            let value: Value = serde_json::from_str(&line[start..]).ok()?;
+            (value["request_id"] == request_id && value.get("route").is_some()).then_some(value)
+        });
+        if let Some(value) = found {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line for request {request_id}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn request_log_names_the_route_not_the_path() {
+    let api = api();
+    let secret = format!("ZQ{}", &uuid::Uuid::new_v4().simple().to_string()[..10]).to_uppercase();
+    let store = uuid::Uuid::new_v4().to_string();
+    for (path, route) in [
+        (
+            format!("/api/v1/stores/{store}/bookings/by-code/{secret}"),
+            "/api/v1/stores/{store_id}/bookings/by-code/{code}",
+        ),
+        // A 405 by its path's pattern, an unknown path by a placeholder.
+        (
+            format!("/api/v1/stores/{store}/api-keys/{secret}"),
+            "/api/v1/stores/{store_id}/api-keys/{key_id}",
+        ),
+        (format!("/api/v1/calendar/{secret}.ics/x"), "(unmatched)"),
+    ] {
+        let resp = api.get(&path);
+        assert!(resp.status < 500, "{path}: {}", resp.text);
+        let request_id = resp.header("x-request-id").expect("x-request-id");
+        let line = log_line_of(request_id);
+        assert_eq!(line["route"], route, "{line}");
+        assert_eq!(line["status"], resp.status, "{line}");
+        let text = line.to_string();
+        assert!(
+            !text.contains(&secret) && !text.contains(&store),
+            "the log line shows the path: {text}"
+        );
+    }
 }
