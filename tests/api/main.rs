@@ -15,7 +15,7 @@ mod stores;
 use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use safemarket_blackbox::{server, Api, Server, TEST_JWT_SECRET};
+use safemarket_blackbox::{server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET};
 
 static SHARED: OnceLock<Server> = OnceLock::new();
 
@@ -24,7 +24,13 @@ pub fn shared() -> &'static Server {
     SHARED.get_or_init(|| {
         let state = server::fresh_state_dir();
         server::apply_migrations(&state);
-        Server::start(&state, &[("JWT_SECRET", TEST_JWT_SECRET)])
+        Server::start(
+            &state,
+            &[
+                ("JWT_SECRET", TEST_JWT_SECRET),
+                ("HEALTH_TOKEN", TEST_HEALTH_TOKEN),
+            ],
+        )
     })
 }
 

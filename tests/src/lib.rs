@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 /// tokens (expired, wrong audience) signed with the right key.
 pub const TEST_JWT_SECRET: &str = "blackbox-test-secret-0123456789abcdef";
 
+/// The `HEALTH_TOKEN` the shared test server runs with, for `GET /api/health?deep=1`.
+pub const TEST_HEALTH_TOKEN: &str = "blackbox-health-token-0123456789";
+
 /// A unique email address for one test.
 pub fn unique_email(tag: &str) -> String {
     format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
