@@ -1,6 +1,7 @@
 //! Reading request bodies: media type, size limit, JSON syntax and shape, each failure a
 //! problem that names the field.
 
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use worker::Request;
@@ -27,27 +28,61 @@ pub async fn read_bytes(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiE
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
-    // Refuse early when the client announces too much; still check the real length below
+    // Refuse early when the client announces too much; the stream below still counts,
     // because the header can be absent (chunked) or wrong.
-    if let Some(announced) = req
+    let announced = req
         .headers()
         .get("content-length")
         .ok()
         .flatten()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-    {
-        if announced > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-    }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_field("body", "the body could not be read"))?;
-    if bytes.len() > limit {
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if announced.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    Ok(bytes)
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let unreadable = || ApiError::bad_field("body", "the body could not be read");
+    // Read chunk by chunk and stop at the limit: `Request::bytes` would buffer a chunked
+    // body of any size before its length could be checked.
+    let mut stream = req.stream().map_err(|_| unreadable())?;
+    let mut body = LimitedBody::new(limit, announced.unwrap_or(0));
+    while let Some(chunk) = stream.next().await {
+        body.push(&chunk.map_err(|_| unreadable())?)?;
+    }
+    Ok(body.into_bytes())
+}
+
+/// A request body collected chunk by chunk, refused as soon as it grows past its limit.
+#[derive(Debug)]
+pub struct LimitedBody {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl LimitedBody {
+    /// An empty body of at most `limit` bytes, with room for `expected` (capped at the limit).
+    pub fn new(limit: usize, expected: usize) -> Self {
+        LimitedBody {
+            bytes: Vec::with_capacity(expected.min(limit)),
+            limit,
+        }
+    }
+
+    /// Appends `chunk`; 413 once the total exceeds the limit (nothing past it is kept, and
+    /// the caller stops reading).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        if chunk.len() > self.limit - self.bytes.len() {
+            return Err(ApiError::PayloadTooLarge { limit: self.limit });
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The bytes read.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 /// Parses JSON into `T`: syntax errors are 400, wrong types and missing fields 422, each with
@@ -155,5 +190,18 @@ mod tests {
         assert_eq!(field_of(e), (422, "inner.n".into()));
         let e = parse_object::<Outer>(b"[1]").unwrap_err();
         assert_eq!(field_of(e), (422, "body".into()));
+    }
+
+    #[test]
+    fn limited_body_stops_at_the_limit() {
+        let mut body = LimitedBody::new(10, 1 << 30);
+        body.push(b"12345").unwrap();
+        body.push(b"").unwrap();
+        body.push(b"67890").unwrap();
+        assert_eq!(body.push(b"x").unwrap_err().status(), 413);
+        assert_eq!(body.into_bytes(), b"1234567890");
+        let mut body = LimitedBody::new(10, 0);
+        assert_eq!(body.push(&[b'a'; 11]).unwrap_err().status(), 413);
+        assert!(body.into_bytes().is_empty());
     }
 }

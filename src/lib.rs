@@ -12,15 +12,16 @@ pub mod error;
 pub mod geo;
 pub mod geocoder;
 pub mod handlers;
+pub mod headers;
 #[cfg(test)]
 mod openapi_check;
 pub mod pagination;
 pub mod repo;
+pub mod request_log;
 pub mod respond;
 pub mod router;
 pub mod store_client;
 
-use serde_json::json;
 use worker::{event, Context, Date, Env, Request, Response};
 
 use crate::context::{bindings, Ctx};
@@ -30,6 +31,7 @@ use crate::handlers::{
     accounts, api_keys, bookings, external, me, members, schedule, store_profile, store_search,
     stores,
 };
+use crate::request_log::RequestLog;
 use crate::router::{Matched, RouteId};
 
 /// The per-api-key rate limiter Durable Object class, exported from this cdylib.
@@ -44,10 +46,10 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let https = headers::is_https(&req.inner().url());
     let path = req.path();
     if !path.starts_with("/api/") && path != "/api" {
-        // `run_worker_first` only sends /api/* here; anything else is the site.
-        return env.assets(bindings::ASSETS)?.fetch_request(req).await;
+        return site(req, &env, https).await;
     }
     let started = Date::now().as_millis();
     // The method as sent: `worker::Method` maps every method it does not know (QUERY,
@@ -61,12 +63,20 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
 
     let mut api_key_id = None;
+    let mut public_read = false;
+    // `OPTIONS` on a public read's path is a CORS preflight; anywhere else it is a 405.
+    let preflight = (method == "OPTIONS")
+        .then(|| router::preflight(&path))
+        .flatten();
     let (pattern, result) = match router::resolve(&method, &path) {
+        _ if preflight.is_some() => (preflight, respond::no_content()),
         Ok(Matched {
             id,
             pattern,
             params,
+            public_read: public,
         }) => {
+            public_read = public;
             let mut ctx = Ctx {
                 req,
                 env,
@@ -78,34 +88,51 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
             let admitted = auth::api_keys::admit(&mut ctx, id).await;
             api_key_id = ctx.api_key.as_ref().map(|key| key.id.clone());
             match admitted {
-                Ok(()) => (pattern, dispatch(id, ctx).await),
-                Err(e) => (pattern, Err(e)),
+                Ok(()) => (Some(pattern), dispatch(id, ctx).await),
+                Err(e) => (Some(pattern), Err(e)),
             }
         }
-        Err(e) => ("(unmatched)", Err(e)),
+        // A 405 is logged by its path's pattern, a 404 as unmatched.
+        Err(e) => (router::pattern_of(&path), Err(e)),
     };
     let resp = match result {
         Ok(resp) => resp,
         Err(e) => e.into_response()?,
     };
     let status = resp.status_code();
-    let duration_ms = Date::now().as_millis().saturating_sub(started);
-    let mut line = json!({
-        "level": if status >= 500 { "error" } else { "info" },
-        "request_id": request_id,
-        "method": method,
-        "route": pattern,
-        "path": path,
-        "status": status,
-        "duration_ms": duration_ms,
-    });
-    if let Some(key_id) = api_key_id {
-        // The key's id only: the key itself is a secret.
-        line["api_key_id"] = key_id.into();
+    let log = RequestLog {
+        request_id: &request_id,
+        method: &method,
+        route: pattern,
+        status,
+        duration_ms: Date::now().as_millis().saturating_sub(started),
+        api_key_id: api_key_id.as_deref(),
+    };
+    worker::console_log!("{}", log.line());
+    let out = resp.headers();
+    out.set("x-request-id", &request_id)?;
+    headers::apply(out, https, true)?;
+    if preflight.is_some() {
+        headers::set_all(out, &headers::preflight_headers())?;
+    } else if public_read {
+        headers::set_all(out, &headers::cors_headers())?;
     }
-    worker::console_log!("{}", line);
-    resp.headers().set("x-request-id", &request_id)?;
     Ok(resp)
+}
+
+/// The site's pages (wrangler.toml `run_worker_first`; stylesheets, scripts and images are
+/// served without the Worker, with `_headers`): the asset with the security headers set by
+/// its content type, HSTS included on https (the assets' answers have immutable headers,
+/// hence the copy; the body streams through untouched).
+async fn site(req: Request, env: &Env, https: bool) -> worker::Result<Response> {
+    let found = env.assets(bindings::ASSETS)?.fetch_request(req).await?;
+    let out = found.headers().clone();
+    headers::apply(&out, https, false)?;
+    let status = found.status_code();
+    let (_, body) = found.into_parts();
+    Ok(Response::from_body(body)?
+        .with_status(status)
+        .with_headers(out))
 }
 
 /// Maps a matched route to its handler.

@@ -211,3 +211,31 @@ fn operation_ids_are_unique_and_refs_resolve() {
     }
     walk(&doc, &doc);
 }
+
+#[test]
+fn cors_is_documented_exactly_on_the_public_reads() {
+    let doc = document();
+    for (method, path, op) in operations(&doc) {
+        let Some(route) = ROUTES
+            .iter()
+            .find(|r| r.method == method && r.pattern == path)
+        else {
+            continue; // reported by the routing test
+        };
+        let documented = op["responses"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(status, _)| status.starts_with('2'))
+            .any(|(_, r)| {
+                resolve(&doc, r)["headers"]
+                    .get("Access-Control-Allow-Origin")
+                    .is_some()
+            });
+        assert_eq!(
+            documented, route.public_read,
+            "{method} {path}: Access-Control-Allow-Origin documented on its success \
+             response exactly when the route is a public read (router::public_get)"
+        );
+    }
+}

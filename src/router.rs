@@ -68,12 +68,17 @@ pub struct RouteDef {
     pub pattern: &'static str,
     /// The handler it dispatches to.
     pub id: RouteId,
+    /// A public read (API.md, Conventions: CORS): browsers on any origin may read its answers
+    /// (`Access-Control-Allow-Origin: *`, no credentials), and `OPTIONS` on its path is a CORS
+    /// preflight. Every other route sends no CORS headers, so a page on another origin cannot
+    /// read what an authenticated route answers.
+    pub public_read: bool,
 }
 
 /// Every route the Worker serves under `/api`.
 pub static ROUTES: &[RouteDef] = &[
     route("GET", "/api/health", RouteId::Health),
-    route("GET", "/api/openapi.json", RouteId::OpenApiDocument),
+    public_get("/api/openapi.json", RouteId::OpenApiDocument),
     route("GET", "/api/docs", RouteId::ApiDocs),
     // The legacy app surface; the literal paths come before `/api/Location/{id}`.
     route(
@@ -110,8 +115,8 @@ pub static ROUTES: &[RouteDef] = &[
     route("PATCH", "/api/v1/me/profile", RouteId::PatchMyProfile),
     route("GET", "/api/v1/me/stores", RouteId::MyStores),
     route("POST", "/api/v1/stores", RouteId::CreateStore),
-    route("GET", "/api/v1/stores", RouteId::SearchStores),
-    route("GET", "/api/v1/stores/{store_id}", RouteId::GetStore),
+    public_get("/api/v1/stores", RouteId::SearchStores),
+    public_get("/api/v1/stores/{store_id}", RouteId::GetStore),
     route("PATCH", "/api/v1/stores/{store_id}", RouteId::UpdateStore),
     route("DELETE", "/api/v1/stores/{store_id}", RouteId::CloseStore),
     route(
@@ -124,8 +129,7 @@ pub static ROUTES: &[RouteDef] = &[
         "/api/v1/stores/{store_id}/members/{user_id}",
         RouteId::RemoveMember,
     ),
-    route(
-        "GET",
+    public_get(
         "/api/v1/stores/{store_id}/profile",
         RouteId::GetStoreProfile,
     ),
@@ -145,17 +149,9 @@ pub static ROUTES: &[RouteDef] = &[
         "/api/v1/stores/{store_id}/schedule",
         RouteId::PutSchedule,
     ),
-    route(
-        "GET",
-        "/api/v1/stores/{store_id}/schedule",
-        RouteId::GetSchedule,
-    ),
-    route("GET", "/api/v1/stores/{store_id}/slots", RouteId::ListSlots),
-    route(
-        "GET",
-        "/api/v1/stores/{store_id}/occupancy",
-        RouteId::Occupancy,
-    ),
+    public_get("/api/v1/stores/{store_id}/schedule", RouteId::GetSchedule),
+    public_get("/api/v1/stores/{store_id}/slots", RouteId::ListSlots),
+    public_get("/api/v1/stores/{store_id}/occupancy", RouteId::Occupancy),
     route(
         "POST",
         "/api/v1/stores/{store_id}/bookings",
@@ -224,11 +220,23 @@ pub static ROUTES: &[RouteDef] = &[
     ),
 ];
 
+/// A route that only its callers may read (no CORS).
 const fn route(method: &'static str, pattern: &'static str, id: RouteId) -> RouteDef {
     RouteDef {
         method,
         pattern,
         id,
+        public_read: false,
+    }
+}
+
+/// A `GET` route anyone may read from any origin (see [`RouteDef::public_read`]).
+const fn public_get(pattern: &'static str, id: RouteId) -> RouteDef {
+    RouteDef {
+        method: "GET",
+        pattern,
+        id,
+        public_read: true,
     }
 }
 
@@ -255,6 +263,8 @@ pub struct Matched {
     pub pattern: &'static str,
     /// Captured path parameters.
     pub params: Params,
+    /// Whether its answers carry the public-read CORS headers ([`RouteDef::public_read`]).
+    pub public_read: bool,
 }
 
 fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
@@ -311,6 +321,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Matched, ApiError> {
                     id: route.id,
                     pattern: route.pattern,
                     params,
+                    public_read: route.public_read,
                 });
             }
             if !allow.contains(&route.method) {
@@ -323,6 +334,29 @@ pub fn resolve(method: &str, path: &str) -> Result<Matched, ApiError> {
     } else {
         Err(ApiError::MethodNotAllowed { allow })
     }
+}
+
+/// The pattern of the first route whose pattern matches `path`, whatever its method: what the
+/// request log names a `405` by.
+pub fn pattern_of(path: &str) -> Option<&'static str> {
+    ROUTES
+        .iter()
+        .find(|route| match_pattern(route.pattern, path).is_some())
+        .map(|route| route.pattern)
+}
+
+/// The methods a CORS preflight may allow: public reads are `GET` (and so `HEAD`) only, even
+/// on paths whose other methods are authenticated (`PATCH /api/v1/stores/{store_id}`).
+pub const PREFLIGHT_METHODS: &str = "GET, HEAD, OPTIONS";
+
+/// For `OPTIONS path`: the pattern of the public read at `path`, when there is one, so the
+/// request is a CORS preflight to answer with [`PREFLIGHT_METHODS`]. `None` for paths with no
+/// public read (they answer `OPTIONS` like any other unsupported method, without CORS).
+pub fn preflight(path: &str) -> Option<&'static str> {
+    ROUTES
+        .iter()
+        .find(|route| route.public_read && match_pattern(route.pattern, path).is_some())
+        .map(|route| route.pattern)
 }
 
 #[cfg(test)]
@@ -386,5 +420,74 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn public_reads_are_exactly_the_contract_s_list() {
+        let public: Vec<RouteId> = ROUTES
+            .iter()
+            .filter(|r| r.public_read)
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(
+            public,
+            [
+                RouteId::OpenApiDocument,
+                RouteId::SearchStores,
+                RouteId::GetStore,
+                RouteId::GetStoreProfile,
+                RouteId::GetSchedule,
+                RouteId::ListSlots,
+                RouteId::Occupancy,
+            ]
+        );
+        // Reads only: a write never answers another origin.
+        assert!(ROUTES
+            .iter()
+            .filter(|r| r.public_read)
+            .all(|r| r.method == "GET"));
+        assert!(resolve("GET", "/api/v1/stores/s").unwrap().public_read);
+        assert!(
+            resolve("HEAD", "/api/v1/stores/s/slots")
+                .unwrap()
+                .public_read
+        );
+        assert!(!resolve("GET", "/api/v1/me").unwrap().public_read);
+        assert!(!resolve("GET", "/api/health").unwrap().public_read);
+        assert!(!resolve("GET", "/api/Location/1").unwrap().public_read);
+    }
+
+    #[test]
+    fn preflight_only_for_paths_with_a_public_read() {
+        assert_eq!(
+            preflight("/api/v1/stores/s"),
+            Some("/api/v1/stores/{store_id}")
+        );
+        assert_eq!(preflight("/api/v1/stores"), Some("/api/v1/stores"));
+        assert_eq!(preflight("/api/openapi.json"), Some("/api/openapi.json"));
+        assert_eq!(
+            preflight("/api/v1/stores/s/occupancy"),
+            Some("/api/v1/stores/{store_id}/occupancy")
+        );
+        for private in [
+            "/api/v1/me",
+            "/api/v1/auth/login",
+            "/api/v1/stores/s/bookings",
+            "/api/v1/stores/s/bookings/by-code/ABC234",
+            "/api/v1/stores/s/api-keys",
+            "/api/v1/stores/s/members",
+            "/api/Location/1",
+            "/api/health",
+            "/api/docs",
+            "/api/nope",
+        ] {
+            assert_eq!(preflight(private), None, "{private}");
+        }
+        assert_eq!(
+            pattern_of("/api/v1/stores/s/bookings/by-code/ABC234"),
+            Some("/api/v1/stores/{store_id}/bookings/by-code/{code}")
+        );
+        assert_eq!(pattern_of("/api/nope/ABC234"), None);
+        assert!(!PREFLIGHT_METHODS.contains("PATCH") && !PREFLIGHT_METHODS.contains("DELETE"));
     }
 }

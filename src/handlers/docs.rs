@@ -22,17 +22,16 @@ const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 
 
 /// `GET /api/openapi.json`.
 pub async fn openapi(ctx: Ctx) -> Result<Response, ApiError> {
-    let resp = asset(&ctx, "openapi.json", "application/json").await?;
-    // Browsers on other origins (tools, partner dashboards) may read the document.
-    resp.headers().set("access-control-allow-origin", "*")?;
-    Ok(resp)
+    // A public read (`router::ROUTES`): browsers on other origins (tools, partner dashboards)
+    // may read the document; the edge adds the CORS headers.
+    asset(&ctx, "openapi.json", "application/json").await
 }
 
 /// `GET /api/docs`: the Swagger UI page.
 pub async fn ui(ctx: Ctx) -> Result<Response, ApiError> {
     let resp = asset(&ctx, "", "text/html; charset=utf-8").await?;
+    // The page's own policy; the edge adds the headers every response gets (`crate::headers`).
     resp.headers().set("content-security-policy", DOCS_CSP)?;
-    resp.headers().set("x-content-type-options", "nosniff")?;
     Ok(resp)
 }
 

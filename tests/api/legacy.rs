@@ -2,7 +2,8 @@
 //! stores and inventories as the v1 API.
 
 use safemarket_blackbox::{
-    all_day_schedule, guest, in_parallel, register, slots_on, utc_date_in, Api, TestUser,
+    all_day_schedule, berlin_local, berlin_utc, guest, in_parallel, register, slots_on,
+    utc_date_in, Api, TestUser,
 };
 use serde_json::json;
 
@@ -128,7 +129,7 @@ fn app_session_search_open_reserve_list_cancel() {
     let code = tokens["humanReadableToken"].as_str().unwrap().to_string();
     assert!(code.len() >= 6);
     assert!(tokens["reservationToken"].is_string());
-    let local = format!("{day}T10:00:00+01:00");
+    let local = berlin_local(&day, "10:00");
     assert_eq!(
         booked_at(&api, &store, &day, &local),
         1,
@@ -190,7 +191,8 @@ fn legacy_and_v1_bookings_share_capacity() {
     let owner = register(&api, "legacy-race");
     let (store, legacy_id, _, _) = bakery(&api, &owner, 5);
     let day = utc_date_in(3);
-    let slot_utc = format!("{day}T11:00:00Z");
+    // The v1 half books the same 12:00 slot the legacy half asks for with 12:10.
+    let slot_utc = berlin_utc(&day, "12:00");
     let tokens: Vec<String> = {
         let api = api.clone();
         in_parallel(20, move |_| guest(&api).1)
@@ -221,7 +223,7 @@ fn legacy_and_v1_bookings_share_capacity() {
         "{results:?}"
     );
     assert_eq!(
-        booked_at(&api, &store, &day, &format!("{day}T12:00:00+01:00")),
+        booked_at(&api, &store, &day, &berlin_local(&day, "12:00")),
         5
     );
     // Full now: the legacy surface answers 400.
@@ -283,7 +285,7 @@ fn all_three_time_spellings_are_accepted() {
         reserve(&api, legacy_id, &spelling, &device).expect_status(200);
     }
     assert_eq!(
-        booked_at(&api, &store, &day, &format!("{day}T09:00:00+01:00")),
+        booked_at(&api, &store, &day, &berlin_local(&day, "09:00")),
         3
     );
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod bookings;
 mod contract;
+mod edge;
 mod hostile;
 mod integrations;
 mod legacy;
@@ -15,7 +16,7 @@ mod stores;
 use std::sync::OnceLock;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use safemarket_blackbox::{server, Api, Server, TEST_JWT_SECRET};
+use safemarket_blackbox::{server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET};
 
 static SHARED: OnceLock<Server> = OnceLock::new();
 
@@ -24,7 +25,13 @@ pub fn shared() -> &'static Server {
     SHARED.get_or_init(|| {
         let state = server::fresh_state_dir();
         server::apply_migrations(&state);
-        Server::start(&state, &[("JWT_SECRET", TEST_JWT_SECRET)])
+        Server::start(
+            &state,
+            &[
+                ("JWT_SECRET", TEST_JWT_SECRET),
+                ("HEALTH_TOKEN", TEST_HEALTH_TOKEN),
+            ],
+        )
     })
 }
 
@@ -67,6 +74,7 @@ fn main() {
     let mut trials = Vec::new();
     for (name, f) in platform::TESTS
         .iter()
+        .chain(edge::TESTS)
         .chain(accounts::TESTS)
         .chain(bookings::TESTS)
         .chain(integrations::TESTS)

@@ -1,12 +1,13 @@
 //! Platform: health, the marketing site, unknown paths and methods, persistence.
 
-use safemarket_blackbox::{register, server, Api, Server, TEST_JWT_SECRET};
+use safemarket_blackbox::{register, server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET};
 use serde_json::json;
 
 use crate::{api, TestFn};
 
 pub const TESTS: &[(&str, TestFn)] = crate::tests![
     health_is_ok,
+    public_health_writes_nothing_and_deep_needs_the_token,
     site_is_served_at_root,
     german_site_is_served,
     unknown_api_path_is_problem_404,
@@ -23,6 +24,38 @@ fn health_is_ok() {
         serde_json::json!({"status": "ok", "checks": {"d1": "ok", "kv": "ok", "durable_objects": "ok"}})
     );
     assert!(resp.header("x-request-id").is_some());
+}
+
+/// Anyone may call the public check, so it writes nothing: a flood of anonymous checks costs
+/// reads only. The deep check (write + read round trips) needs the deployment's health token.
+fn public_health_writes_nothing_and_deep_needs_the_token() {
+    let api = api();
+    let state = &crate::shared().state;
+    let ok = json!({"status": "ok", "checks": {"d1": "ok", "kv": "ok", "durable_objects": "ok"}});
+    let before = server::kv_keys(state, "SESSIONS", "health:");
+    for _ in 0..5 {
+        let resp = api.get("/api/health");
+        assert_eq!(resp.expect_status(200).json(), ok);
+        assert_eq!(resp.header("cache-control"), Some("no-store"));
+    }
+    assert_eq!(
+        server::kv_keys(state, "SESSIONS", "health:"),
+        before,
+        "public health checks wrote to KV"
+    );
+
+    api.get("/api/health?deep=1")
+        .expect_problem(401, "unauthorized");
+    api.with_token("not-the-health-token-0123")
+        .get("/api/health?deep=1")
+        .expect_problem(401, "unauthorized");
+    api.get("/api/health?deep=maybe")
+        .expect_problem(422, "validation-failed");
+    let deep = api.with_token(TEST_HEALTH_TOKEN).get("/api/health?deep=1");
+    assert_eq!(deep.expect_status(200).json(), ok);
+    // Control: the deep check's KV round trip is visible to the listing above.
+    let after = server::kv_keys(state, "SESSIONS", "health:");
+    assert_eq!(after.len(), before.len() + 1, "{before:?} -> {after:?}");
 }
 
 fn site_is_served_at_root() {
@@ -98,8 +131,14 @@ fn raw_request(method: &str, path: &str) -> String {
 fn health_fails_without_migrations() {
     let state = server::fresh_state_dir();
     let bare = Server::start(&state, &[]);
-    let resp = Api::new(&bare.base).get("/api/health");
+    let bare_api = Api::new(&bare.base);
+    let resp = bare_api.get("/api/health");
+    // No HEALTH_TOKEN on this server: deep checks are off, whatever the caller sends.
+    let deep = bare_api
+        .with_token(TEST_HEALTH_TOKEN)
+        .get("/api/health?deep=1");
     bare.stop();
+    deep.expect_problem(403, "forbidden");
     resp.expect_status(503);
     let body = resp.json();
     assert_eq!(body["checks"]["d1"], "failed");

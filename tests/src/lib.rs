@@ -4,15 +4,20 @@
 pub mod client;
 pub mod geocoder;
 pub mod server;
+pub mod zone;
 
 pub use client::{Api, Resp};
 pub use server::Server;
+pub use zone::{berlin_local, berlin_utc};
 
 use serde_json::{json, Value};
 
 /// The JWT signing key the test servers run with (`--var JWT_SECRET:...`), so tests can forge
 /// tokens (expired, wrong audience) signed with the right key.
 pub const TEST_JWT_SECRET: &str = "blackbox-test-secret-0123456789abcdef";
+
+/// The `HEALTH_TOKEN` the shared test server runs with, for `GET /api/health?deep=1`.
+pub const TEST_HEALTH_TOKEN: &str = "blackbox-health-token-0123456789";
 
 /// A unique email address for one test.
 pub fn unique_email(tag: &str) -> String {
@@ -143,8 +148,8 @@ pub fn utc_date_in(days: i64) -> String {
     civil_from_days(secs.div_euclid(86_400) + days)
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> String {
+/// Howard Hinnant's days-to-civil algorithm: days since 1970-01-01 as `YYYY-MM-DD`.
+pub(crate) fn civil_from_days(z: i64) -> String {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;

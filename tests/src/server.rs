@@ -168,6 +168,11 @@ impl Server {
         );
     }
 
+    /// The server's whole log so far (wrangler's output and the Worker's console lines).
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// The last part of the server's log (for failure messages).
     pub fn log_tail(&self) -> String {
         let text = fs::read_to_string(&self.log).unwrap_or_default();
