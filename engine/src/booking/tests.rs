@@ -1338,3 +1338,150 @@ fn error_kinds_statuses_and_messages() {
         .to_string()
         .contains("1 available"));
 }
+
+#[test]
+fn staff_cancel_any_booking_owners_only_their_own() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let mine = f.ok(&ctx(&s, now()), req("u1", 1, slot()));
+    let theirs = f.ok(&ctx(&s, now()), req("u2", 1, slot()));
+    let me = owner_of("u1");
+    // Another owner's booking does not exist for them, and nothing changes.
+    let before = f.inv.clone();
+    assert_eq!(
+        cancel_for(&mut f.inv, &theirs.id, Some(&me), now()),
+        Err(BookingError::NotFound)
+    );
+    assert_eq!(f.inv, before);
+    let cancelled = cancel_for(&mut f.inv, &mine.id, Some(&me), now()).unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    // Staff (no owner constraint) may cancel anyone's.
+    assert_eq!(
+        cancel_for(&mut f.inv, &theirs.id, None, now())
+            .unwrap()
+            .status,
+        BookingStatus::Cancelled
+    );
+    assert_eq!(
+        cancel_for(&mut f.inv, "nope", None, now()),
+        Err(BookingError::NotFound)
+    );
+}
+
+#[test]
+fn owners_reschedule_only_their_own() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let theirs = f.ok(&ctx(&s, now()), req("u2", 1, slot()));
+    let later = utc("2026-12-01T11:00:00Z");
+    let before = f.inv.clone();
+    assert_eq!(
+        reschedule_for(
+            &mut f.inv,
+            &ctx(&s, now()),
+            &theirs.id,
+            Some(&owner_of("u1")),
+            later
+        ),
+        Err(BookingError::NotFound)
+    );
+    assert_eq!(f.inv, before);
+    let moved = reschedule_for(
+        &mut f.inv,
+        &ctx(&s, now()),
+        &theirs.id,
+        Some(&owner_of("u2")),
+        later,
+    )
+    .unwrap();
+    assert_eq!(moved.slot_start, later);
+}
+
+#[test]
+fn cancel_by_code_finds_the_code_as_typed() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let b = f.ok(&ctx(&s, now()), req("u1", 1, slot()));
+    let typed = format!(" {} ", b.code.to_lowercase());
+    assert_eq!(by_code(&f.inv, &typed).unwrap().id, b.id);
+    assert_eq!(
+        cancel_by_code(&mut f.inv, &typed, now()).unwrap().status,
+        BookingStatus::Cancelled
+    );
+    assert_eq!(by_code(&f.inv, "not a code"), Err(BookingError::NotFound));
+    assert_eq!(
+        cancel_by_code(&mut f.inv, "ZZZZZZZZ", now()),
+        Err(BookingError::NotFound)
+    );
+}
+
+#[test]
+fn erasing_an_owner_cancels_the_future_and_anonymises_everything() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let user = owner_of("u1");
+    let future = f.ok(&ctx(&s, now()), keyed(req("u1", 1, slot()), "k1"));
+    let started = f.ok(&ctx(&s, now()), req("u1", 1, utc("2026-12-01T12:00:00Z")));
+    let other = f.ok(&ctx(&s, now()), req("u2", 1, slot()));
+    // By the time of erasure the second booking's slot has started.
+    let at = utc("2026-12-01T12:30:00Z");
+    let erased = erase_owner(&mut f.inv, &user, at).unwrap();
+    assert_eq!(
+        erased,
+        Erased {
+            cancelled: 0,
+            anonymised: 2
+        }
+    );
+    let erased_early = {
+        let mut g = Fixture::new();
+        let b = g.ok(&ctx(&s, now()), req("u1", 1, slot()));
+        let e = erase_owner(&mut g.inv, &user, now()).unwrap();
+        (e, g.inv.get(&b.id).unwrap().unwrap())
+    };
+    assert_eq!(erased_early.0.cancelled, 1);
+    assert_eq!(erased_early.1.status, BookingStatus::Cancelled);
+    assert_eq!(erased_early.1.owner, None);
+    for id in [&future.id, &started.id] {
+        let b = f.inv.get(id).unwrap().unwrap();
+        assert_eq!(b.owner, None, "{id}");
+        assert_eq!(b.updated_at, at);
+    }
+    // Bookings kept their status (the first one had ended, the second had started).
+    assert_eq!(
+        f.inv.get(&started.id).unwrap().unwrap().status,
+        BookingStatus::Confirmed
+    );
+    assert_eq!(
+        f.inv.get(&other.id).unwrap().unwrap().owner,
+        Some(owner_of("u2"))
+    );
+    assert!(f.inv.idempotency_get(&user, "k1").unwrap().is_none());
+    // Idempotent: nothing of theirs is left.
+    assert_eq!(
+        erase_owner(&mut f.inv, &user, at).unwrap(),
+        Erased {
+            cancelled: 0,
+            anonymised: 0
+        }
+    );
+}
+
+#[test]
+fn closing_a_store_cancels_only_what_has_not_started() {
+    let s = schedule();
+    let mut f = Fixture::new();
+    let soon = f.ok(&ctx(&s, now()), req("u1", 1, slot()));
+    let later = f.ok(&ctx(&s, now()), req("u2", 2, utc("2026-12-02T10:00:00Z")));
+    let at = utc("2026-12-01T10:30:00Z");
+    assert_eq!(close_store(&mut f.inv, at).unwrap(), 1);
+    assert_eq!(
+        f.inv.get(&soon.id).unwrap().unwrap().status,
+        BookingStatus::Confirmed
+    );
+    assert_eq!(
+        f.inv.get(&later.id).unwrap().unwrap().status,
+        BookingStatus::Cancelled
+    );
+    assert_eq!(close_store(&mut f.inv, at).unwrap(), 0);
+}
