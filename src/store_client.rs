@@ -26,6 +26,19 @@ pub async fn call<C: StoreCall>(
     call_object(env, &store_id(store)?, &store.timezone, call).await
 }
 
+/// [`call`], answered only once the store's object has written the call's changes to the D1
+/// booking index (see `StoreRequest::index_now`): for the legacy app, which reads its
+/// reservations back from there right after booking.
+pub async fn call_indexed<C: StoreCall>(
+    env: &Env,
+    store: &StoreRow,
+    call: C,
+) -> Result<C::Reply, ApiError> {
+    let id = store_id(store)?;
+    let answer = send(env, &id, Some(&store.timezone), true, &call).await?;
+    decode(&id, answer)
+}
+
 /// [`call`] for the object named `id`, with the zone `timezone` (the health check's object
 /// is no store's).
 pub async fn call_object<C: StoreCall>(
@@ -34,7 +47,7 @@ pub async fn call_object<C: StoreCall>(
     timezone: &str,
     call: C,
 ) -> Result<C::Reply, ApiError> {
-    let answer = send(env, id, Some(timezone), &call).await?;
+    let answer = send(env, id, Some(timezone), false, &call).await?;
     decode(id, answer)
 }
 
@@ -52,11 +65,11 @@ pub async fn call_path_store<C: StoreCall>(
     call: C,
 ) -> Result<(StoreId, C::Reply), ApiError> {
     let id = path_store_id(ctx)?;
-    let first = send(&ctx.env, &id, None, &call).await?;
+    let first = send(&ctx.env, &id, None, false, &call).await?;
     let answer = match first {
         Err(StoreError::UnknownStore) => {
             let store = store_or_404(ctx, &ctx.db()?).await?;
-            send(&ctx.env, &id, Some(&store.timezone), &call).await?
+            send(&ctx.env, &id, Some(&store.timezone), false, &call).await?
         }
         other => other,
     };
@@ -109,6 +122,7 @@ async fn send<C: StoreCall>(
     env: &Env,
     store_id: &StoreId,
     timezone: Option<&str>,
+    index_now: bool,
     call: &C,
 ) -> Result<Answer, ApiError> {
     let namespace = env.durable_object(bindings::STORES)?;
@@ -116,6 +130,7 @@ async fn send<C: StoreCall>(
     let request = StoreRequest {
         store_id: store_id.clone(),
         timezone: timezone.map(str::to_string),
+        index_now,
         call,
     };
     let mut resp = post(&stub, &call_url(C::NAME), &request).await?;

@@ -96,6 +96,11 @@ pub struct StoreRequest<C> {
     /// IANA zone of the store's schedule as D1 has it; the object records it. `None`: use the
     /// zone recorded last, or answer [`StoreError::UnknownStore`] when there is none.
     pub timezone: Option<String>,
+    /// Answer only once the D1 booking index has this call's changes (the object flushes its
+    /// outbox before answering; its alarm still retries should that fail). For the legacy
+    /// app, which reads its reservations back from the index right after booking.
+    #[serde(default)]
+    pub index_now: bool,
     /// What to do.
     pub call: C,
 }
@@ -332,12 +337,13 @@ mod tests {
         let req = StoreRequest {
             store_id: StoreId::parse("f47ac10b-58cc-4372-a567-0e02b2c3d479").unwrap(),
             timezone: Some("UTC".into()),
+            index_now: false,
             call: Ping { nonce: "n".into() },
         };
         let json = serde_json::to_value(&req).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"store_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479", "timezone": "UTC", "call": {"nonce": "n"}})
+            serde_json::json!({"store_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479", "timezone": "UTC", "index_now": false, "call": {"nonce": "n"}})
         );
         assert_eq!(
             serde_json::from_value::<StoreRequest<Ping>>(json).unwrap(),

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::future::{join, join_all};
-use safemarket_durable::object::{upsert_index, IndexEntry};
 use safemarket_engine::protocol::{Book, CancelByNumber, NumberedBooking, OwnerBookings};
 use safemarket_engine::{day_slots, local_rfc3339, wall_instant, Schedule};
 use safemarket_engine::{Owner, UserId};
@@ -206,32 +205,6 @@ fn slot_containing(schedule: &Schedule, tz: Tz, at: DateTime<Utc>) -> Option<Dat
         .map(|s| s.start)
 }
 
-/// Makes a new booking's store visible in the D1 index at once, so that the app's next
-/// `ReservationsByDevice` finds it. Best effort: the booking is committed already and the
-/// store object's outbox delivers the same row, so a failure here is logged, never answered.
-async fn index_now(
-    db: &D1Database,
-    store: &StoreRow,
-    number: i64,
-    booking: &safemarket_engine::Booking,
-) {
-    let entry = IndexEntry {
-        store_id: store.id.clone(),
-        number,
-        booking: booking.clone(),
-    };
-    let written = match upsert_index(db, "booking_index", &entry, 0) {
-        Ok(statement) => statement.run().await.map(|_| ()),
-        Err(e) => Err(e),
-    };
-    if let Err(e) = written {
-        worker::console_warn!(
-            "{}",
-            json!({"level": "warn", "msg": "index write after a legacy booking failed; the outbox retries it", "cause": e.to_string()})
-        );
-    }
-}
-
 /// `POST /api/Reservation/Reserve?locationId=&dateTime=&deviceId=`: one person in the slot that
 /// contains `dateTime`; 400 when closed or full, 404 for an unknown location.
 pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
@@ -259,13 +232,14 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
         guest: None,
         idempotency_key: None,
     };
-    let booked = match store_client::call(&ctx.env, &store, book).await {
+    // Answered once the index has the booking, so the app's next `ReservationsByDevice`
+    // finds the store (the index is written by the store's object alone).
+    let booked = match store_client::call_indexed(&ctx.env, &store, book).await {
         Ok(booked) => booked,
         Err(e) if (400..500).contains(&e.status()) => return Err(bad("dateTime", &e.detail())),
         Err(e) => return Err(e),
     };
     let booking = booked.booking;
-    index_now(&db, &store, booked.number, &booking).await;
     respond::json(
         &json!({"humanReadableToken": booking.code, "reservationToken": booking.id}),
         200,

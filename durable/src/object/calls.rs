@@ -70,11 +70,19 @@ pub(super) trait Handle: StoreCall {
     fn handle(self, here: &Here<'_>) -> Result<Self::Reply, StoreError>;
 }
 
+/// A call's encoded reply, and whether the caller wants the D1 index updated before it is
+/// answered ([`StoreRequest::index_now`]).
+pub(super) struct Served {
+    pub(super) body: Vec<u8>,
+    pub(super) index_now: bool,
+}
+
 /// Decodes, runs and encodes one call of type `C`.
-fn serve<C: Handle>(obj: &StoreObject, body: &[u8]) -> Result<Vec<u8>, StoreError> {
+fn serve<C: Handle>(obj: &StoreObject, body: &[u8]) -> Result<Served, StoreError> {
     let StoreRequest {
         store_id,
         timezone,
+        index_now,
         call,
     } = serde_json::from_slice::<StoreRequest<C>>(body)
         .map_err(|e| StoreError::BadCall(format!("cannot decode {}: {e}", C::NAME)))?;
@@ -88,11 +96,14 @@ fn serve<C: Handle>(obj: &StoreObject, body: &[u8]) -> Result<Vec<u8>, StoreErro
         now: Utc::now(),
     };
     let reply = obj.atomically(|| call.handle(&here))?;
-    reply.to_body().map_err(internal)
+    Ok(Served {
+        body: reply.to_body().map_err(internal)?,
+        index_now,
+    })
 }
 
 /// How a call is served, by its name on the wire.
-pub(super) type Server = fn(&StoreObject, &[u8]) -> Result<Vec<u8>, StoreError>;
+pub(super) type Server = fn(&StoreObject, &[u8]) -> Result<Served, StoreError>;
 
 macro_rules! routes {
     ($($call:ty),* $(,)?) => {

@@ -18,9 +18,6 @@ mod schema;
 mod sqlite;
 mod sync;
 
-pub use sqlite::IndexEntry;
-pub use sync::upsert_index;
-
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -140,9 +137,13 @@ impl DurableObject for StoreObject {
             self.ensure_alarm(Duration::from_millis(sync::FLUSH_DELAY_MS))
                 .await;
         }
+        if appended && outcome.as_ref().is_ok_and(|served| served.index_now) {
+            // The armed alarm stays as the retry should this flush fail.
+            sync::flush_now(self).await;
+        }
         match outcome {
             // Bytes, not a string: a JS string would be transcoded to UTF-16 and back.
-            Ok(body) => Response::from_bytes(body),
+            Ok(served) => Response::from_bytes(served.body),
             Err(e) => Ok(Response::from_json(&e)?.with_status(ERROR_STATUS)),
         }
     }

@@ -43,7 +43,7 @@ fn log_error(msg: &str, cause: impl std::fmt::Display) {
 /// so a late retry never overwrites a newer state. Nothing is written for a booking whose
 /// owner has been erased (D1 `erased_users`): the flush erases such bookings in the store
 /// instead, so no row names an erased user again.
-pub fn upsert_index(
+fn upsert_index(
     db: &D1Database,
     table: &str,
     entry: &IndexEntry,
@@ -80,6 +80,20 @@ pub fn upsert_index(
                 .as_deref(),
         ),
     ])
+}
+
+/// Flushes the outbox at once, for a call that asked for [`index_now`]; a failure is logged
+/// and left to the alarm.
+///
+/// [`index_now`]: safemarket_engine::protocol::StoreRequest::index_now
+pub async fn flush_now(obj: &StoreObject) {
+    let flushed = match obj.env.d1("DB") {
+        Ok(db) => flush_outbox(obj, &db).await.map(|_| ()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = flushed {
+        log_error("immediate index flush failed; the alarm retries", e);
+    }
 }
 
 /// One alarm run; returns when the next one should fire, if at all.
