@@ -22,6 +22,12 @@ pub const CAPACITY_RANGE: RangeInclusive<u32> = 1..=10_000;
 pub const HORIZON_DAYS_RANGE: RangeInclusive<u32> = 1..=366;
 /// Allowed per-user limit of active bookings.
 pub const MAX_ACTIVE_BOOKINGS_RANGE: RangeInclusive<u32> = 1..=1_000;
+/// Allowed `waitlist_offer_minutes`: how long an offer to the waiting list holds its places.
+pub const WAITLIST_OFFER_MINUTES_RANGE: RangeInclusive<u32> = 1..=240;
+/// `waitlist_offer_minutes` when a schedule does not say.
+pub const DEFAULT_WAITLIST_OFFER_MINUTES: u32 = 15;
+/// Allowed `reminder_minutes` (when set): from 5 minutes to a week before the slot.
+pub const REMINDER_MINUTES_RANGE: RangeInclusive<u32> = 5..=10_080;
 /// Most weekly intervals a schedule may have (a few per day is plenty; this bounds work per day).
 pub const MAX_WEEKLY_INTERVALS: usize = 50;
 /// Most exception entries a schedule may have (a bit more than a year of daily overrides).
@@ -152,6 +158,11 @@ pub struct Schedule {
     capacity: u32,
     horizon_days: u32,
     max_active_bookings_per_user: u32,
+    waitlist_offer_minutes: u32,
+    /// `None`: no automatic release; else `1..=slot_minutes`.
+    release_after_minutes: Option<u32>,
+    /// `None`: no reminders; else within [`REMINDER_MINUTES_RANGE`].
+    reminder_minutes: Option<u32>,
     /// Indexed by `Weekday::num_days_from_monday`; each list sorted and non-overlapping.
     weekly: [Vec<Interval>; 7],
     exceptions: BTreeMap<NaiveDate, DayOverride>,
@@ -175,6 +186,15 @@ pub struct ScheduleInput {
     /// Per-user limit of confirmed bookings whose slot has not ended (`1..=1000`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_active_bookings_per_user: Option<i64>,
+    /// How long an offer to the waiting list holds its places (`1..=240`, default 15).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_offer_minutes: Option<i64>,
+    /// Minutes after its slot start a confirmed booking not checked in becomes a no-show
+    /// (`null`: off; else `1..=slot_minutes`). Always written, as `null` when off.
+    pub release_after_minutes: Option<i64>,
+    /// Minutes before the slot start a reminder event is due (`null`: off; else
+    /// `5..=10080`). Always written, as `null` when off.
+    pub reminder_minutes: Option<i64>,
     /// Weekly opening intervals; required (may be empty).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weekly: Option<Vec<WeeklyInput>>,
@@ -263,6 +283,20 @@ fn err(field: impl Into<String>, message: impl Into<String>) -> FieldError {
     FieldError {
         field: field.into(),
         message: message.into(),
+    }
+}
+
+/// A nullable field: absent or `null` is `Some(None)` (off); a value must be in `range`
+/// (`None` after an error).
+fn optional_ranged(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<i64>,
+    range: RangeInclusive<u32>,
+) -> Option<Option<u32>> {
+    match value {
+        None => Some(None),
+        given => ranged(errors, field, given, range).map(Some),
     }
 }
 
@@ -398,6 +432,29 @@ impl Schedule {
             MAX_ACTIVE_BOOKINGS_RANGE,
         );
 
+        let offer_minutes = match input.waitlist_offer_minutes {
+            None => Some(DEFAULT_WAITLIST_OFFER_MINUTES),
+            given => ranged(
+                &mut errors,
+                "waitlist_offer_minutes",
+                given,
+                WAITLIST_OFFER_MINUTES_RANGE,
+            ),
+        };
+        let release_range = 1..=slot_minutes.unwrap_or(*SLOT_MINUTES_RANGE.end());
+        let release_after = optional_ranged(
+            &mut errors,
+            "release_after_minutes",
+            input.release_after_minutes,
+            release_range,
+        );
+        let reminder = optional_ranged(
+            &mut errors,
+            "reminder_minutes",
+            input.reminder_minutes,
+            REMINDER_MINUTES_RANGE,
+        );
+
         let mut weekly: [Vec<Interval>; 7] = Default::default();
         match input.weekly {
             None => errors.push(err("weekly", "is required (it may be an empty list)")),
@@ -509,19 +566,30 @@ impl Schedule {
             }
         }
 
-        match (slot_minutes, capacity, horizon_days, max_active) {
-            (Some(slot_minutes), Some(capacity), Some(horizon_days), Some(max_active))
-                if errors.is_empty() =>
-            {
-                Ok(Schedule {
-                    slot_minutes,
-                    capacity,
-                    horizon_days,
-                    max_active_bookings_per_user: max_active,
-                    weekly,
-                    exceptions,
-                })
-            }
+        match (
+            slot_minutes,
+            capacity,
+            horizon_days,
+            max_active,
+            offer_minutes,
+        ) {
+            (
+                Some(slot_minutes),
+                Some(capacity),
+                Some(horizon_days),
+                Some(max_active),
+                Some(offer_minutes),
+            ) if errors.is_empty() => Ok(Schedule {
+                slot_minutes,
+                capacity,
+                horizon_days,
+                max_active_bookings_per_user: max_active,
+                waitlist_offer_minutes: offer_minutes,
+                release_after_minutes: release_after.flatten(),
+                reminder_minutes: reminder.flatten(),
+                weekly,
+                exceptions,
+            }),
             _ => Err(errors),
         }
     }
@@ -543,6 +611,24 @@ impl Schedule {
                 obj,
                 "max_active_bookings_per_user",
                 "max_active_bookings_per_user",
+            ),
+            waitlist_offer_minutes: json_int(
+                &mut type_errors,
+                obj,
+                "waitlist_offer_minutes",
+                "waitlist_offer_minutes",
+            ),
+            release_after_minutes: json_int(
+                &mut type_errors,
+                obj,
+                "release_after_minutes",
+                "release_after_minutes",
+            ),
+            reminder_minutes: json_int(
+                &mut type_errors,
+                obj,
+                "reminder_minutes",
+                "reminder_minutes",
             ),
             weekly: json_list(&mut type_errors, obj, "weekly", |errs, path, o| {
                 WeeklyInput {
@@ -609,6 +695,24 @@ impl Schedule {
     /// Per-user limit of confirmed bookings whose slot has not ended.
     pub fn max_active_bookings_per_user(&self) -> u32 {
         self.max_active_bookings_per_user
+    }
+
+    /// How long an offer to the waiting list holds its places.
+    pub fn waitlist_offer_duration(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.waitlist_offer_minutes))
+    }
+
+    /// How long after its slot start a confirmed booking not checked in is released as a
+    /// no-show, if the store wants that.
+    pub fn release_after(&self) -> Option<TimeDelta> {
+        self.release_after_minutes
+            .map(|m| TimeDelta::minutes(i64::from(m)))
+    }
+
+    /// How long before the slot start a reminder is due, if the store wants reminders.
+    pub fn reminder_before(&self) -> Option<TimeDelta> {
+        self.reminder_minutes
+            .map(|m| TimeDelta::minutes(i64::from(m)))
     }
 
     /// The weekly intervals of `day`, sorted.
@@ -679,6 +783,9 @@ impl Schedule {
             capacity: Some(i64::from(self.capacity)),
             horizon_days: Some(i64::from(self.horizon_days)),
             max_active_bookings_per_user: Some(i64::from(self.max_active_bookings_per_user)),
+            waitlist_offer_minutes: Some(i64::from(self.waitlist_offer_minutes)),
+            release_after_minutes: self.release_after_minutes.map(i64::from),
+            reminder_minutes: self.reminder_minutes.map(i64::from),
             weekly: Some(weekly),
             exceptions: Some(exceptions),
         }
@@ -859,6 +966,44 @@ mod tests {
     }
 
     #[test]
+    fn waitlist_release_and_reminder_settings_are_validated() {
+        let s = Schedule::from_json(&base()).unwrap();
+        assert_eq!(s.waitlist_offer_duration(), TimeDelta::minutes(15));
+        assert_eq!(s.release_after(), None);
+        assert_eq!(s.reminder_before(), None);
+        let mut v = base();
+        v["waitlist_offer_minutes"] = json!(240);
+        v["release_after_minutes"] = json!(30);
+        v["reminder_minutes"] = json!(10_080);
+        let s = Schedule::from_json(&v).unwrap();
+        assert_eq!(s.waitlist_offer_duration(), TimeDelta::minutes(240));
+        assert_eq!(s.release_after(), Some(TimeDelta::minutes(30)));
+        assert_eq!(s.reminder_before(), Some(TimeDelta::minutes(10_080)));
+        assert_eq!(
+            Schedule::from_json(&serde_json::to_value(&s).unwrap()).unwrap(),
+            s
+        );
+        v["release_after_minutes"] = json!(null);
+        assert_eq!(Schedule::from_json(&v).unwrap().release_after(), None);
+        // Release at most one slot (30 minutes here) after the start.
+        for (field, bad) in [
+            ("waitlist_offer_minutes", json!(0)),
+            ("waitlist_offer_minutes", json!(241)),
+            ("release_after_minutes", json!(0)),
+            ("release_after_minutes", json!(31)),
+            ("reminder_minutes", json!(4)),
+            ("reminder_minutes", json!(10_081)),
+            ("reminder_minutes", json!("5")),
+        ] {
+            let mut v = base();
+            v[field] = bad.clone();
+            let errors = Schedule::from_json(&v).unwrap_err();
+            assert_eq!(errors.len(), 1, "{field} {bad}: {errors:?}");
+            assert_eq!(errors[0].field, field, "{field} {bad}");
+        }
+    }
+
+    #[test]
     fn serialises_back_normalised_and_round_trips() {
         let mut v = base();
         // Unsorted input with a mixed-case day comes back sorted and lowercase.
@@ -881,6 +1026,9 @@ mod tests {
                 "capacity": 10,
                 "horizon_days": 14,
                 "max_active_bookings_per_user": 3,
+                "waitlist_offer_minutes": 15,
+                "release_after_minutes": null,
+                "reminder_minutes": null,
                 "weekly": [
                     {"day": "mon", "open": "08:00", "close": "12:00"},
                     {"day": "mon", "open": "14:00", "close": "20:00"},
