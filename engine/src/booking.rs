@@ -40,6 +40,7 @@ use super::idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord};
 use super::ids::Owner;
 use super::schedule::Schedule;
 use super::slots::{current_slot, slot_at, Slot};
+use super::waitlist::{close_entries, erase_entries, offer_freed, WaitEntry};
 
 /// Where a booking is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -201,6 +202,46 @@ pub trait Inventory {
 
     /// Confirmed bookings whose slot starts at or after `from`.
     fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, Self::Error>;
+
+    /// Confirmed bookings whose slot started at or before `t` (release of no-shows).
+    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, Self::Error>;
+
+    /// The earliest start after `t` of a confirmed booking.
+    fn next_confirmed_start_after(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, Self::Error>;
+
+    /// Sum of `party_size` of offered waiting-list entries whose slot overlaps `slot`.
+    fn held_people(&self, slot: Slot) -> Result<u32, Self::Error>;
+
+    /// The open (waiting or offered) entries of the slot starting at `slot_start`, in the
+    /// order they joined.
+    fn open_entries(&self, slot_start: DateTime<Utc>) -> Result<Vec<WaitEntry>, Self::Error>;
+
+    /// Waiting entries whose slot has not ended at `now`, in the order they joined.
+    fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, Self::Error>;
+
+    /// Every open entry.
+    fn all_open_entries(&self) -> Result<Vec<WaitEntry>, Self::Error>;
+
+    /// Offered entries whose offer ran out at `now` (`offer_expires_at <= now`).
+    fn offers_expired(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, Self::Error>;
+
+    /// The earliest expiry of an open offer.
+    fn next_offer_expiry(&self) -> Result<Option<DateTime<Utc>>, Self::Error>;
+
+    /// Every entry of `owner`, any status.
+    fn entries_of(&self, owner: &Owner) -> Result<Vec<WaitEntry>, Self::Error>;
+
+    /// The entry with this id.
+    fn entry(&self, id: &str) -> Result<Option<WaitEntry>, Self::Error>;
+
+    /// Stores a new entry (after every existing one in the order of joining).
+    fn entry_insert(&mut self, entry: &WaitEntry) -> Result<(), Self::Error>;
+
+    /// Overwrites the stored entry with the same id.
+    fn entry_update(&mut self, entry: &WaitEntry) -> Result<(), Self::Error>;
 }
 
 /// Everything about the store at the moment of a decision.
@@ -290,6 +331,14 @@ pub enum BookingError {
     OutsideCheckInWindow,
     /// A no-show can only be recorded once the slot has started (409).
     SlotNotStarted,
+    /// The slot has room for the party: book it instead of joining its waiting list (409).
+    SlotAvailable,
+    /// The owner already waits for that slot (409).
+    AlreadyWaiting,
+    /// The waiting-list offer ran out (409).
+    OfferExpired,
+    /// The waiting-list entry has no offer to accept (409).
+    NotOffered,
     /// Storage or the random source failed (500; the text is for logs only).
     Storage(String),
 }
@@ -310,6 +359,10 @@ impl BookingError {
             BookingError::InvalidTransition { .. } => "invalid-transition",
             BookingError::OutsideCheckInWindow => "outside-check-in-window",
             BookingError::SlotNotStarted => "slot-not-started",
+            BookingError::SlotAvailable => "slot-available",
+            BookingError::AlreadyWaiting => "already-waiting",
+            BookingError::OfferExpired => "offer-expired",
+            BookingError::NotOffered => "not-offered",
             BookingError::Storage(_) => "storage",
         }
     }
@@ -327,7 +380,11 @@ impl BookingError {
             | BookingError::BookingLimit { .. }
             | BookingError::InvalidTransition { .. }
             | BookingError::OutsideCheckInWindow
-            | BookingError::SlotNotStarted => 409,
+            | BookingError::SlotNotStarted
+            | BookingError::SlotAvailable
+            | BookingError::AlreadyWaiting
+            | BookingError::OfferExpired
+            | BookingError::NotOffered => 409,
             BookingError::NotFound => 404,
             BookingError::Storage(_) => 500,
         }
@@ -372,6 +429,14 @@ impl fmt::Display for BookingError {
             BookingError::SlotNotStarted => {
                 f.write_str("a no-show can only be recorded once the slot has started")
             }
+            BookingError::SlotAvailable => {
+                f.write_str("the slot has room for this party: book it instead")
+            }
+            BookingError::AlreadyWaiting => {
+                f.write_str("you are already on the waiting list of this slot")
+            }
+            BookingError::OfferExpired => f.write_str("the offer has expired"),
+            BookingError::NotOffered => f.write_str("this entry has no offer to accept"),
             BookingError::Storage(cause) => write!(f, "storage failure: {cause}"),
         }
     }
@@ -382,7 +447,7 @@ impl std::error::Error for BookingError {}
 #[cfg(test)]
 mod tests;
 
-fn storage<E: fmt::Display>(e: E) -> BookingError {
+pub(crate) fn storage<E: fmt::Display>(e: E) -> BookingError {
     BookingError::Storage(e.to_string())
 }
 
@@ -392,7 +457,7 @@ const MAX_CODE_ATTEMPTS: usize = 16;
 
 /// Checks that `slot_start` is a bookable slot for `party_size` people, in the order the API
 /// documents; returns the slot. Capacity and limits are checked by the callers.
-fn bookable_slot<'a>(
+pub(crate) fn bookable_slot<'a>(
     ctx: &StoreContext<'a>,
     slot_start: DateTime<Utc>,
     party_size: u32,
@@ -424,7 +489,11 @@ fn bookable_slot<'a>(
 }
 
 /// Refuses when `party_size` more people would not fit next to `booked`.
-fn check_capacity(capacity: u32, booked: u32, party_size: u32) -> Result<(), BookingError> {
+pub(crate) fn check_capacity(
+    capacity: u32,
+    booked: u32,
+    party_size: u32,
+) -> Result<(), BookingError> {
     // u64: booked + party can exceed u32 if storage is inconsistent; never overflow.
     if u64::from(booked) + u64::from(party_size) > u64::from(capacity) {
         return Err(BookingError::SlotFull {
@@ -470,39 +539,28 @@ pub fn book<I: Inventory + ?Sized>(
     }
 
     let (slot, schedule) = bookable_slot(ctx, req.slot_start, req.party_size)?;
-    let booked = inv.booked_people(slot).map_err(storage)?;
-    check_capacity(schedule.capacity(), booked, req.party_size)?;
+    check_capacity(
+        schedule.capacity(),
+        taken_people(inv, slot)?,
+        req.party_size,
+    )?;
     // The limit is per shopper account. A booking for a guest is made by the store's own
     // integration (its phone system) for many different callers under one principal, so
     // counting them together would stop the hotline after a handful of calls.
-    if req.guest.is_none() {
-        let active = inv.active_bookings(&req.owner, ctx.now).map_err(storage)?;
-        if active >= schedule.max_active_bookings_per_user() {
-            return Err(BookingError::BookingLimit {
-                limit: schedule.max_active_bookings_per_user(),
-            });
-        }
-    }
-    let code = unique_code(inv, rng)?;
-
-    let (guest_name, guest_phone) = match req.guest {
-        Some(g) => (Some(g.name), Some(g.phone)),
-        None => (None, None),
-    };
-    let booking = Booking {
-        id: new_id,
-        code,
-        owner: Some(req.owner.clone()),
-        guest_name,
-        guest_phone,
-        slot_start: slot.start,
-        slot_end: slot.end,
-        party_size: req.party_size,
-        status: BookingStatus::Confirmed,
-        created_at: ctx.now,
-        updated_at: ctx.now,
-    };
-    inv.insert(&booking).map_err(storage)?;
+    let limited = req.guest.is_none();
+    let booking = insert_booking(
+        inv,
+        ctx,
+        NewBooking {
+            id: new_id,
+            owner: req.owner.clone(),
+            slot,
+            party_size: req.party_size,
+            guest: req.guest,
+        },
+        limited,
+        rng,
+    )?;
     if let Some(key) = req.idempotency_key {
         inv.idempotency_put(&IdempotencyRecord {
             owner: req.owner,
@@ -517,6 +575,66 @@ pub fn book<I: Inventory + ?Sized>(
         booking,
         replayed: false,
     })
+}
+
+/// People holding places in `slot`: booked (confirmed, checked in) and held by open
+/// waiting-list offers, by overlap.
+pub(crate) fn taken_people<I: Inventory + ?Sized>(
+    inv: &I,
+    slot: Slot,
+) -> Result<u32, BookingError> {
+    let booked = inv.booked_people(slot).map_err(storage)?;
+    let held = inv.held_people(slot).map_err(storage)?;
+    Ok(booked.saturating_add(held))
+}
+
+/// A booking about to be made (its slot and capacity already checked).
+pub(crate) struct NewBooking {
+    pub(crate) id: String,
+    pub(crate) owner: Owner,
+    pub(crate) slot: Slot,
+    pub(crate) party_size: u32,
+    pub(crate) guest: Option<Guest>,
+}
+
+/// Checks the owner's limit of active bookings when `limited`, draws a code unique among
+/// confirmed bookings and inserts the booking, confirmed.
+pub(crate) fn insert_booking<I: Inventory + ?Sized>(
+    inv: &mut I,
+    ctx: &StoreContext<'_>,
+    new: NewBooking,
+    limited: bool,
+    rng: &mut dyn RandomSource,
+) -> Result<Booking, BookingError> {
+    let schedule = ctx.schedule.ok_or(BookingError::SlotNotOffered)?;
+    if limited {
+        let active = inv.active_bookings(&new.owner, ctx.now).map_err(storage)?;
+        if active >= schedule.max_active_bookings_per_user() {
+            return Err(BookingError::BookingLimit {
+                limit: schedule.max_active_bookings_per_user(),
+            });
+        }
+    }
+    let code = unique_code(inv, rng)?;
+    let (guest_name, guest_phone) = match new.guest {
+        Some(g) => (Some(g.name), Some(g.phone)),
+        None => (None, None),
+    };
+    let booking = Booking {
+        id: new.id,
+        code,
+        owner: Some(new.owner),
+        guest_name,
+        guest_phone,
+        slot_start: new.slot.start,
+        slot_end: new.slot.end,
+        party_size: new.party_size,
+        status: BookingStatus::Confirmed,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+    };
+    inv.insert(&booking).map_err(storage)?;
+    Ok(booking)
 }
 
 fn unique_code<I: Inventory + ?Sized>(
@@ -575,25 +693,29 @@ pub fn cancel<I: Inventory + ?Sized>(
 }
 
 /// [`cancel`] on someone's behalf: with `by`, only a booking of that owner (another
-/// owner's booking does not exist for them: `NotFound`); without, any booking (staff).
+/// owner's booking does not exist for them: `NotFound`); without, any booking (staff). The
+/// freed places are offered to the waiting list at once.
 pub fn cancel_for<I: Inventory + ?Sized>(
     inv: &mut I,
+    ctx: &StoreContext<'_>,
     id: &str,
     by: Option<&Owner>,
-    now: DateTime<Utc>,
 ) -> Result<Booking, BookingError> {
     owned_by(inv, id, by)?;
-    cancel(inv, id, now)
+    let booking = cancel(inv, id, ctx.now)?;
+    offer_freed(inv, ctx, Some(booking.slot()))?;
+    Ok(booking)
 }
 
-/// Cancels the booking with `code` (as typed; a malformed code is simply unknown).
+/// Cancels the booking with `code` (as typed; a malformed code is simply unknown) and offers
+/// the freed places.
 pub fn cancel_by_code<I: Inventory + ?Sized>(
     inv: &mut I,
+    ctx: &StoreContext<'_>,
     code: &str,
-    now: DateTime<Utc>,
 ) -> Result<Booking, BookingError> {
     let booking = by_code(inv, code)?;
-    cancel(inv, &booking.id, now)
+    cancel_for(inv, ctx, &booking.id, None)
 }
 
 /// The most relevant booking with `code` (as typed; a malformed code is simply unknown).
@@ -627,12 +749,16 @@ pub struct Erased {
 }
 
 /// Erases an owner from the store: confirmed bookings that have not started are cancelled,
-/// every booking of theirs loses its owner, and their idempotency records go. Idempotent.
+/// every booking and waiting-list entry of theirs loses its owner, their open entries leave
+/// the list, their idempotency records go, and the places freed are offered to the waiting
+/// list. Idempotent.
 pub fn erase_owner<I: Inventory + ?Sized>(
     inv: &mut I,
+    ctx: &StoreContext<'_>,
     owner: &Owner,
-    now: DateTime<Utc>,
 ) -> Result<Erased, BookingError> {
+    let now = ctx.now;
+    let mut freed = Vec::new();
     let mut erased = Erased {
         cancelled: 0,
         anonymised: 0,
@@ -641,6 +767,7 @@ pub fn erase_owner<I: Inventory + ?Sized>(
         if booking.status == BookingStatus::Confirmed && booking.slot_start >= now {
             booking.status = BookingStatus::Cancelled;
             erased.cancelled += 1;
+            freed.push(booking.slot());
         }
         booking.owner = None;
         booking.updated_at = now;
@@ -648,11 +775,16 @@ pub fn erase_owner<I: Inventory + ?Sized>(
         erased.anonymised += 1;
     }
     inv.idempotency_forget(owner).map_err(storage)?;
+    erase_entries(inv, ctx, owner)?;
+    for slot in freed {
+        offer_freed(inv, ctx, Some(slot))?;
+    }
     Ok(erased)
 }
 
-/// Closing a store down cancels every confirmed booking that has not started yet (the store
-/// refuses new ones through [`StoreContext::store_closed`]); returns how many. Idempotent.
+/// Closing a store down cancels every confirmed booking that has not started yet and ends the
+/// waiting list (the store refuses new ones through [`StoreContext::store_closed`]); returns
+/// how many bookings were cancelled. Idempotent.
 pub fn close_store<I: Inventory + ?Sized>(
     inv: &mut I,
     now: DateTime<Utc>,
@@ -661,6 +793,7 @@ pub fn close_store<I: Inventory + ?Sized>(
     for booking in &future {
         cancel(inv, &booking.id, now)?;
     }
+    close_entries(inv, now)?;
     Ok(u32::try_from(future.len()).unwrap_or(u32::MAX))
 }
 
@@ -717,7 +850,7 @@ pub fn reschedule<I: Inventory + ?Sized>(
     let mut booking = load(inv, id)?;
     require_status(&booking, BookingStatus::Confirmed)?;
     let (slot, schedule) = bookable_slot(ctx, new_slot_start, booking.party_size)?;
-    let mut booked = inv.booked_people(slot).map_err(storage)?;
+    let mut booked = taken_people(inv, slot)?;
     // The booking holds places until it moves: where it overlaps the new slot it is counted
     // in `booked`, and it must not stand in its own way.
     if booking.slot().overlaps(&slot) {
@@ -742,7 +875,8 @@ pub fn reschedule<I: Inventory + ?Sized>(
     Ok(booking)
 }
 
-/// [`reschedule`] on someone's behalf: with `by`, only a booking of that owner.
+/// [`reschedule`] on someone's behalf: with `by`, only a booking of that owner. The places
+/// it leaves are offered to the waiting list at once.
 pub fn reschedule_for<I: Inventory + ?Sized>(
     inv: &mut I,
     ctx: &StoreContext<'_>,
@@ -750,8 +884,12 @@ pub fn reschedule_for<I: Inventory + ?Sized>(
     by: Option<&Owner>,
     new_slot_start: DateTime<Utc>,
 ) -> Result<Booking, BookingError> {
-    owned_by(inv, id, by)?;
-    reschedule(inv, ctx, id, new_slot_start)
+    let before = owned_by(inv, id, by)?;
+    let moved = reschedule(inv, ctx, id, new_slot_start)?;
+    if moved.slot() != before.slot() {
+        offer_freed(inv, ctx, Some(before.slot()))?;
+    }
+    Ok(moved)
 }
 
 /// The active bookings (confirmed, slot not ended at `now`) that the schedule `new` no longer

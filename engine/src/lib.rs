@@ -26,6 +26,7 @@ pub mod memory;
 pub mod protocol;
 pub mod schedule;
 pub mod slots;
+pub mod waitlist;
 
 #[cfg(test)]
 mod proptests;
@@ -46,6 +47,7 @@ pub use slots::{
     current_slot, day_slots, format_utc, local_day_bounds, local_rfc3339, local_to_utc, slot_at,
     slots_between, wall_instant, Slot, MAX_SLOT_LENGTH,
 };
+pub use waitlist::{EntryStatus, EntryView, JoinRequest, WaitEntry};
 
 /// A validation problem with one input field, named by its JSON path (`weekly[2].open`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ use super::booking::{Booking, BookingStatus, Inventory};
 use super::idempotency::IdempotencyRecord;
 use super::ids::Owner;
 use super::slots::Slot;
+use super::waitlist::{EntryStatus, WaitEntry};
 
 /// Bookings and idempotency records in memory, with switches to simulate storage failures.
 ///
@@ -22,6 +23,8 @@ pub struct MemoryInventory {
     bookings: Vec<Booking>,
     idempotency: BTreeMap<(Owner, String), IdempotencyRecord>,
     outbox: Vec<Booking>,
+    /// Waiting-list entries in the order they joined.
+    entries: Vec<WaitEntry>,
     /// When set, every read fails.
     pub fail_reads: bool,
     /// When set, every write fails (and changes nothing).
@@ -46,6 +49,7 @@ type Saved = (
     Vec<Booking>,
     BTreeMap<(Owner, String), IdempotencyRecord>,
     Vec<Booking>,
+    Vec<WaitEntry>,
 );
 
 impl MemoryInventory {
@@ -57,6 +61,11 @@ impl MemoryInventory {
     /// All bookings in insertion order.
     pub fn bookings(&self) -> &[Booking] {
         &self.bookings
+    }
+
+    /// The waiting-list entries, in the order they joined.
+    pub fn entries(&self) -> &[WaitEntry] {
+        &self.entries
     }
 
     /// All idempotency records.
@@ -84,10 +93,11 @@ impl MemoryInventory {
             self.bookings.clone(),
             self.idempotency.clone(),
             self.outbox.clone(),
+            self.entries.clone(),
         );
         let result = f(self);
         if result.is_err() {
-            (self.bookings, self.idempotency, self.outbox) = saved;
+            (self.bookings, self.idempotency, self.outbox, self.entries) = saved;
         }
         result
     }
@@ -217,6 +227,126 @@ impl Inventory for MemoryInventory {
             .collect();
         found.sort_by_key(|b| b.slot_start);
         Ok(found)
+    }
+
+    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .bookings
+            .iter()
+            .filter(|b| b.status == BookingStatus::Confirmed && b.slot_start <= t)
+            .cloned()
+            .collect())
+    }
+
+    fn next_confirmed_start_after(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .bookings
+            .iter()
+            .filter(|b| b.status == BookingStatus::Confirmed && b.slot_start > t)
+            .map(|b| b.slot_start)
+            .min())
+    }
+
+    fn held_people(&self, slot: Slot) -> Result<u32, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.status == EntryStatus::Offered && e.slot().overlaps(&slot))
+            .map(|e| e.party_size)
+            .sum())
+    }
+
+    fn open_entries(&self, slot_start: DateTime<Utc>) -> Result<Vec<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.status.is_open() && e.slot_start == slot_start)
+            .cloned()
+            .collect())
+    }
+
+    fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.status == EntryStatus::Waiting && e.slot_end > now)
+            .cloned()
+            .collect())
+    }
+
+    fn all_open_entries(&self) -> Result<Vec<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.status.is_open())
+            .cloned()
+            .collect())
+    }
+
+    fn offers_expired(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| {
+                e.status == EntryStatus::Offered && e.offer_expires_at.is_some_and(|t| t <= now)
+            })
+            .cloned()
+            .collect())
+    }
+
+    fn next_offer_expiry(&self) -> Result<Option<DateTime<Utc>>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.status == EntryStatus::Offered)
+            .filter_map(|e| e.offer_expires_at)
+            .min())
+    }
+
+    fn entries_of(&self, owner: &Owner) -> Result<Vec<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self
+            .entries
+            .iter()
+            .filter(|e| e.owner.as_ref() == Some(owner))
+            .cloned()
+            .collect())
+    }
+
+    fn entry(&self, id: &str) -> Result<Option<WaitEntry>, MemoryError> {
+        self.read()?;
+        Ok(self.entries.iter().find(|e| e.id == id).cloned())
+    }
+
+    fn entry_insert(&mut self, entry: &WaitEntry) -> Result<(), MemoryError> {
+        self.write()?;
+        if self.entries.iter().any(|e| e.id == entry.id) {
+            return Err(MemoryError("duplicate entry id"));
+        }
+        self.entries.push(entry.clone());
+        Ok(())
+    }
+
+    fn entry_update(&mut self, entry: &WaitEntry) -> Result<(), MemoryError> {
+        self.write()?;
+        let stored = self
+            .entries
+            .iter_mut()
+            .find(|e| e.id == entry.id)
+            .ok_or(MemoryError("update of an unknown entry"))?;
+        *stored = entry.clone();
+        Ok(())
     }
 
     fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, MemoryError> {

@@ -1349,21 +1349,21 @@ fn staff_cancel_any_booking_owners_only_their_own() {
     // Another owner's booking does not exist for them, and nothing changes.
     let before = f.inv.clone();
     assert_eq!(
-        cancel_for(&mut f.inv, &theirs.id, Some(&me), now()),
+        cancel_for(&mut f.inv, &ctx(&s, now()), &theirs.id, Some(&me)),
         Err(BookingError::NotFound)
     );
     assert_eq!(f.inv, before);
-    let cancelled = cancel_for(&mut f.inv, &mine.id, Some(&me), now()).unwrap();
+    let cancelled = cancel_for(&mut f.inv, &ctx(&s, now()), &mine.id, Some(&me)).unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
     // Staff (no owner constraint) may cancel anyone's.
     assert_eq!(
-        cancel_for(&mut f.inv, &theirs.id, None, now())
+        cancel_for(&mut f.inv, &ctx(&s, now()), &theirs.id, None)
             .unwrap()
             .status,
         BookingStatus::Cancelled
     );
     assert_eq!(
-        cancel_for(&mut f.inv, "nope", None, now()),
+        cancel_for(&mut f.inv, &ctx(&s, now()), "nope", None),
         Err(BookingError::NotFound)
     );
 }
@@ -1405,12 +1405,14 @@ fn cancel_by_code_finds_the_code_as_typed() {
     let typed = format!(" {} ", b.code.to_lowercase());
     assert_eq!(by_code(&f.inv, &typed).unwrap().id, b.id);
     assert_eq!(
-        cancel_by_code(&mut f.inv, &typed, now()).unwrap().status,
+        cancel_by_code(&mut f.inv, &ctx(&s, now()), &typed)
+            .unwrap()
+            .status,
         BookingStatus::Cancelled
     );
     assert_eq!(by_code(&f.inv, "not a code"), Err(BookingError::NotFound));
     assert_eq!(
-        cancel_by_code(&mut f.inv, "ZZZZZZZZ", now()),
+        cancel_by_code(&mut f.inv, &ctx(&s, now()), "ZZZZZZZZ"),
         Err(BookingError::NotFound)
     );
 }
@@ -1425,7 +1427,7 @@ fn erasing_an_owner_cancels_the_future_and_anonymises_everything() {
     let other = f.ok(&ctx(&s, now()), req("u2", 1, slot()));
     // By the time of erasure the second booking's slot has started.
     let at = utc("2026-12-01T12:30:00Z");
-    let erased = erase_owner(&mut f.inv, &user, at).unwrap();
+    let erased = erase_owner(&mut f.inv, &ctx(&s, at), &user).unwrap();
     assert_eq!(
         erased,
         Erased {
@@ -1436,7 +1438,7 @@ fn erasing_an_owner_cancels_the_future_and_anonymises_everything() {
     let erased_early = {
         let mut g = Fixture::new();
         let b = g.ok(&ctx(&s, now()), req("u1", 1, slot()));
-        let e = erase_owner(&mut g.inv, &user, now()).unwrap();
+        let e = erase_owner(&mut g.inv, &ctx(&s, now()), &user).unwrap();
         (e, g.inv.get(&b.id).unwrap().unwrap())
     };
     assert_eq!(erased_early.0.cancelled, 1);
@@ -1459,7 +1461,7 @@ fn erasing_an_owner_cancels_the_future_and_anonymises_everything() {
     assert!(f.inv.idempotency_get(&user, "k1").unwrap().is_none());
     // Idempotent: nothing of theirs is left.
     assert_eq!(
-        erase_owner(&mut f.inv, &user, at).unwrap(),
+        erase_owner(&mut f.inv, &ctx(&s, at), &user).unwrap(),
         Erased {
             cancelled: 0,
             anonymised: 0
