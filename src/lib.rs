@@ -29,7 +29,7 @@ use crate::documents::Write;
 use crate::error::ApiError;
 use crate::handlers::{
     accounts, api_keys, bookings, external, me, members, schedule, store_profile, store_search,
-    stores,
+    stores, waitlist,
 };
 use crate::request_log::RequestLog;
 use crate::router::{Matched, RouteId};
@@ -178,6 +178,10 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::CancelBooking => bookings::cancel(ctx).await,
         RouteId::RescheduleBooking => bookings::reschedule(ctx).await,
         RouteId::NoShow => bookings::no_show(ctx).await,
+        RouteId::JoinWaitlist => waitlist::join(ctx).await,
+        RouteId::GetWaitlistEntry => waitlist::get(ctx).await,
+        RouteId::AcceptOffer => waitlist::accept(ctx).await,
+        RouteId::LeaveWaitlist => waitlist::leave(ctx).await,
         RouteId::CheckIn => bookings::check_in(ctx).await,
         RouteId::MyBookings => bookings::mine(ctx).await,
         RouteId::GetBookingByCode => bookings::get_by_code(ctx).await,

@@ -49,6 +49,10 @@ pub enum RouteId {
     CancelBooking,
     RescheduleBooking,
     NoShow,
+    JoinWaitlist,
+    GetWaitlistEntry,
+    AcceptOffer,
+    LeaveWaitlist,
     CheckIn,
     MyBookings,
     GetBookingByCode,
@@ -197,6 +201,26 @@ pub static ROUTES: &[RouteDef] = &[
         "POST",
         "/api/v1/stores/{store_id}/check-ins",
         RouteId::CheckIn,
+    ),
+    route(
+        "POST",
+        "/api/v1/stores/{store_id}/waitlist",
+        RouteId::JoinWaitlist,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/waitlist/{entry_id}",
+        RouteId::GetWaitlistEntry,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/stores/{store_id}/waitlist/{entry_id}",
+        RouteId::LeaveWaitlist,
+    ),
+    route(
+        "POST",
+        "/api/v1/stores/{store_id}/waitlist/{entry_id}/accept",
+        RouteId::AcceptOffer,
     ),
     route(
         "POST",

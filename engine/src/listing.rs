@@ -68,14 +68,34 @@ impl OverlapSweep {
     }
 }
 
-/// `{"items":[{start, end, local_start, capacity, booked, available}, ...],"next_cursor":null}`
-/// for `slots` (sorted by start), with `booked(slot)` people booked in each, as UTF-8 bytes
-/// (the object sends them as the response body as they are).
+/// The people counted in one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotCounts {
+    /// Booked (confirmed and checked in), by overlap.
+    pub booked: u32,
+    /// Held by open waiting-list offers, by overlap.
+    pub held: u32,
+    /// Waiting on the slot's waiting list.
+    pub waiting: u32,
+}
+
+impl SlotCounts {
+    /// Places neither booked nor held.
+    pub fn available(&self, capacity: u32) -> u32 {
+        capacity
+            .saturating_sub(self.booked)
+            .saturating_sub(self.held)
+    }
+}
+
+/// `{"items":[{start, end, local_start, capacity, booked, held, waiting, available}, ...],
+/// "next_cursor":null}` for `slots` (sorted by start), with `counts(slot)` for each, as UTF-8
+/// bytes (the object sends them as the response body as they are).
 pub fn render_slot_listing(
     slots: &[Slot],
     capacity: u32,
     tz: Tz,
-    mut booked: impl FnMut(&Slot) -> u32,
+    mut counts: impl FnMut(&Slot) -> SlotCounts,
 ) -> Vec<u8> {
     // About 150 bytes per item.
     let mut out = Vec::with_capacity(32 + slots.len() * 152);
@@ -84,7 +104,7 @@ pub fn render_slot_listing(
         if i > 0 {
             out.push(b',');
         }
-        let booked = booked(slot);
+        let counts = counts(slot);
         out.extend_from_slice(b"{\"start\":\"");
         push_utc(&mut out, slot.start);
         out.extend_from_slice(b"\",\"end\":\"");
@@ -94,9 +114,13 @@ pub fn render_slot_listing(
         out.extend_from_slice(b"\",\"capacity\":");
         push_u32(&mut out, capacity);
         out.extend_from_slice(b",\"booked\":");
-        push_u32(&mut out, booked);
+        push_u32(&mut out, counts.booked);
+        out.extend_from_slice(b",\"held\":");
+        push_u32(&mut out, counts.held);
+        out.extend_from_slice(b",\"waiting\":");
+        push_u32(&mut out, counts.waiting);
         out.extend_from_slice(b",\"available\":");
-        push_u32(&mut out, capacity.saturating_sub(booked));
+        push_u32(&mut out, counts.available(capacity));
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"next_cursor\":null}");
@@ -199,17 +223,15 @@ mod tests {
     use serde_json::json;
 
     /// What the listing was before: typed views, serialised by serde.
-    fn reference(slots: &[Slot], capacity: u32, tz: Tz, booked: impl Fn(&Slot) -> u32) -> String {
+    fn reference(
+        slots: &[Slot],
+        capacity: u32,
+        tz: Tz,
+        counts: impl Fn(&Slot) -> SlotCounts,
+    ) -> String {
         let items: Vec<SlotView> = slots
             .iter()
-            .map(|s| SlotView {
-                start: s.start,
-                end: s.end,
-                local_start: local_rfc3339(s.start, tz),
-                capacity,
-                booked: booked(s),
-                available: capacity.saturating_sub(booked(s)),
-            })
+            .map(|s| SlotView::new(*s, capacity, counts(s), tz))
             .collect();
         #[derive(serde::Serialize)]
         struct Listing {
@@ -241,7 +263,14 @@ mod tests {
 
     #[test]
     fn same_json_as_typed_views_across_dst_and_history() {
-        let booked = |s: &Slot| u32::try_from(s.start.timestamp().rem_euclid(9)).unwrap();
+        let booked = |s: &Slot| {
+            let n = |m: i64| u32::try_from(s.start.timestamp().rem_euclid(m)).unwrap();
+            SlotCounts {
+                booked: n(9),
+                held: n(4),
+                waiting: n(5),
+            }
+        };
         for (zone, from, to) in [
             ("Europe/Berlin", "2027-03-27", "2027-03-29"),
             ("Europe/Berlin", "2026-10-24", "2026-10-26"),
@@ -276,7 +305,10 @@ mod tests {
     #[test]
     fn empty_listing() {
         assert_eq!(
-            String::from_utf8(render_slot_listing(&[], 5, Tz::UTC, |_| 0)).unwrap(),
+            String::from_utf8(render_slot_listing(&[], 5, Tz::UTC, |_| {
+                SlotCounts::default()
+            }))
+            .unwrap(),
             r#"{"items":[],"next_cursor":null}"#
         );
     }

@@ -11,8 +11,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use chrono_tz::Tz;
+
 use crate::booking::Erased;
 use crate::ids::{Owner, StoreId, UserId};
+use crate::listing::SlotCounts;
+use crate::slots::{local_rfc3339, Slot};
+use crate::waitlist::{EntryView, WaitEntry};
 use crate::{Booking, BookingError, FieldError, Guest, IdempotencyKey, Occupancy, Schedule};
 
 /// The status of an answer whose body is a [`StoreError`].
@@ -70,6 +75,8 @@ json_replies!(
     Vec<NumberedBooking>,
     Occupancy,
     Erased,
+    EntryView,
+    WaitEntry,
 );
 
 /// The client's JSON of a slot listing as the object rendered it (see
@@ -231,6 +238,34 @@ calls! {
     } -> Booking;
     /// Occupancy of the slot in progress.
     "occupancy" => GetOccupancy {} -> Occupancy;
+    /// Joins the waiting list of a full slot.
+    "join_waitlist" => JoinWaitlist {
+        /// Who waits.
+        owner: Owner,
+        /// People.
+        party_size: u32,
+        /// Start of the slot.
+        slot_start: DateTime<Utc>,
+    } -> EntryView;
+    /// One waiting-list entry with its position.
+    "get_entry" => GetEntry {
+        /// Entry id.
+        id: String,
+    } -> EntryView;
+    /// Accepts an offer: the held places become a confirmed booking.
+    "accept_offer" => AcceptOffer {
+        /// Entry id.
+        id: String,
+        /// The entry's owner (only they may accept).
+        owner: Owner,
+    } -> Booked;
+    /// Leaves the waiting list; with `owner`, only their own entry.
+    "leave_waitlist" => LeaveWaitlist {
+        /// Entry id.
+        id: String,
+        /// Required owner, or `None` for staff.
+        owner: Option<Owner>,
+    } -> WaitEntry;
     /// Account erasure: cancel the user's future bookings, anonymise every booking of theirs.
     "erase_user" => EraseUser {
         /// The erased user.
@@ -301,8 +336,28 @@ pub struct SlotView {
     pub capacity: u32,
     /// People booked (confirmed + checked in).
     pub booked: u32,
-    /// Places left.
+    /// People whose places open waiting-list offers hold.
+    pub held: u32,
+    /// People waiting on the slot's waiting list.
+    pub waiting: u32,
+    /// Places neither booked nor held.
     pub available: u32,
+}
+
+impl SlotView {
+    /// The item of `slot` with `counts` (the one place a slot item is built).
+    pub fn new(slot: Slot, capacity: u32, counts: SlotCounts, tz: Tz) -> Self {
+        SlotView {
+            start: slot.start,
+            end: slot.end,
+            local_start: local_rfc3339(slot.start, tz),
+            capacity,
+            booked: counts.booked,
+            held: counts.held,
+            waiting: counts.waiting,
+            available: counts.available(capacity),
+        }
+    }
 }
 
 /// Why the object refused or failed a call.

@@ -186,7 +186,8 @@ pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
         let count: u32 = booked
             .iter()
             .filter(|s| s.start >= window && s.start < end)
-            .map(|s| s.booked)
+            // Places held for the waiting list are taken as far as the app can tell.
+            .map(|s| s.booked + s.held)
             .sum();
         items.push(json!({"start": local_rfc3339(window, tz), "end": local_rfc3339(end, tz), "registrationCount": count}));
         window = end;

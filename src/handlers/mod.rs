@@ -13,3 +13,4 @@ pub mod schedule;
 pub mod store_profile;
 pub mod store_search;
 pub mod stores;
+pub mod waitlist;

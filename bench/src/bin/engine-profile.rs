@@ -12,7 +12,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use safemarket_engine::protocol::SlotView;
 use safemarket_engine::{
-    format_utc, local_rfc3339, render_slot_listing, slot_at, slots_between, Schedule, Slot,
+    format_utc, render_slot_listing, slot_at, slots_between, Schedule, Slot, SlotCounts,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -62,13 +62,12 @@ fn all_day(slot_minutes: u32) -> Schedule {
 fn views(slots: &[Slot], tz: Tz) -> Vec<SlotView> {
     slots
         .iter()
-        .map(|s| SlotView {
-            start: s.start,
-            end: s.end,
-            local_start: local_rfc3339(s.start, tz),
-            capacity: 10000,
-            booked: 3,
-            available: 9997,
+        .map(|s| {
+            let counts = SlotCounts {
+                booked: 3,
+                ..SlotCounts::default()
+            };
+            SlotView::new(*s, 10_000, counts, tz)
         })
         .collect()
 }
@@ -95,8 +94,9 @@ fn main() {
         );
         let t_expand = time(min, || slots_between(&schedule, tz, from, to));
         let t_render = time(min, || {
-            render_slot_listing(&slots, 10_000, tz, |s| {
-                u32::try_from(s.start.timestamp() % 7).unwrap_or(0)
+            render_slot_listing(&slots, 10_000, tz, |s| SlotCounts {
+                booked: u32::try_from(s.start.timestamp() % 7).unwrap_or(0),
+                ..SlotCounts::default()
             })
         });
         // The path before the object rendered the client's JSON: typed views, the reply

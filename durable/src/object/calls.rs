@@ -5,15 +5,16 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use safemarket_engine::protocol::{
-    Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed, DayBookings,
-    EraseUser, GetBooking, GetBookingByCode, GetOccupancy, GetSchedule, ListSlots, NoShow,
-    NumberedBooking, OwnerBookings, Ping, Pong, PutSchedule, RecordZone, RenderSlots,
-    RenderedListing, Reschedule, ScheduleChanged, SlotView, StoreCall, StoreError, StoreRequest,
-    WireReply, ZoneRecorded,
+    AcceptOffer, Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed,
+    DayBookings, EraseUser, GetBooking, GetBookingByCode, GetEntry, GetOccupancy, GetSchedule,
+    JoinWaitlist, LeaveWaitlist, ListSlots, NoShow, NumberedBooking, OwnerBookings, Ping, Pong,
+    PutSchedule, RecordZone, RenderSlots, RenderedListing, Reschedule, ScheduleChanged, SlotView,
+    StoreCall, StoreError, StoreRequest, WireReply, ZoneRecorded,
 };
+use safemarket_engine::waitlist;
 use safemarket_engine::{
-    self as engine, BookRequest, Booking, BookingError, Erased, FieldError, Occupancy,
-    OverlapSweep, Owner, Schedule, Slot, StoreContext,
+    self as engine, BookRequest, Booking, BookingError, EntryView, Erased, FieldError, JoinRequest,
+    Occupancy, OverlapSweep, Owner, Schedule, Slot, SlotCounts, StoreContext, WaitEntry,
 };
 
 use super::random::OsRandom;
@@ -49,18 +50,35 @@ impl<'a> Here<'a> {
         decide(&ctx)
     }
 
-    /// Counts people per slot of `slots` (in order) by overlap, from one query over the
-    /// bookings around their span.
-    fn overlap_sweep(&self, slots: &[Slot]) -> Result<OverlapSweep, StoreError> {
+    /// The slot items of `slots` (sorted by start) with booked, held and waiting people by
+    /// overlap, each from one query over the range they span.
+    fn counted(
+        &self,
+        slots: &[Slot],
+    ) -> Result<impl FnMut(&Slot) -> SlotCounts + use<>, StoreError> {
         let span = slots
             .first()
             .map(|first| first.start)
             .zip(slots.iter().map(|s| s.end).max());
-        let Some((from, to)) = span else {
-            return Ok(OverlapSweep::new(Vec::new()));
+        let inv = self.inventory();
+        let (booked, held, waiting) = match span {
+            Some((from, to)) => (
+                inv.held_between(from, to).map_err(internal)?,
+                inv.offered_between(from, to).map_err(internal)?,
+                inv.waiting_between(from, to).map_err(internal)?,
+            ),
+            None => Default::default(),
         };
-        let held = self.inventory().held_between(from, to).map_err(internal)?;
-        Ok(OverlapSweep::new(held))
+        let (mut booked, mut held, mut waiting) = (
+            OverlapSweep::new(booked),
+            OverlapSweep::new(held),
+            OverlapSweep::new(waiting),
+        );
+        Ok(move |slot: &Slot| SlotCounts {
+            booked: booked.booked(slot),
+            held: held.booked(slot),
+            waiting: waiting.booked(slot),
+        })
     }
 }
 
@@ -137,6 +155,10 @@ routes!(
     CheckIn,
     NoShow,
     GetOccupancy,
+    JoinWaitlist,
+    GetEntry,
+    AcceptOffer,
+    LeaveWaitlist,
     EraseUser,
 );
 
@@ -167,10 +189,13 @@ impl Handle for CloseStore {
 
 impl Handle for PutSchedule {
     fn handle(self, here: &Here<'_>) -> Result<ScheduleChanged, StoreError> {
-        let active = here.inventory().active(here.now).map_err(internal)?;
+        let mut inv = here.inventory();
+        let active = inv.active(here.now).map_err(internal)?;
         let affected_bookings =
             engine::affected_by_schedule(&active, &self.schedule, here.tz, here.now);
         here.obj.store_schedule(&self.schedule)?;
+        // More capacity (or a longer offer time) may let the waiting list in.
+        here.with_context(|ctx| Ok(waitlist::offer_freed(&mut inv, ctx, None)?))?;
         Ok(ScheduleChanged {
             schedule: self.schedule,
             affected_bookings,
@@ -190,21 +215,10 @@ impl Handle for ListSlots {
             return Ok(Vec::new());
         };
         let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
-        let mut sweep = here.overlap_sweep(&slots)?;
-        let capacity = schedule.capacity();
+        let mut counts = here.counted(&slots)?;
         Ok(slots
-            .into_iter()
-            .map(|slot| {
-                let booked = sweep.booked(&slot);
-                SlotView {
-                    start: slot.start,
-                    end: slot.end,
-                    local_start: engine::local_rfc3339(slot.start, here.tz),
-                    capacity,
-                    booked,
-                    available: capacity.saturating_sub(booked),
-                }
-            })
+            .iter()
+            .map(|slot| SlotView::new(*slot, schedule.capacity(), counts(slot), here.tz))
             .collect())
     }
 }
@@ -216,16 +230,16 @@ impl Handle for RenderSlots {
                 &[],
                 0,
                 here.tz,
-                |_| 0,
+                |_| SlotCounts::default(),
             )));
         };
         let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
-        let mut booked = here.overlap_sweep(&slots)?;
+        let counts = here.counted(&slots)?;
         Ok(RenderedListing(engine::render_slot_listing(
             &slots,
             schedule.capacity(),
             here.tz,
-            |slot| booked.booked(slot),
+            counts,
         )))
     }
 }
@@ -266,13 +280,15 @@ impl Handle for GetBookingByCode {
 
 impl Handle for Cancel {
     fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
-        let by = self.owner.as_ref();
-        Ok(engine::cancel_for(
-            &mut here.inventory(),
-            &self.id,
-            by,
-            here.now,
-        )?)
+        let mut inv = here.inventory();
+        here.with_context(|ctx| {
+            Ok(engine::cancel_for(
+                &mut inv,
+                ctx,
+                &self.id,
+                self.owner.as_ref(),
+            )?)
+        })
     }
 }
 
@@ -283,22 +299,21 @@ impl Handle for CancelByNumber {
             .by_number(self.number)
             .map_err(internal)?
             .ok_or(BookingError::NotFound)?;
-        Ok(engine::cancel_for(
-            &mut inv,
-            &found.id,
-            Some(&self.owner),
-            here.now,
-        )?)
+        here.with_context(|ctx| {
+            Ok(engine::cancel_for(
+                &mut inv,
+                ctx,
+                &found.id,
+                Some(&self.owner),
+            )?)
+        })
     }
 }
 
 impl Handle for CancelByCode {
     fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
-        Ok(engine::cancel_by_code(
-            &mut here.inventory(),
-            &self.code,
-            here.now,
-        )?)
+        let mut inv = here.inventory();
+        here.with_context(|ctx| Ok(engine::cancel_by_code(&mut inv, ctx, &self.code)?))
     }
 }
 
@@ -306,12 +321,11 @@ impl Handle for Reschedule {
     fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
         let mut inv = here.inventory();
         here.with_context(|ctx| {
-            let by = self.owner.as_ref();
             Ok(engine::reschedule_for(
                 &mut inv,
                 ctx,
                 &self.id,
-                by,
+                self.owner.as_ref(),
                 self.slot_start,
             )?)
         })
@@ -357,11 +371,8 @@ impl Handle for CheckIn {
 
 impl Handle for NoShow {
     fn handle(self, here: &Here<'_>) -> Result<Booking, StoreError> {
-        Ok(engine::mark_no_show(
-            &mut here.inventory(),
-            &self.id,
-            here.now,
-        )?)
+        let mut inv = here.inventory();
+        here.with_context(|ctx| Ok(waitlist::no_show_and_offer(&mut inv, ctx, &self.id)?))
     }
 }
 
@@ -376,30 +387,99 @@ impl Handle for GetOccupancy {
     }
 }
 
-impl Handle for EraseUser {
-    fn handle(self, here: &Here<'_>) -> Result<Erased, StoreError> {
-        let owner = Owner::User(self.user);
-        Ok(engine::erase_owner(
-            &mut here.inventory(),
-            &owner,
-            here.now,
-        )?)
+impl Handle for JoinWaitlist {
+    fn handle(self, here: &Here<'_>) -> Result<EntryView, StoreError> {
+        let mut inv = here.inventory();
+        let request = JoinRequest {
+            owner: self.owner,
+            party_size: self.party_size,
+            slot_start: self.slot_start,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        here.with_context(|ctx| Ok(waitlist::join(&mut inv, ctx, request, id)?))
     }
 }
 
+impl Handle for GetEntry {
+    fn handle(self, here: &Here<'_>) -> Result<EntryView, StoreError> {
+        Ok(waitlist::entry_view(&here.inventory(), &self.id, None)?)
+    }
+}
+
+impl Handle for AcceptOffer {
+    fn handle(self, here: &Here<'_>) -> Result<Booked, StoreError> {
+        let mut inv = here.inventory();
+        let id = uuid::Uuid::new_v4().to_string();
+        let (_, booking) = here.with_context(|ctx| {
+            Ok(waitlist::accept(
+                &mut inv,
+                ctx,
+                &self.id,
+                &self.owner,
+                id,
+                &mut OsRandom,
+            )?)
+        })?;
+        let number = inv.number_of(&booking.id).map_err(internal)?;
+        Ok(Booked {
+            booking,
+            number,
+            replayed: false,
+        })
+    }
+}
+
+impl Handle for LeaveWaitlist {
+    fn handle(self, here: &Here<'_>) -> Result<WaitEntry, StoreError> {
+        let mut inv = here.inventory();
+        here.with_context(|ctx| {
+            Ok(waitlist::leave(
+                &mut inv,
+                ctx,
+                &self.id,
+                self.owner.as_ref(),
+            )?)
+        })
+    }
+}
+
+impl Handle for EraseUser {
+    fn handle(self, here: &Here<'_>) -> Result<Erased, StoreError> {
+        let owner = Owner::User(self.user);
+        let mut inv = here.inventory();
+        here.with_context(|ctx| Ok(engine::erase_owner(&mut inv, ctx, &owner)?))
+    }
+}
+
+/// Runs work outside a Worker call (the alarm): `decide` with the store as the engine sees it
+/// now, in a transaction of its own.
+pub(super) fn run_here<T>(
+    obj: &StoreObject,
+    store_id: &str,
+    decide: impl FnOnce(&mut SqlInventory<'_>, &StoreContext<'_>) -> Result<T, BookingError>,
+) -> Result<T, StoreError> {
+    let tz = obj.recorded_timezone()?.unwrap_or(chrono_tz::UTC);
+    let here = Here {
+        obj,
+        store_id,
+        tz,
+        now: Utc::now(),
+    };
+    obj.atomically(|| {
+        let mut inv = here.inventory();
+        here.with_context(|ctx| Ok(decide(&mut inv, ctx)?))
+    })
+}
+
 /// Erases `owner` from this store outside a Worker call (the index flush found them erased):
-/// the same decision as [`EraseUser`], in a transaction of its own.
+/// the same decision as [`EraseUser`].
 pub(super) fn erase_here(
     obj: &StoreObject,
     store_id: &str,
     owner: &Owner,
 ) -> Result<Erased, StoreError> {
-    obj.atomically(|| {
-        Ok(engine::erase_owner(
-            &mut obj.inventory(store_id),
-            owner,
-            Utc::now(),
-        )?)
+    run_here(obj, store_id, |inv, ctx| {
+        engine::erase_owner(inv, ctx, owner)
     })
 }
 

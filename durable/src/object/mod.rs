@@ -77,7 +77,8 @@ pub struct StoreObject {
     alarm_at: Cell<Option<i64>>,
     /// Whether this instance has looked for an outbox left by an earlier one.
     outbox_checked: Cell<bool>,
-    /// Set by the inventory when a call appended to the outbox (taken after each call).
+    /// Set by the inventory when a call appended to the outbox or changed the waiting list
+    /// (taken after each call): the call then arms the alarm.
     outbox_appended: Cell<bool>,
     /// Consecutive failed index flushes (for backoff).
     flush_failures: Cell<u32>,

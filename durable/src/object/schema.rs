@@ -38,6 +38,24 @@ pub const MIGRATIONS: &[&str] = &[
         seq     INTEGER PRIMARY KEY AUTOINCREMENT,
         payload TEXT NOT NULL
     );",
+    // The waiting list; `seq` is the order of joining.
+    "CREATE TABLE waitlist (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+        id               TEXT NOT NULL UNIQUE,
+        owner            TEXT,
+        slot_start       INTEGER NOT NULL,
+        slot_end         INTEGER NOT NULL,
+        party_size       INTEGER NOT NULL CHECK (party_size > 0),
+        status           TEXT NOT NULL
+                         CHECK (status IN ('waiting', 'offered', 'accepted', 'expired', 'left')),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        offer_expires_at INTEGER,
+        booking_id       TEXT
+    );
+    CREATE INDEX waitlist_by_slot ON waitlist (slot_start, status);
+    CREATE INDEX waitlist_by_status ON waitlist (status, offer_expires_at);
+    CREATE INDEX waitlist_by_owner ON waitlist (owner);",
 ];
 
 /// Statements that bring a database at `current` to the latest version, with the version

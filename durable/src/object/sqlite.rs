@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
 use safemarket_engine::{
-    Booking, BookingStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId, MAX_SLOT_LENGTH,
+    Booking, BookingStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId, WaitEntry,
+    MAX_SLOT_LENGTH,
 };
 
 /// A booking row as stored (instants in Unix seconds).
@@ -71,6 +72,41 @@ impl BookingRow {
             updated_at: instant(self.updated_at)?,
         };
         Ok((self.number, booking))
+    }
+}
+
+/// A waiting-list row as stored (instants in Unix seconds).
+#[derive(Debug, Deserialize)]
+struct EntryRow {
+    id: String,
+    owner: Option<String>,
+    slot_start: i64,
+    slot_end: i64,
+    party_size: i64,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    offer_expires_at: Option<i64>,
+    booking_id: Option<String>,
+}
+
+impl EntryRow {
+    fn into_entry(self) -> Result<WaitEntry, String> {
+        Ok(WaitEntry {
+            id: self.id,
+            owner: self
+                .owner
+                .map(|raw| Owner::parse(&raw).ok_or_else(|| format!("bad stored owner {raw:?}")))
+                .transpose()?,
+            slot_start: instant(self.slot_start)?,
+            slot_end: instant(self.slot_end)?,
+            party_size: u32::try_from(self.party_size).map_err(|e| e.to_string())?,
+            status: self.status.parse()?,
+            created_at: instant(self.created_at)?,
+            updated_at: instant(self.updated_at)?,
+            offer_expires_at: self.offer_expires_at.map(instant).transpose()?,
+            booking_id: self.booking_id,
+        })
     }
 }
 
@@ -176,6 +212,27 @@ impl<'a> SqlInventory<'a> {
             .map_err(err)
     }
 
+    fn entries_where(
+        &self,
+        clause: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<WaitEntry>, String> {
+        let q = format!(
+            "SELECT id, owner, slot_start, slot_end, party_size, status, created_at, updated_at,
+               offer_expires_at, booking_id FROM waitlist WHERE {clause}"
+        );
+        self.query::<EntryRow>(&q, args)?
+            .into_iter()
+            .map(EntryRow::into_entry)
+            .collect()
+    }
+
+    /// Notes a waiting-list change: like an outbox write, it makes the call arm the alarm,
+    /// whose run decides when offers expire and bookings are released.
+    fn touch(&self, _range: Slot) {
+        self.appended.set(true);
+    }
+
     fn bookings_where(
         &self,
         clause: &str,
@@ -235,6 +292,45 @@ impl<'a> SqlInventory<'a> {
         let rows: Vec<Packed> = self.query(&q, overlap_args(from, to))?;
         let packed = rows.into_iter().next().and_then(|r| r.packed);
         unpack_held(packed.as_deref().unwrap_or(""))
+    }
+
+    /// Offered waiting-list entries overlapping `[from, to)` with their party sizes (the
+    /// places they hold), for listings.
+    pub fn offered_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Slot, u32)>, String> {
+        self.entries_overlapping("offered", from, to)
+    }
+
+    /// Waiting entries overlapping `[from, to)` with their party sizes, for listings.
+    pub fn waiting_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Slot, u32)>, String> {
+        self.entries_overlapping("waiting", from, to)
+    }
+
+    /// Entries in `status` overlapping `[from, to)`: few per store (the waiting list of full
+    /// slots), so plain rows.
+    fn entries_overlapping(
+        &self,
+        status: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Slot, u32)>, String> {
+        let mut args = overlap_args(from, to);
+        args.push(status.into());
+        Ok(self
+            .entries_where(
+                "slot_start > ? AND slot_start < ? AND slot_end > ? AND status = ?",
+                args,
+            )?
+            .into_iter()
+            .map(|e| (e.slot(), e.party_size))
+            .collect())
     }
 
     /// People booked (confirmed and checked in) and people checked in, of the bookings that
@@ -516,6 +612,123 @@ impl Inventory for SqlInventory<'_> {
             .into_iter()
             .map(|(_, b)| b)
             .collect())
+    }
+
+    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where(
+                "status = 'confirmed' AND slot_start <= ? ORDER BY slot_start, number",
+                vec![t.timestamp().into()],
+            )?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
+    fn next_confirmed_start_after(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT min(slot_start) AS n FROM bookings WHERE status = 'confirmed' AND slot_start > ?",
+            vec![t.timestamp().into()],
+        )?;
+        rows.first().and_then(|r| r.n).map(instant).transpose()
+    }
+
+    fn held_people(&self, slot: Slot) -> Result<u32, String> {
+        self.count(
+            "SELECT sum(party_size) AS n FROM waitlist
+             WHERE status = 'offered' AND slot_start > ? AND slot_start < ? AND slot_end > ?",
+            overlap_args(slot.start, slot.end),
+        )
+    }
+
+    fn open_entries(&self, slot_start: DateTime<Utc>) -> Result<Vec<WaitEntry>, String> {
+        self.entries_where(
+            "slot_start = ? AND status IN ('waiting', 'offered') ORDER BY seq",
+            vec![slot_start.timestamp().into()],
+        )
+    }
+
+    fn waiting(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, String> {
+        self.entries_where(
+            "status = 'waiting' AND slot_end > ? ORDER BY seq",
+            vec![now.timestamp().into()],
+        )
+    }
+
+    fn all_open_entries(&self) -> Result<Vec<WaitEntry>, String> {
+        self.entries_where("status IN ('waiting', 'offered') ORDER BY seq", Vec::new())
+    }
+
+    fn offers_expired(&self, now: DateTime<Utc>) -> Result<Vec<WaitEntry>, String> {
+        self.entries_where(
+            "status = 'offered' AND offer_expires_at <= ? ORDER BY seq",
+            vec![now.timestamp().into()],
+        )
+    }
+
+    fn next_offer_expiry(&self) -> Result<Option<DateTime<Utc>>, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT min(offer_expires_at) AS n FROM waitlist WHERE status = 'offered'",
+            Vec::new(),
+        )?;
+        rows.first().and_then(|r| r.n).map(instant).transpose()
+    }
+
+    fn entries_of(&self, owner: &Owner) -> Result<Vec<WaitEntry>, String> {
+        self.entries_where("owner = ? ORDER BY seq", vec![owner.to_storage().into()])
+    }
+
+    fn entry(&self, id: &str) -> Result<Option<WaitEntry>, String> {
+        Ok(self
+            .entries_where("id = ?", vec![id.into()])?
+            .into_iter()
+            .next())
+    }
+
+    fn entry_insert(&mut self, e: &WaitEntry) -> Result<(), String> {
+        self.sql
+            .exec(
+                "INSERT INTO waitlist (id, owner, slot_start, slot_end, party_size, status,
+                   created_at, updated_at, offer_expires_at, booking_id)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    e.id.as_str().into(),
+                    e.owner.as_ref().map(Owner::to_storage).into(),
+                    e.slot_start.timestamp().into(),
+                    e.slot_end.timestamp().into(),
+                    i64::from(e.party_size).into(),
+                    e.status.as_str().into(),
+                    e.created_at.timestamp().into(),
+                    e.updated_at.timestamp().into(),
+                    e.offer_expires_at.map(|t| t.timestamp()).into(),
+                    e.booking_id.clone().into(),
+                ],
+            )
+            .map_err(err)?;
+        self.touch(e.slot());
+        Ok(())
+    }
+
+    fn entry_update(&mut self, e: &WaitEntry) -> Result<(), String> {
+        self.sql
+            .exec(
+                "UPDATE waitlist SET owner = ?, status = ?, updated_at = ?, offer_expires_at = ?,
+                   booking_id = ? WHERE id = ?",
+                vec![
+                    e.owner.as_ref().map(Owner::to_storage).into(),
+                    e.status.as_str().into(),
+                    e.updated_at.timestamp().into(),
+                    e.offer_expires_at.map(|t| t.timestamp()).into(),
+                    e.booking_id.clone().into(),
+                    e.id.as_str().into(),
+                ],
+            )
+            .map_err(err)?;
+        self.touch(e.slot());
+        Ok(())
     }
 
     fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, String> {

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
-use super::calls::erase_here;
+use super::calls::{erase_here, run_here};
 use super::sqlite::IndexEntry;
 use super::StoreObject;
 use safemarket_engine::protocol::erased_user_key;
+use safemarket_engine::waitlist;
 use safemarket_engine::{Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
@@ -118,21 +119,41 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
             return Some(Duration::from_secs(1u64 << failures.min(6)));
         }
     }
-    // Expired idempotency records never replay; dropping them here keeps bookings cheap.
+    // Offers that ran out and bookings to release, each run in a transaction of its own.
     let store_id = obj.recorded_store_id().unwrap_or_default();
+    if let Err(e) = run_here(obj, &store_id, |inv, ctx| waitlist::run_due(inv, ctx)) {
+        log_error("waiting-list due work failed; will retry", format!("{e:?}"));
+        return Some(Duration::from_secs(5));
+    }
+    let next_due = match run_here(obj, &store_id, |inv, ctx| waitlist::next_due(inv, ctx)) {
+        Ok(due) => due.map(|at| {
+            let ms = (at - Utc::now()).num_milliseconds().max(0);
+            Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+        }),
+        Err(e) => {
+            log_error(
+                "cannot tell when waiting-list work is due",
+                format!("{e:?}"),
+            );
+            Some(Duration::from_secs(60))
+        }
+    };
+    // Expired idempotency records never replay; dropping them here keeps bookings cheap.
     if let Err(e) = obj
         .inventory(&store_id)
         .purge_idempotency(safemarket_engine::idempotency::expiry_cutoff(Utc::now()))
     {
         log_error("purging idempotency records failed", e);
     }
-    match archive(obj, &db).await {
+    let next_archive = match archive(obj, &db).await {
         Ok(next) => next,
         Err(e) => {
             log_error("archiving failed; will retry", e);
             Some(Duration::from_secs(300))
         }
-    }
+    };
+    // One schedule of due work: the alarm fires for whichever comes first.
+    [next_due, next_archive].into_iter().flatten().min()
 }
 
 #[derive(Deserialize)]
