@@ -3,7 +3,9 @@
 //!
 //! The operation sequences switch between schedules of different slot lengths, opening
 //! alignments and capacities, and between time zones, while bookings of the earlier schedules
-//! are kept; the invariant is checked per instant, from the stored bookings alone.
+//! are kept; the invariant is checked per instant, from the stored bookings alone. The waiting
+//! list takes part: entries join full slots, cancellations offer places, offers are accepted,
+//! left or expire, and unchecked bookings are released; held places count like booked ones.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,6 +22,7 @@ use super::ids::Owner;
 use super::memory::MemoryInventory;
 use super::schedule::Schedule;
 use super::slots::*;
+use super::waitlist::{self, EntryStatus, JoinRequest};
 
 const BERLIN: Tz = chrono_tz::Europe::Berlin;
 /// The zones the store switches between: Kolkata's half-hour offset shifts every slot off the
@@ -65,11 +68,15 @@ fn variant(i: usize, capacity: u32) -> Schedule {
         6 => (weekly(90, &[("07:45", "22:45")]), json!([])),
         _ => (weekly(240, &[("02:20", "22:20")]), json!([])),
     };
+    // Some variants release bookings not checked in 10 minutes after their start.
+    let release = if i % 3 == 1 { json!(10) } else { json!(null) };
     Schedule::from_json(&json!({
         "slot_minutes": slot,
         "capacity": capacity,
         "horizon_days": 7,
         "max_active_bookings_per_user": MAX_ACTIVE,
+        "waitlist_offer_minutes": 30,
+        "release_after_minutes": release,
         "weekly": weekly,
         "exceptions": exceptions,
     }))
@@ -161,6 +168,17 @@ enum Op {
     Advance {
         minutes: i64,
     },
+    /// Cancel through [`cancel_for`], which offers the freed places.
+    CancelAndOffer(Index),
+    Join {
+        user: u8,
+        party: u32,
+        slot: SlotPick,
+    },
+    Accept(Index),
+    Leave(Index),
+    /// The alarm's due work: expired offers, released no-shows.
+    RunDue,
 }
 
 fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
@@ -180,6 +198,12 @@ fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
             .prop_map(|(variant, capacity)| Op::ChangeSchedule { variant, capacity }),
         1 => (0usize..STORE_ZONES.len()).prop_map(Op::ChangeZone),
         1 => (0i64..=180).prop_map(|minutes| Op::Advance { minutes }),
+        2 => any::<Index>().prop_map(Op::CancelAndOffer),
+        3 => (3u8..6, 1u32..=4, any::<Index>())
+            .prop_map(|(user, party, i)| Op::Join { user, party, slot: SlotPick::Near(i) }),
+        2 => any::<Index>().prop_map(Op::Accept),
+        1 => any::<Index>().prop_map(Op::Leave),
+        1 => Just(Op::RunDue),
     ]
 }
 
@@ -210,8 +234,12 @@ impl Model {
     }
 
     /// The model's verdict on a new slot for `party` people: the slot, or the refusal.
+    /// `held` is what open offers hold in it (the engine's entries, as the model does not
+    /// reproduce who gets an offer).
+    #[allow(clippy::too_many_arguments)]
     fn slot_verdict(
         &self,
+        held: &dyn Fn(Slot) -> u32,
         s: &Schedule,
         tz: Tz,
         now: DateTime<Utc>,
@@ -232,7 +260,7 @@ impl Model {
                 max: s.capacity(),
             });
         }
-        let booked = self.booked(slot, except);
+        let booked = self.booked(slot, except) + held(slot);
         if booked + party > s.capacity() {
             return Err(BookingError::SlotFull {
                 available: s.capacity().saturating_sub(booked),
@@ -249,13 +277,29 @@ fn stored(inv: &MemoryInventory) -> BTreeMap<String, Booking> {
         .collect()
 }
 
-/// The stored bookings that hold places: id -> (range, people).
+/// What holds places as stored: bookings (confirmed, checked in) and open offers, by id ->
+/// (range, people).
 fn holding(inv: &MemoryInventory) -> BTreeMap<String, (Slot, u32)> {
     inv.bookings()
         .iter()
         .filter(|b| b.status.holds_capacity())
         .map(|b| (b.id.clone(), (b.slot(), b.party_size)))
+        .chain(
+            inv.entries()
+                .iter()
+                .filter(|e| e.status == EntryStatus::Offered)
+                .map(|e| (format!("offer {}", e.id), (e.slot(), e.party_size))),
+        )
         .collect()
+}
+
+/// People held by the stored open offers in `slot`.
+fn held_in(inv: &MemoryInventory, slot: Slot) -> u32 {
+    inv.entries()
+        .iter()
+        .filter(|e| e.status == EntryStatus::Offered && e.slot().overlaps(&slot))
+        .map(|e| e.party_size)
+        .sum()
 }
 
 /// People in the shop at `instant` by the bookings holding places.
@@ -372,7 +416,15 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                     Some((f, _, _)) if *f != fp => Err(BookingError::IdempotencyMismatch),
                     Some(_) => Ok(None),
                     None => model
-                        .slot_verdict(&schedule, tz, now, start, *party, None)
+                        .slot_verdict(
+                            &|slot| held_in(&inv, slot),
+                            &schedule,
+                            tz,
+                            now,
+                            start,
+                            *party,
+                            None,
+                        )
                         .and_then(|slot| {
                             if model.active(&owner, now) >= MAX_ACTIVE {
                                 Err(BookingError::BookingLimit { limit: MAX_ACTIVE })
@@ -492,7 +544,15 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                     })
                 } else {
                     model
-                        .slot_verdict(&schedule, tz, now, start, b.party_size, Some(&b.id))
+                        .slot_verdict(
+                            &|slot| held_in(&inv, slot),
+                            &schedule,
+                            tz,
+                            now,
+                            start,
+                            b.party_size,
+                            Some(&b.id),
+                        )
                         .and_then(|slot| {
                             // Moving an ended booking into the future adds an active one.
                             let limited = b
@@ -545,6 +605,149 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 current = test_days_slots(&schedule, tz);
             }
             Op::Advance { minutes } => now += TimeDelta::minutes(*minutes),
+            Op::CancelAndOffer(i) => {
+                // Mostly a booking someone is waiting behind, so that offers happen.
+                let behind: Vec<&Booking> = model
+                    .bookings
+                    .values()
+                    .filter(|b| b.status == BookingStatus::Confirmed)
+                    .filter(|b| {
+                        inv.entries().iter().any(|e| {
+                            e.status == EntryStatus::Waiting && e.slot().overlaps(&b.slot())
+                        })
+                    })
+                    .collect();
+                let chosen = if behind.is_empty() {
+                    pick(&model, i)
+                } else {
+                    Some(behind[i.index(behind.len())])
+                };
+                let Some(b) = chosen.cloned() else {
+                    continue;
+                };
+                let got = cancel_for(&mut inv, &ctx, &b.id, None);
+                if b.status == BookingStatus::Confirmed {
+                    let mut want = b.clone();
+                    want.status = BookingStatus::Cancelled;
+                    want.updated_at = now;
+                    prop_assert_eq!(got, Ok(want.clone()));
+                    model.bookings.insert(want.id.clone(), want);
+                } else {
+                    prop_assert!(got.is_err());
+                }
+            }
+            Op::Join { user, party, slot } => {
+                let owner = Owner::parse(&format!("user{user}")).expect("owner");
+                let start = choose(&starts, &current, now, slot);
+                next_id += 1;
+                let request = JoinRequest {
+                    owner: owner.clone(),
+                    party_size: *party,
+                    slot_start: start,
+                };
+                let room = model.slot_verdict(
+                    &|slot| held_in(&inv, slot),
+                    &schedule,
+                    tz,
+                    now,
+                    start,
+                    *party,
+                    None,
+                );
+                let already = inv.entries().iter().any(|e| {
+                    e.status.is_open() && e.owner.as_ref() == Some(&owner) && e.slot_start == start
+                });
+                let got = waitlist::join(&mut inv, &ctx, request, format!("w{next_id}"));
+                match (room, got) {
+                    (Ok(_), got) => prop_assert_eq!(got, Err(BookingError::SlotAvailable)),
+                    (Err(BookingError::SlotFull { .. }), Ok(view)) => {
+                        prop_assert!(!already);
+                        prop_assert_eq!(view.entry.status, EntryStatus::Waiting);
+                    }
+                    (Err(BookingError::SlotFull { .. }), Err(e)) => {
+                        prop_assert!(already, "{:?}", e);
+                        prop_assert_eq!(e, BookingError::AlreadyWaiting);
+                    }
+                    (Err(e), got) => prop_assert_eq!(got.map(|_| ()), Err(e)),
+                }
+            }
+            Op::Accept(i) => {
+                // Mostly an entry with an offer.
+                let all = inv.entries().to_vec();
+                let offered: Vec<_> = all
+                    .iter()
+                    .filter(|e| e.status == EntryStatus::Offered)
+                    .cloned()
+                    .collect();
+                let entries = if offered.is_empty() { all } else { offered };
+                if entries.is_empty() {
+                    continue;
+                }
+                let e = entries[i.index(entries.len())].clone();
+                let Some(owner) = e.owner.clone() else {
+                    continue;
+                };
+                next_id += 1;
+                let id = format!("b{next_id}");
+                let running =
+                    e.status == EntryStatus::Offered && e.offer_expires_at.is_some_and(|t| now < t);
+                let got = waitlist::accept(&mut inv, &ctx, &e.id, &owner, id.clone(), &mut rng);
+                match got {
+                    Ok((entry, b)) => {
+                        prop_assert!(running, "accepted {:?}", e);
+                        prop_assert_eq!(entry.status, EntryStatus::Accepted);
+                        prop_assert_eq!(b.slot(), e.slot());
+                        prop_assert_eq!(b.party_size, e.party_size);
+                        prop_assert_eq!(b.owner.as_ref(), Some(&owner));
+                        prop_assert_eq!(&b.id, &id);
+                        model.bookings.insert(b.id.clone(), b);
+                    }
+                    Err(BookingError::BookingLimit { .. }) => {
+                        prop_assert!(model.active(&owner, now) >= MAX_ACTIVE)
+                    }
+                    Err(BookingError::SlotFull { .. }) => {
+                        // Only after a capacity cut can a hold no longer fit.
+                        prop_assert!(!capacity_never_dropped)
+                    }
+                    Err(other) => prop_assert!(!running, "{:?} for {:?}", other, e),
+                }
+            }
+            Op::Leave(i) => {
+                let entries = inv.entries().to_vec();
+                if entries.is_empty() {
+                    continue;
+                }
+                let e = &entries[i.index(entries.len())];
+                let got = waitlist::leave(&mut inv, &ctx, &e.id, e.owner.as_ref());
+                let left = got.map(|l| l.status);
+                if e.status.is_open() {
+                    prop_assert_eq!(left, Ok(EntryStatus::Left));
+                } else {
+                    prop_assert_eq!(left, Ok(e.status));
+                }
+            }
+            Op::RunDue => {
+                let done = waitlist::run_due(&mut inv, &ctx)
+                    .map_err(|e| TestCaseError::fail(format!("due work failed: {e:?}")))?;
+                for e in &done.expired {
+                    prop_assert!(e.offer_expires_at.is_some_and(|t| t <= now));
+                }
+                let after = schedule.release_after();
+                for b in done.released {
+                    let was = model.bookings.get(&b.id).cloned();
+                    prop_assert!(was
+                        .as_ref()
+                        .is_some_and(|w| w.status == BookingStatus::Confirmed));
+                    prop_assert!(after.is_some_and(|a| b.slot_start + a <= now));
+                    model.bookings.insert(b.id.clone(), b);
+                }
+            }
+        }
+        // An offer always says until when it holds.
+        for e in inv.entries() {
+            if e.status == EntryStatus::Offered {
+                prop_assert!(e.offer_expires_at.is_some(), "{:?}", e);
+            }
         }
 
         // Nothing the model did not expect was stored, lost or altered.
