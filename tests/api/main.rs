@@ -12,6 +12,7 @@ mod integrations;
 mod legacy;
 mod platform;
 mod stores;
+mod waitlist;
 
 use std::sync::OnceLock;
 
@@ -81,6 +82,7 @@ fn main() {
         .chain(hostile::TESTS)
         .chain(legacy::TESTS)
         .chain(stores::TESTS)
+        .chain(waitlist::TESTS)
         // Last: the fuzzer fills the shared server with users, stores and bookings.
         .chain(contract::TESTS)
     {
