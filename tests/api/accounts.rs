@@ -5,33 +5,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, guest, in_parallel, register, server, store_with_schedule,
-    unique_email, Api, TEST_JWT_SECRET,
+    all_day_schedule, blackbox, future_slot, guest, in_parallel, register, server,
+    store_with_schedule, unique_email, Api, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
-use crate::{api, shared, TestFn};
+use crate::{api, shared};
 
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    register_returns_user_and_tokens,
-    register_rejects_taken_email,
-    register_rejects_bad_input_naming_fields,
-    bodies_are_checked_for_type_size_and_syntax,
-    login_answers_unknown_email_like_wrong_password,
-    sixth_failed_login_is_throttled,
-    parallel_guesses_get_no_more_tries_than_sequential_ones,
-    guest_is_bound_to_its_device,
-    refresh_rotates_and_reuse_revokes_the_session,
-    concurrent_refreshes_spend_a_token_once,
-    logout_ends_access_and_refresh,
-    forged_and_expired_tokens_are_refused,
-    me_requires_a_valid_bearer,
-    erasure_removes_user_sessions_and_profile,
-    erasure_reaches_bookings_the_index_has_not_seen,
-    profile_document_with_etag_and_merge_patch,
-    profile_rejects_non_objects_and_oversize,
-];
-
+#[blackbox]
 fn register_returns_user_and_tokens() {
     let api = api();
     let email = unique_email("Reg");
@@ -55,6 +36,7 @@ fn register_returns_user_and_tokens() {
     assert!(me["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
 }
 
+#[blackbox]
 fn register_rejects_taken_email() {
     let api = api();
     let user = register(&api, "taken");
@@ -65,6 +47,7 @@ fn register_rejects_taken_email() {
     resp.expect_problem(409, "email-taken");
 }
 
+#[blackbox]
 fn register_rejects_bad_input_naming_fields() {
     let api = api();
     let weak = api.post(
@@ -109,6 +92,7 @@ fn register_rejects_bad_input_naming_fields() {
     assert_eq!(errors.as_array().map(Vec::len), Some(2), "{errors}");
 }
 
+#[blackbox]
 fn bodies_are_checked_for_type_size_and_syntax() {
     let api = api();
     let malformed = api.raw(
@@ -138,6 +122,7 @@ fn bodies_are_checked_for_type_size_and_syntax() {
     array.expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn login_answers_unknown_email_like_wrong_password() {
     let api = api();
     let user = register(&api, "login");
@@ -165,6 +150,7 @@ fn login_answers_unknown_email_like_wrong_password() {
     );
 }
 
+#[blackbox]
 fn sixth_failed_login_is_throttled() {
     let api = api();
     let user = register(&api, "throttle");
@@ -195,6 +181,7 @@ fn sixth_failed_login_is_throttled() {
     .expect_status(200);
 }
 
+#[blackbox]
 fn guest_is_bound_to_its_device() {
     let api = api();
     let (device, token, id) = guest(&api);
@@ -211,6 +198,7 @@ fn guest_is_bound_to_its_device() {
         .expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn refresh_rotates_and_reuse_revokes_the_session() {
     let api = api();
     let user = register(&api, "refresh");
@@ -246,6 +234,7 @@ fn refresh_rotates_and_reuse_revokes_the_session() {
     .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn logout_ends_access_and_refresh() {
     let api = api();
     let user = register(&api, "logout");
@@ -273,6 +262,7 @@ fn forge(claims: &Value, secret: &[u8]) -> String {
     .unwrap()
 }
 
+#[blackbox]
 fn forged_and_expired_tokens_are_refused() {
     let api = api();
     let user = register(&api, "forge");
@@ -317,6 +307,7 @@ fn forged_and_expired_tokens_are_refused() {
     }
 }
 
+#[blackbox]
 fn me_requires_a_valid_bearer() {
     let api = api();
     api.get("/api/v1/me").expect_problem(401, "unauthorized");
@@ -329,6 +320,7 @@ fn me_requires_a_valid_bearer() {
         .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn erasure_removes_user_sessions_and_profile() {
     let api = api();
     let user = register(&api, "erase");
@@ -360,6 +352,7 @@ fn erasure_removes_user_sessions_and_profile() {
     .expect_status(201);
 }
 
+#[blackbox]
 fn profile_document_with_etag_and_merge_patch() {
     let api = api();
     let user = register(&api, "profile");
@@ -405,6 +398,7 @@ fn profile_document_with_etag_and_merge_patch() {
         .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn profile_rejects_non_objects_and_oversize() {
     let api = api();
     let user = register(&api, "profile-bad");
@@ -424,6 +418,7 @@ fn profile_rejects_non_objects_and_oversize() {
     authed.put("/api/v1/me/profile", &fits).expect_status(200);
 }
 
+#[blackbox]
 fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
     let api = api();
     let user = register(&api, "parallel-guess");
@@ -451,6 +446,7 @@ fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
     .expect_problem(429, "rate-limited");
 }
 
+#[blackbox]
 fn concurrent_refreshes_spend_a_token_once() {
     let api = api();
     let user = register(&api, "refresh-race");
@@ -493,6 +489,7 @@ fn eventually<T>(mut check: impl FnMut() -> (bool, T)) -> T {
     }
 }
 
+#[blackbox]
 fn erasure_reaches_bookings_the_index_has_not_seen() {
     let api = api();
     let owner = register(&api, "erase-race-owner");

@@ -4,32 +4,12 @@
 use std::time::{Duration, Instant};
 
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, guest, in_parallel, register, server, slots_on,
+    all_day_schedule, blackbox, future_slot, guest, in_parallel, register, server, slots_on,
     store_with_schedule, utc_date_in, Api, Server, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    concurrent_bookings_never_overbook,
-    mixed_party_sizes_never_overbook,
-    idempotent_retry_storm_books_once,
-    cancel_frees_the_place_at_once,
-    reschedule_to_a_full_slot_changes_nothing,
-    check_in_twice_is_a_conflict,
-    dst_day_listings_are_exact,
-    bad_inputs_are_problems_not_errors,
-    staff_routes_refuse_customers,
-    schedule_change_reports_but_keeps_bookings,
-    occupancy_shows_the_current_slot,
-    my_bookings_come_from_the_index,
-    bookings_and_index_survive_a_restart,
-    erasure_cancels_future_bookings,
-    zone_changes_reach_the_paths_that_skip_d1,
-    kept_bookings_count_against_the_new_slots_they_overlap,
-    capacity_cut_keeps_bookings_and_refuses_new_ones,
-];
+use crate::api;
 
 fn book(api: &Api, token: &str, store: &str, slot: &str, party: u32) -> safemarket_blackbox::Resp {
     api.with_token(token).post(
@@ -52,6 +32,7 @@ fn guests(api: &Api, n: usize) -> Vec<String> {
     in_parallel(n, move |_| guest(&api).1)
 }
 
+#[blackbox]
 fn concurrent_bookings_never_overbook() {
     let api = api();
     let owner = register(&api, "race-owner");
@@ -76,6 +57,7 @@ fn concurrent_bookings_never_overbook() {
     assert_eq!(booked_in(&api, &store, &slot), 10);
 }
 
+#[blackbox]
 fn mixed_party_sizes_never_overbook() {
     let api = api();
     let owner = register(&api, "party-owner");
@@ -101,6 +83,7 @@ fn mixed_party_sizes_never_overbook() {
     assert_eq!(booked, 10);
 }
 
+#[blackbox]
 fn idempotent_retry_storm_books_once() {
     let api = api();
     let owner = register(&api, "idem-owner");
@@ -141,6 +124,7 @@ fn idempotent_retry_storm_books_once() {
     other.expect_problem(422, "idempotency-mismatch");
 }
 
+#[blackbox]
 fn cancel_frees_the_place_at_once() {
     let api = api();
     let owner = register(&api, "cancel-owner");
@@ -169,6 +153,7 @@ fn cancel_frees_the_place_at_once() {
     assert_eq!(cancelled.json()["status"], "cancelled");
 }
 
+#[blackbox]
 fn reschedule_to_a_full_slot_changes_nothing() {
     let api = api();
     let owner = register(&api, "resched-owner");
@@ -205,6 +190,7 @@ fn reschedule_to_a_full_slot_changes_nothing() {
     );
 }
 
+#[blackbox]
 fn check_in_twice_is_a_conflict() {
     let api = api();
     let owner = register(&api, "door-owner");
@@ -246,6 +232,7 @@ fn local_starts(api: &Api, store: &str, date: &str) -> Vec<String> {
         .collect()
 }
 
+#[blackbox]
 fn dst_day_listings_are_exact() {
     let api = api();
     let owner = register(&api, "dst-owner");
@@ -273,6 +260,7 @@ fn dst_day_listings_are_exact() {
     assert_eq!(normal[10]["available"], 5);
 }
 
+#[blackbox]
 fn bad_inputs_are_problems_not_errors() {
     let api = api();
     let owner = register(&api, "bad-owner");
@@ -346,6 +334,7 @@ fn bad_inputs_are_problems_not_errors() {
         .expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn staff_routes_refuse_customers() {
     let api = api();
     let owner = register(&api, "authz-owner");
@@ -430,6 +419,7 @@ fn staff_routes_refuse_customers() {
         .expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn schedule_change_reports_but_keeps_bookings() {
     let api = api();
     let owner = register(&api, "change-owner");
@@ -467,6 +457,7 @@ fn schedule_change_reports_but_keeps_bookings() {
 /// A store open around the clock always has a current slot, whatever the day and hour. The
 /// slot can end between two reads (hourly slots: at most once in a few seconds), so a round
 /// that saw it end is repeated on a fresh store; it asserts what it saw either way.
+#[blackbox]
 fn occupancy_shows_the_current_slot() {
     let api = api();
     let owner = register(&api, "occ-owner");
@@ -539,6 +530,7 @@ fn wait_for_index(api: &Api, token: &str, scope: &str, pred: impl Fn(&Value) -> 
     }
 }
 
+#[blackbox]
 fn my_bookings_come_from_the_index() {
     let api = api();
     let owner = register(&api, "index-owner");
@@ -588,6 +580,7 @@ fn my_bookings_come_from_the_index() {
         .expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn bookings_and_index_survive_a_restart() {
     let state = server::fresh_state_dir();
     server::apply_migrations(&state);
@@ -620,6 +613,7 @@ fn bookings_and_index_survive_a_restart() {
     second.stop();
 }
 
+#[blackbox]
 fn erasure_cancels_future_bookings() {
     let api = api();
     let owner = register(&api, "erase-owner");
@@ -652,6 +646,7 @@ fn erasure_cancels_future_bookings() {
 /// Booking, listing and occupancy do not read the store from D1: the store's object answers in
 /// the zone it recorded. A zone changed by PATCH must reach them at once, and stores that do
 /// not exist, or whose object has never been used, must still answer as before.
+#[blackbox]
 fn zone_changes_reach_the_paths_that_skip_d1() {
     let api = api();
     let owner = register(&api, "zone-owner");
@@ -726,6 +721,7 @@ fn slot_at_local(api: &Api, store: &str, date: &str, hh_mm: &str) -> Value {
         .unwrap_or_else(|| panic!("no slot at {wall} local"))
 }
 
+#[blackbox]
 fn kept_bookings_count_against_the_new_slots_they_overlap() {
     let api = api();
     let owner = register(&api, "overlap-owner");
@@ -799,6 +795,7 @@ fn kept_bookings_count_against_the_new_slots_they_overlap() {
     }
 }
 
+#[blackbox]
 fn capacity_cut_keeps_bookings_and_refuses_new_ones() {
     let api = api();
     let owner = register(&api, "cut-owner");
