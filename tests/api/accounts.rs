@@ -5,38 +5,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, guest, in_parallel, register, server, store_with_schedule,
-    unique_email, Api, TEST_JWT_SECRET,
+    blackbox, in_parallel, unique_email, Api, Store, TestApp, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
-use crate::{api, shared, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    register_returns_user_and_tokens,
-    register_rejects_taken_email,
-    register_rejects_bad_input_naming_fields,
-    bodies_are_checked_for_type_size_and_syntax,
-    login_answers_unknown_email_like_wrong_password,
-    sixth_failed_login_is_throttled,
-    parallel_guesses_get_no_more_tries_than_sequential_ones,
-    guest_is_bound_to_its_device,
-    refresh_rotates_and_reuse_revokes_the_session,
-    concurrent_refreshes_spend_a_token_once,
-    logout_ends_access_and_refresh,
-    forged_and_expired_tokens_are_refused,
-    me_requires_a_valid_bearer,
-    erasure_removes_user_sessions_and_profile,
-    erasure_reaches_bookings_the_index_has_not_seen,
-    profile_document_with_etag_and_merge_patch,
-    profile_rejects_non_objects_and_oversize,
-];
-
+#[blackbox]
 fn register_returns_user_and_tokens() {
-    let api = api();
+    let app = TestApp::shared();
     let email = unique_email("Reg");
-    let resp = api.post(
-        "/api/v1/auth/register",
+    let resp = app.register(
         &json!({"email": format!("  {} ", email.to_uppercase()), "password": "0123456789", "display_name": "Ann"}),
     );
     resp.expect_status(201);
@@ -47,7 +24,7 @@ fn register_returns_user_and_tokens() {
     assert_eq!(body["expires_in"], 900);
     assert!(body["refresh_token"].as_str().is_some_and(|t| t.len() > 40));
     let token = body["access_token"].as_str().unwrap();
-    let me = api.with_token(token).get("/api/v1/me");
+    let me = app.me(token);
     me.expect_status(200);
     let me = me.json();
     assert_eq!(me["id"], body["user"]["id"]);
@@ -55,62 +32,49 @@ fn register_returns_user_and_tokens() {
     assert!(me["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
 }
 
+#[blackbox]
 fn register_rejects_taken_email() {
-    let api = api();
-    let user = register(&api, "taken");
-    let resp = api.post(
-        "/api/v1/auth/register",
-        &json!({"email": user.email.to_uppercase(), "password": "another password"}),
-    );
+    let app = TestApp::shared();
+    let user = app.user("taken");
+    let resp =
+        app.register(&json!({"email": user.email.to_uppercase(), "password": "another password"}));
     resp.expect_problem(409, "email-taken");
 }
 
+#[blackbox]
 fn register_rejects_bad_input_naming_fields() {
-    let api = api();
-    let weak = api.post(
-        "/api/v1/auth/register",
-        &json!({"email": unique_email("w"), "password": "short"}),
-    );
+    let app = TestApp::shared();
+    let weak = app.register(&json!({"email": unique_email("w"), "password": "short"}));
     let body = weak.expect_problem(422, "validation-failed");
     assert_eq!(body["errors"][0]["field"], "password");
 
-    let bad_email = api.post(
-        "/api/v1/auth/register",
-        &json!({"email": "not-an-email", "password": "long enough pw"}),
-    );
+    let bad_email = app.register(&json!({"email": "not-an-email", "password": "long enough pw"}));
     assert_eq!(
         bad_email.expect_problem(422, "validation-failed")["errors"][0]["field"],
         "email"
     );
 
-    let missing = api.post(
-        "/api/v1/auth/register",
-        &json!({"password": "long enough pw"}),
-    );
+    let missing = app.register(&json!({"password": "long enough pw"}));
     assert_eq!(
         missing.expect_problem(422, "validation-failed")["errors"][0]["field"],
         "email"
     );
 
-    let wrong_type = api.post(
-        "/api/v1/auth/register",
-        &json!({"email": 42, "password": "long enough pw"}),
-    );
+    let wrong_type = app.register(&json!({"email": 42, "password": "long enough pw"}));
     assert_eq!(
         wrong_type.expect_problem(422, "validation-failed")["errors"][0]["field"],
         "email"
     );
 
-    let both = api.post(
-        "/api/v1/auth/register",
-        &json!({"email": "x", "password": "y"}),
-    );
+    let both = app.register(&json!({"email": "x", "password": "y"}));
     let errors = both.expect_problem(422, "validation-failed")["errors"].clone();
     assert_eq!(errors.as_array().map(Vec::len), Some(2), "{errors}");
 }
 
+#[blackbox]
 fn bodies_are_checked_for_type_size_and_syntax() {
-    let api = api();
+    let app = TestApp::shared();
+    let api = app.api();
     let malformed = api.raw(
         "POST",
         "/api/v1/auth/login",
@@ -138,25 +102,17 @@ fn bodies_are_checked_for_type_size_and_syntax() {
     array.expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn login_answers_unknown_email_like_wrong_password() {
-    let api = api();
-    let user = register(&api, "login");
-    let ok = api.post(
-        "/api/v1/auth/login",
-        &json!({"email": user.email, "password": user.password}),
-    );
+    let app = TestApp::shared();
+    let user = app.user("login");
+    let ok = app.login_as(&user);
     ok.expect_status(200);
     assert!(ok.json()["access_token"].is_string());
     assert_eq!(ok.json()["user"]["id"], user.id.as_str());
 
-    let wrong = api.post(
-        "/api/v1/auth/login",
-        &json!({"email": user.email, "password": "wrong password!"}),
-    );
-    let unknown = api.post(
-        "/api/v1/auth/login",
-        &json!({"email": unique_email("nobody"), "password": "wrong password!"}),
-    );
+    let wrong = app.login(&user.email, "wrong password!");
+    let unknown = app.login(&unique_email("nobody"), "wrong password!");
     let a = wrong.expect_problem(401, "unauthorized");
     let b = unknown.expect_problem(401, "unauthorized");
     assert_eq!(
@@ -165,21 +121,16 @@ fn login_answers_unknown_email_like_wrong_password() {
     );
 }
 
+#[blackbox]
 fn sixth_failed_login_is_throttled() {
-    let api = api();
-    let user = register(&api, "throttle");
+    let app = TestApp::shared();
+    let user = app.user("throttle");
     for attempt in 1..=5 {
-        let resp = api.post(
-            "/api/v1/auth/login",
-            &json!({"email": user.email, "password": format!("wrong {attempt} wrong")}),
-        );
+        let resp = app.login(&user.email, &format!("wrong {attempt} wrong"));
         resp.expect_problem(401, "unauthorized");
     }
     // The 6th attempt waits even with the right password.
-    let resp = api.post(
-        "/api/v1/auth/login",
-        &json!({"email": user.email, "password": user.password}),
-    );
+    let resp = app.login_as(&user);
     resp.expect_problem(429, "rate-limited");
     let retry: u64 = resp
         .header("retry-after")
@@ -187,80 +138,61 @@ fn sixth_failed_login_is_throttled() {
         .expect("Retry-After");
     assert!((1..=900).contains(&retry), "Retry-After {retry}");
     // Other accounts are not affected.
-    let other = register(&api, "unthrottled");
-    api.post(
-        "/api/v1/auth/login",
-        &json!({"email": other.email, "password": other.password}),
-    )
-    .expect_status(200);
+    let other = app.user("unthrottled");
+    app.login_as(&other).expect_status(200);
 }
 
+#[blackbox]
 fn guest_is_bound_to_its_device() {
-    let api = api();
-    let (device, token, id) = guest(&api);
-    let again = api.post("/api/v1/auth/guest", &json!({"device_id": device}));
+    let app = TestApp::shared();
+    let guest = app.guest();
+    let again = app.guest_login(&guest.device);
     again.expect_status(201);
-    assert_eq!(again.json()["user"]["id"], id.as_str());
-    let me = api.with_token(&token).get("/api/v1/me");
+    assert_eq!(again.json()["user"]["id"], guest.id.as_str());
+    let me = app.me(&guest);
     me.expect_status(200);
     assert_eq!(me.json()["kind"], "guest");
     assert_eq!(me.json()["email"], Value::Null);
-    let (_, _, other_id) = guest(&api);
-    assert_ne!(other_id, id);
-    api.post("/api/v1/auth/guest", &json!({"device_id": ""}))
-        .expect_problem(422, "validation-failed");
+    let other = app.guest();
+    assert_ne!(other.id, guest.id);
+    app.guest_login("").expect_problem(422, "validation-failed");
 }
 
+#[blackbox]
 fn refresh_rotates_and_reuse_revokes_the_session() {
-    let api = api();
-    let user = register(&api, "refresh");
-    let first = api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": user.refresh}),
-    );
+    let app = TestApp::shared();
+    let user = app.user("refresh");
+    let first = app.refresh(&user.refresh);
     first.expect_status(200);
     let next = first.json()["refresh_token"].as_str().unwrap().to_string();
     let access = first.json()["access_token"].as_str().unwrap().to_string();
     assert_ne!(next, user.refresh);
-    api.with_token(&access).get("/api/v1/me").expect_status(200);
+    app.me(&access).expect_status(200);
 
     // Presenting the spent token again is theft: the whole session is revoked.
-    api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": user.refresh}),
-    )
-    .expect_problem(401, "unauthorized");
-    api.post("/api/v1/auth/refresh", &json!({"refresh_token": next}))
+    app.refresh(&user.refresh)
         .expect_problem(401, "unauthorized");
-    api.with_token(&access)
-        .get("/api/v1/me")
-        .expect_problem(401, "unauthorized");
-    api.with_token(&user.token)
-        .get("/api/v1/me")
-        .expect_problem(401, "unauthorized");
+    app.refresh(&next).expect_problem(401, "unauthorized");
+    app.me(&access).expect_problem(401, "unauthorized");
+    app.me(&user).expect_problem(401, "unauthorized");
 
-    api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": "nonsense"}),
-    )
-    .expect_problem(401, "unauthorized");
+    app.refresh("nonsense").expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn logout_ends_access_and_refresh() {
-    let api = api();
-    let user = register(&api, "logout");
-    let authed = api.with_token(&user.token);
-    authed.get("/api/v1/me").expect_status(200);
-    let out = authed.post("/api/v1/auth/logout", &json!({}));
+    let app = TestApp::shared();
+    let user = app.user("logout");
+    app.me(&user).expect_status(200);
+    let out = app.logout(&user);
     out.expect_status(204);
     assert!(out.text.is_empty());
-    authed.get("/api/v1/me").expect_problem(401, "unauthorized");
-    api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": user.refresh}),
-    )
-    .expect_problem(401, "unauthorized");
-    api.post("/api/v1/auth/logout", &json!({}))
+    app.me(&user).expect_problem(401, "unauthorized");
+    app.refresh(&user.refresh)
+        .expect_problem(401, "unauthorized");
+    // Without a token.
+    app.api()
+        .post("/api/v1/auth/logout", &json!({}))
         .expect_problem(401, "unauthorized");
 }
 
@@ -273,9 +205,10 @@ fn forge(claims: &Value, secret: &[u8]) -> String {
     .unwrap()
 }
 
+#[blackbox]
 fn forged_and_expired_tokens_are_refused() {
-    let api = api();
-    let user = register(&api, "forge");
+    let app = TestApp::shared();
+    let user = app.user("forge");
     let sid = {
         let payload = user.token.split('.').nth(1).unwrap();
         let claims: Value = serde_json::from_slice(&B64URL.decode(payload).unwrap()).unwrap();
@@ -296,7 +229,7 @@ fn forged_and_expired_tokens_are_refused() {
     // Control: a token we sign with the server's key is accepted, so the refusals below are
     // about the claims, not about the key.
     let good = forge(&claims(now, "safemarket-api"), TEST_JWT_SECRET.as_bytes());
-    api.with_token(&good).get("/api/v1/me").expect_status(200);
+    app.me(&good).expect_status(200);
 
     let expired = forge(
         &claims(now - 1000, "safemarket-api"),
@@ -311,73 +244,63 @@ fn forged_and_expired_tokens_are_refused() {
     let body = B64URL.encode(claims(now, "safemarket-api").to_string());
     let alg_none = format!("{header_none}.{body}.");
     for token in [expired, wrong_aud, wrong_key, alg_none] {
-        api.with_token(&token)
-            .get("/api/v1/me")
-            .expect_problem(401, "unauthorized");
+        app.me(&token).expect_problem(401, "unauthorized");
     }
 }
 
+#[blackbox]
 fn me_requires_a_valid_bearer() {
-    let api = api();
+    let app = TestApp::shared();
+    let api = app.api();
     api.get("/api/v1/me").expect_problem(401, "unauthorized");
     api.request("GET", "/api/v1/me", &[("authorization", "Basic abc")], None)
         .expect_problem(401, "unauthorized");
     api.request("GET", "/api/v1/me", &[("authorization", "Bearer")], None)
         .expect_problem(401, "unauthorized");
-    api.with_token("not.a.jwt")
-        .get("/api/v1/me")
-        .expect_problem(401, "unauthorized");
+    app.me("not.a.jwt").expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn erasure_removes_user_sessions_and_profile() {
-    let api = api();
-    let user = register(&api, "erase");
-    let authed = user.api(&api);
-    authed
-        .put("/api/v1/me/profile", &json!({"favourite": "bakery"}))
+    let app = TestApp::shared();
+    let user = app.user("erase");
+    app.put_profile(&user, &json!({"favourite": "bakery"}))
         .expect_status(200);
-    let state = &shared().state;
     let sessions = format!("session:{}:", user.id);
     let profile = format!("profile:user:{}", user.id);
-    assert!(!server::kv_keys(state, "SESSIONS", &sessions).is_empty());
-    assert!(!server::kv_keys(state, "DOCUMENTS", &profile).is_empty());
+    assert!(!app.kv_keys("SESSIONS", &sessions).is_empty());
+    assert!(!app.kv_keys("DOCUMENTS", &profile).is_empty());
 
-    authed.delete("/api/v1/me").expect_status(204);
+    app.erase(&user).expect_status(204);
 
-    authed.get("/api/v1/me").expect_problem(401, "unauthorized");
-    api.post(
-        "/api/v1/auth/login",
-        &json!({"email": user.email, "password": user.password}),
-    )
-    .expect_problem(401, "unauthorized");
-    assert!(server::kv_keys(state, "SESSIONS", &sessions).is_empty());
-    assert!(server::kv_keys(state, "DOCUMENTS", &profile).is_empty());
+    app.me(&user).expect_problem(401, "unauthorized");
+    app.login_as(&user).expect_problem(401, "unauthorized");
+    assert!(app.kv_keys("SESSIONS", &sessions).is_empty());
+    assert!(app.kv_keys("DOCUMENTS", &profile).is_empty());
     // The email is free again.
-    api.post(
-        "/api/v1/auth/register",
-        &json!({"email": user.email, "password": user.password}),
-    )
-    .expect_status(201);
+    app.register(&json!({"email": user.email, "password": user.password}))
+        .expect_status(201);
 }
 
+#[blackbox]
 fn profile_document_with_etag_and_merge_patch() {
-    let api = api();
-    let user = register(&api, "profile");
-    let authed = user.api(&api);
-    let empty = authed.get("/api/v1/me/profile");
+    let app = TestApp::shared();
+    let user = app.user("profile");
+    let empty = app.profile(&user);
     empty.expect_status(200);
     assert_eq!(empty.json(), json!({}));
 
-    let put = authed.put(
-        "/api/v1/me/profile",
+    let put = app.put_profile(
+        &user,
         &json!({"lang": "de", "prefs": {"sms": true, "email": false}}),
     );
     put.expect_status(200);
     let etag = put.header("etag").expect("ETag").to_string();
-    let got = authed.get("/api/v1/me/profile");
+    let got = app.profile(&user);
     assert_eq!(got.header("etag"), Some(etag.as_str()));
     assert_eq!(got.json()["prefs"]["sms"], true);
 
+    let authed = app.client(&user);
     let patched = authed.request(
         "PATCH",
         "/api/v1/me/profile",
@@ -400,34 +323,33 @@ fn profile_document_with_etag_and_merge_patch() {
             Some(&json!({"x": 1})),
         )
         .expect_problem(412, "precondition-failed");
-    assert_eq!(authed.get("/api/v1/me/profile").json()["lang"], "en");
-    api.get("/api/v1/me/profile")
+    assert_eq!(app.profile(&user).json()["lang"], "en");
+    app.api()
+        .get("/api/v1/me/profile")
         .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn profile_rejects_non_objects_and_oversize() {
-    let api = api();
-    let user = register(&api, "profile-bad");
-    let authed = user.api(&api);
-    authed
-        .put("/api/v1/me/profile", &json!([1, 2]))
+    let app = TestApp::shared();
+    let user = app.user("profile-bad");
+    app.put_profile(&user, &json!([1, 2]))
         .expect_problem(422, "validation-failed");
-    authed
-        .put("/api/v1/me/profile", &json!("text"))
+    app.put_profile(&user, &json!("text"))
         .expect_problem(422, "validation-failed");
     let big = json!({"blob": "x".repeat(70 * 1024)});
-    authed
-        .put("/api/v1/me/profile", &big)
+    app.put_profile(&user, &big)
         .expect_problem(413, "payload-too-large");
     // Up to 64 KiB is fine (bigger than the 16 KiB limit of other bodies).
     let fits = json!({"blob": "x".repeat(40 * 1024)});
-    authed.put("/api/v1/me/profile", &fits).expect_status(200);
+    app.put_profile(&user, &fits).expect_status(200);
 }
 
+#[blackbox]
 fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
-    let api = api();
-    let user = register(&api, "parallel-guess");
-    let base = api.base().to_string();
+    let app = TestApp::shared();
+    let user = app.user("parallel-guess");
+    let base = app.api().base().to_string();
     let email = user.email.clone();
     let statuses = in_parallel(40, move |i| {
         Api::new(&base)
@@ -444,17 +366,14 @@ fn parallel_guesses_get_no_more_tries_than_sequential_ones() {
         "{checked} guesses were checked: {statuses:?}"
     );
     assert_eq!(checked + refused, 40, "{statuses:?}");
-    api.post(
-        "/api/v1/auth/login",
-        &json!({"email": user.email, "password": user.password}),
-    )
-    .expect_problem(429, "rate-limited");
+    app.login_as(&user).expect_problem(429, "rate-limited");
 }
 
+#[blackbox]
 fn concurrent_refreshes_spend_a_token_once() {
-    let api = api();
-    let user = register(&api, "refresh-race");
-    let base = api.base().to_string();
+    let app = TestApp::shared();
+    let user = app.user("refresh-race");
+    let base = app.api().base().to_string();
     let token = user.refresh.clone();
     let answers = in_parallel(12, move |_| {
         let resp = Api::new(&base).post("/api/v1/auth/refresh", &json!({"refresh_token": token}));
@@ -470,15 +389,10 @@ fn concurrent_refreshes_spend_a_token_once() {
         "{answers:?}"
     );
     // The token is spent: presenting it again revokes the session, the winner's pair too.
-    api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": user.refresh}),
-    )
-    .expect_problem(401, "unauthorized");
-    let access = winners[0].1.as_deref().unwrap_or_default();
-    api.with_token(access)
-        .get("/api/v1/me")
+    app.refresh(&user.refresh)
         .expect_problem(401, "unauthorized");
+    let access = winners[0].1.as_deref().unwrap_or_default();
+    app.me(access).expect_problem(401, "unauthorized");
 }
 
 /// Polls `check` for up to 15 s; the last answer is returned either way.
@@ -493,26 +407,23 @@ fn eventually<T>(mut check: impl FnMut() -> (bool, T)) -> T {
     }
 }
 
+#[blackbox]
 fn erasure_reaches_bookings_the_index_has_not_seen() {
-    let api = api();
-    let owner = register(&api, "erase-race-owner");
-    let stores: Vec<String> = (0..3)
-        .map(|_| store_with_schedule(&api, &owner, "Europe/Berlin", &all_day_schedule(30, 5)))
+    let app = TestApp::shared();
+    let owner = app.owner("erase-race-owner");
+    let stores: Vec<Store> = (0..3)
+        .map(|_| app.store_open_all_day(&owner, 30, 5))
         .collect();
-    let user = register(&api, "erase-race");
-    let authed = user.api(&api);
-    authed
-        .put("/api/v1/me/profile", &json!({"likes": "bread"}))
+    let user = app.shopper("erase-race");
+    let authed = app.client(&user);
+    app.put_profile(&user, &json!({"likes": "bread"}))
         .expect_status(200);
     // Book and erase at once: the index (flushed ~200 ms after a booking) has not seen these.
-    let bookings: Vec<(String, String)> = stores
+    let bookings: Vec<(Store, String)> = stores
         .iter()
         .map(|store| {
-            let slot = future_slot(&api, store, 2, 3);
-            let resp = authed.post(
-                &format!("/api/v1/stores/{store}/bookings"),
-                &json!({"slot_start": slot}),
-            );
+            let slot = app.slot(store, 2, 3);
+            let resp = authed.post(&store.path("/bookings"), &json!({"slot_start": slot}));
             resp.expect_status(201);
             (
                 store.clone(),
@@ -520,40 +431,30 @@ fn erasure_reaches_bookings_the_index_has_not_seen() {
             )
         })
         .collect();
-    authed.delete("/api/v1/me").expect_status(204);
+    app.erase(&user).expect_status(204);
 
     // No token of the user works anywhere, at once.
-    authed.get("/api/v1/me").expect_problem(401, "unauthorized");
-    authed
-        .put("/api/v1/me/profile", &json!({"likes": "cake"}))
+    app.me(&user).expect_problem(401, "unauthorized");
+    app.put_profile(&user, &json!({"likes": "cake"}))
         .expect_problem(401, "unauthorized");
-    let slot = future_slot(&api, &stores[0], 3, 1);
+    let slot = app.slot(&stores[0], 3, 1);
     authed
-        .post(
-            &format!("/api/v1/stores/{}/bookings", stores[0]),
-            &json!({"slot_start": slot}),
-        )
+        .post(&stores[0].path("/bookings"), &json!({"slot_start": slot}))
         .expect_problem(401, "unauthorized");
-    api.post(
-        "/api/v1/auth/refresh",
-        &json!({"refresh_token": user.refresh}),
-    )
-    .expect_problem(401, "unauthorized");
+    app.refresh(&user.refresh)
+        .expect_problem(401, "unauthorized");
 
     // Within seconds every booking is cancelled in its store and no longer names the user.
-    let staff = owner.api(&api);
+    let staff = app.client(&owner);
     for (store, id) in &bookings {
         let booking = eventually(|| {
-            let b = staff
-                .get(&format!("/api/v1/stores/{store}/bookings/{id}"))
-                .json();
+            let b = staff.get(&store.path(&format!("/bookings/{id}"))).json();
             (b["status"] == "cancelled", b)
         });
         assert_eq!(booking["status"], "cancelled", "{booking}");
         assert!(!booking.to_string().contains(&user.id), "{booking}");
     }
     // ... and no D1 row names the user again, also after the stores' outboxes ran.
-    let state = &shared().state;
     let naming = format!(
         "SELECT 'users' AS t FROM users WHERE id = '{id}'
          UNION ALL SELECT 'sessions' FROM sessions WHERE user_id = '{id}'
@@ -562,12 +463,12 @@ fn erasure_reaches_bookings_the_index_has_not_seen() {
         id = user.id
     );
     let rows = eventually(|| {
-        let rows = server::d1_rows(state, &naming);
+        let rows = app.d1_rows(&naming);
         (rows.is_empty(), rows)
     });
     assert!(rows.is_empty(), "rows still naming the user: {rows:?}");
     std::thread::sleep(std::time::Duration::from_secs(1));
-    assert!(server::d1_rows(state, &naming).is_empty());
+    assert!(app.d1_rows(&naming).is_empty());
     let profile = format!("profile:user:{}", user.id);
-    assert!(server::kv_keys(state, "DOCUMENTS", &profile).is_empty());
+    assert!(app.kv_keys("DOCUMENTS", &profile).is_empty());
 }

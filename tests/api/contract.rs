@@ -5,6 +5,9 @@
 //! shared `wrangler dev` with real credentials: an owner's access token, a store with a
 //! schedule, a booking, staff, api keys and a legacy reservation, so the requests get past
 //! authentication and 404s to the handlers' real work.
+//!
+//! These tests are `#[blackbox(last)]`, run after every other test: the fuzzer fills the shared
+//! server with users, stores and bookings.
 
 use std::fs;
 use std::io::Read;
@@ -13,18 +16,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use safemarket_blackbox::{
-    all_day_schedule, create_store, future_slot, register, server, store_with_schedule, Api,
-    TestUser,
+    all_day_schedule, blackbox, create_store, future_slot, register, server, store_with_schedule,
+    Api, TestUser,
 };
 use serde_json::{json, Value};
 
-use crate::{api, shared, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    document_is_valid_openapi,
-    docs_are_served_from_the_assets,
-    api_keeps_the_contract,
-];
+use crate::{api, shared};
 
 /// The checks of every run (see `schemathesis run --help`).
 const CHECKS: &str =
@@ -134,6 +131,7 @@ fn tail(text: &str, n: usize) -> &str {
 }
 
 /// openapi-spec-validator accepts the document as OpenAPI 3.1.
+#[blackbox(last)]
 fn document_is_valid_openapi() {
     let mut cmd = Command::new(tool("openapi-spec-validator"));
     cmd.arg(document_path());
@@ -143,6 +141,7 @@ fn document_is_valid_openapi() {
 
 /// `/api/openapi.json` is the repository's document; `/api/docs` is Swagger UI whose files all
 /// come from this origin.
+#[blackbox(last)]
 fn docs_are_served_from_the_assets() {
     let api = api();
     let served = api.get("/api/openapi.json");
@@ -399,6 +398,7 @@ fn schemathesis(
 
 /// Every operation, with an owner's token (and a partner key where only keys may go); then the
 /// operations api keys may use, with a key (its own run: each key has a rate limit).
+#[blackbox(last)]
 fn api_keeps_the_contract() {
     let api = api();
     let f = fixture(&api);

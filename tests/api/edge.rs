@@ -5,21 +5,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use safemarket_blackbox::{all_day_schedule, register, store_with_schedule, unique_email, Resp};
+use safemarket_blackbox::{
+    all_day_schedule, blackbox, register, store_with_schedule, unique_email, Resp,
+};
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    security_headers_on_every_kind_of_response,
-    pages_run_no_inline_script,
-    public_reads_answer_any_origin,
-    authenticated_routes_send_no_cors,
-    preflights_allow_only_the_public_reads,
-    chunked_body_over_the_limit_is_refused_before_its_end,
-    chunked_body_within_the_limit_is_read,
-    request_log_names_the_route_not_the_path,
-];
+use crate::api;
 
 const ORIGIN: (&str, &str) = ("origin", "https://partner.example");
 
@@ -73,6 +64,7 @@ fn stylesheet_of(html: &str) -> String {
     rest[..end].to_string()
 }
 
+#[blackbox]
 fn security_headers_on_every_kind_of_response() {
     let api = api();
     let home = api.get("/");
@@ -114,6 +106,7 @@ fn security_headers_on_every_kind_of_response() {
 
 /// Every `<script>` of the site's pages and the Swagger UI page loads a file: a strict policy
 /// (`script-src 'self'`) would block an inline one.
+#[blackbox]
 fn pages_run_no_inline_script() {
     let api = api();
     for path in [
@@ -176,6 +169,7 @@ fn assert_no_cors(resp: &Resp, what: &str) {
     }
 }
 
+#[blackbox]
 fn public_reads_answer_any_origin() {
     let api = api();
     let (_, store) = public_store();
@@ -220,6 +214,7 @@ fn public_reads_answer_any_origin() {
     );
 }
 
+#[blackbox]
 fn authenticated_routes_send_no_cors() {
     let api = api();
     let (owner, store) = public_store();
@@ -305,6 +300,7 @@ fn preflight(path: &str, method: &str) -> Resp {
     )
 }
 
+#[blackbox]
 fn preflights_allow_only_the_public_reads() {
     let (_, store) = public_store();
     for (path, asked) in [
@@ -441,6 +437,7 @@ fn chunked_post(path: &str, prefix: &[u8], total: usize, finish: bool) -> (Strin
     (head.to_string(), body.to_string())
 }
 
+#[blackbox]
 fn chunked_body_over_the_limit_is_refused_before_its_end() {
     // 1 MiB without Content-Length, and the body never ends: the answer must come from
     // counting what arrived, not from buffering the whole body first.
@@ -461,6 +458,7 @@ fn chunked_body_over_the_limit_is_refused_before_its_end() {
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
 }
 
+#[blackbox]
 fn chunked_body_within_the_limit_is_read() {
     let body = json!({"email": unique_email("chunked"), "password": "correct horse battery"});
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
@@ -489,6 +487,7 @@ fn log_line_of(request_id: &str) -> Value {
     }
 }
 
+#[blackbox]
 fn request_log_names_the_route_not_the_path() {
     let api = api();
     let secret = format!("ZQ{}", &uuid::Uuid::new_v4().simple().to_string()[..10]).to_uppercase();

@@ -2,17 +2,11 @@
 //! them. Each must answer a 4xx problem (never a 5xx, never a hang until the runtime gives up).
 
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, register, store_with_schedule, utc_date_in, Api, Resp,
+    all_day_schedule, blackbox, future_slot, register, store_with_schedule, utc_date_in, Api, Resp,
 };
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    extreme_times_on_the_v1_routes_are_refused,
-    extreme_times_on_the_legacy_routes_are_refused,
-    extreme_numbers_are_refused,
-];
+use crate::api;
 
 /// Instants outside 1970..=9999 in the spellings clients could send (query strings need `+`
 /// as `%2B`; a raw `+` reads as a space and must be refused too).
@@ -72,6 +66,7 @@ fn get(api: &Api, path: &str) -> Resp {
     api.request("GET", path, &[], None)
 }
 
+#[blackbox]
 fn extreme_times_on_the_v1_routes_are_refused() {
     let api = api();
     let owner = register(&api, "hostile-v1");
@@ -155,6 +150,7 @@ fn extreme_times_on_the_v1_routes_are_refused() {
         .expect_problem(422, "beyond-horizon");
 }
 
+#[blackbox]
 fn extreme_times_on_the_legacy_routes_are_refused() {
     let api = api();
     let owner = register(&api, "hostile-legacy");
@@ -240,6 +236,7 @@ fn extreme_times_on_the_legacy_routes_are_refused() {
     }
 }
 
+#[blackbox]
 fn extreme_numbers_are_refused() {
     let api = api();
     let owner = register(&api, "hostile-numbers");

@@ -4,28 +4,12 @@
 use std::time::{Duration, Instant};
 
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, guest, in_parallel, register, server, slots_on,
+    all_day_schedule, blackbox, future_slot, guest, in_parallel, register, server, slots_on,
     store_with_schedule, utc_date_in, Api, Resp, Server, TestUser, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    scripted_phone_call,
-    hotline_books_more_callers_than_the_per_user_limit,
-    scopes_limit_what_a_key_may_do,
-    keys_act_only_on_their_own_store,
-    revoked_key_is_refused_on_the_next_request,
-    closing_the_store_ends_its_keys,
-    key_list_shows_no_secret,
-    only_the_owner_manages_keys,
-    caller_details_are_validated,
-    idempotent_booking_with_a_key,
-    partner_document_round_trip,
-    partner_documents_refuse_bad_input,
-    rate_limit_is_per_key,
-];
+use crate::api;
 
 const PHONE: &[&str] = &["bookings:read", "bookings:write"];
 
@@ -88,6 +72,7 @@ fn available_in(api: &Api, store: &str, slot: &str) -> u64 {
         .unwrap_or_else(|| panic!("slot {slot} not listed"))
 }
 
+#[blackbox]
 fn scripted_phone_call() {
     let api = api();
     let (owner, store, phone) = hotline(&api, "phone-owner", 1);
@@ -138,6 +123,7 @@ fn scripted_phone_call() {
         .expect_problem(404, "not-found");
 }
 
+#[blackbox]
 fn hotline_books_more_callers_than_the_per_user_limit() {
     let api = api();
     // The schedule allows 5 active bookings per user; the hotline books for 7 callers.
@@ -163,6 +149,7 @@ fn hotline_books_more_callers_than_the_per_user_limit() {
     assert_eq!(read.json()["status"], "cancelled");
 }
 
+#[blackbox]
 fn scopes_limit_what_a_key_may_do() {
     let api = api();
     let (owner, store) = store_of(&api, "scope-owner", 5);
@@ -237,6 +224,7 @@ fn scopes_limit_what_a_key_may_do() {
     }
 }
 
+#[blackbox]
 fn keys_act_only_on_their_own_store() {
     let api = api();
     let (owner_a, store_a) = store_of(&api, "cross-a", 5);
@@ -263,6 +251,7 @@ fn keys_act_only_on_their_own_store() {
     assert_eq!(available_in(&api, &store_b, &slot_b), 5);
 }
 
+#[blackbox]
 fn revoked_key_is_refused_on_the_next_request() {
     let api = api();
     let (owner, store) = store_of(&api, "revoke-owner", 5);
@@ -303,6 +292,7 @@ fn revoked_key_is_refused_on_the_next_request() {
         .expect_problem(404, "not-found");
 }
 
+#[blackbox]
 fn closing_the_store_ends_its_keys() {
     let api = api();
     let (owner, store) = store_of(&api, "close-keys", 5);
@@ -324,6 +314,7 @@ fn closing_the_store_ends_its_keys() {
         .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn key_list_shows_no_secret() {
     let api = api();
     let (owner, store) = store_of(&api, "list-owner", 5);
@@ -380,6 +371,7 @@ fn key_list_shows_no_secret() {
     assert_eq!(rest["next_cursor"], Value::Null);
 }
 
+#[blackbox]
 fn only_the_owner_manages_keys() {
     let api = api();
     let (owner, store) = store_of(&api, "keys-owner", 5);
@@ -432,6 +424,7 @@ fn only_the_owner_manages_keys() {
         .expect_problem(400, "bad-request");
 }
 
+#[blackbox]
 fn caller_details_are_validated() {
     let api = api();
     let (_, store, phone) = hotline(&api, "caller-owner", 5);
@@ -487,6 +480,7 @@ fn caller_details_are_validated() {
     assert_eq!(available_in(&api, &store, &slot), 5);
 }
 
+#[blackbox]
 fn idempotent_booking_with_a_key() {
     let api = api();
     let (owner, store, phone) = hotline(&api, "idem-key-owner", 5);
@@ -516,6 +510,7 @@ fn idempotent_booking_with_a_key() {
     assert_eq!(available_in(&api, &store, &slot), 1);
 }
 
+#[blackbox]
 fn partner_document_round_trip() {
     let api = api();
     let (owner, store) = store_of(&api, "partner-owner", 5);
@@ -586,6 +581,7 @@ fn partner_document_round_trip() {
     );
 }
 
+#[blackbox]
 fn partner_documents_refuse_bad_input() {
     let api = api();
     let (owner, store) = store_of(&api, "partner-bad", 5);
@@ -622,6 +618,7 @@ fn partner_documents_refuse_bad_input() {
     assert!(api.get(&format!("/api/v1/stores/{store}/profile")).json()["external"].is_null());
 }
 
+#[blackbox]
 fn rate_limit_is_per_key() {
     let state = server::fresh_state_dir();
     server::apply_migrations(&state);

@@ -2,19 +2,12 @@
 //! stores and inventories as the v1 API.
 
 use safemarket_blackbox::{
-    all_day_schedule, berlin_local, berlin_utc, guest, in_parallel, register, slots_on,
+    all_day_schedule, berlin_local, berlin_utc, blackbox, guest, in_parallel, register, slots_on,
     utc_date_in, Api, TestUser,
 };
 use serde_json::json;
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    app_session_search_open_reserve_list_cancel,
-    legacy_and_v1_bookings_share_capacity,
-    bad_parameters_answer_400,
-    all_three_time_spellings_are_accepted,
-];
+use crate::api;
 
 /// A bakery at a random spot (so parallel tests never see each other's stores) with an
 /// all-day schedule; returns (store id, legacy id, latitude, longitude).
@@ -60,6 +53,7 @@ fn booked_at(api: &Api, store: &str, date: &str, local_start: &str) -> u64 {
         .unwrap_or_else(|| panic!("no slot at {local_start}"))
 }
 
+#[blackbox]
 fn app_session_search_open_reserve_list_cancel() {
     let api = api();
     let owner = register(&api, "legacy-owner");
@@ -186,6 +180,7 @@ fn app_session_search_open_reserve_list_cancel() {
     assert_eq!(after.json()["reservations"], json!([]));
 }
 
+#[blackbox]
 fn legacy_and_v1_bookings_share_capacity() {
     let api = api();
     let owner = register(&api, "legacy-race");
@@ -230,6 +225,7 @@ fn legacy_and_v1_bookings_share_capacity() {
     reserve(&api, legacy_id, &format!("{day}T12:00:00"), "late-device").expect_status(400);
 }
 
+#[blackbox]
 fn bad_parameters_answer_400() {
     let api = api();
     let owner = register(&api, "legacy-bad");
@@ -271,6 +267,7 @@ fn bad_parameters_answer_400() {
     assert_eq!(revoke.status, 400);
 }
 
+#[blackbox]
 fn all_three_time_spellings_are_accepted() {
     let api = api();
     let owner = register(&api, "legacy-times");

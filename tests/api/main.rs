@@ -2,6 +2,16 @@
 //!
 //! One shared server (fresh state, free port) serves every test; tests create their own users
 //! and stores so they run in parallel. Tests that restart a server start their own.
+//!
+//! A test is a `fn()` marked `#[blackbox]` (`use safemarket_blackbox::blackbox;`) in a module
+//! below; it registers itself as `api::<module>::<function>`, and the runner runs every
+//! registered test, by name, those marked `#[blackbox(last)]` after all the others. Nothing can
+//! be left out: a test function without the attribute is dead code, which fails the build (the
+//! `deny` below), and a file under `tests/api/` without its `mod` line here fails the run (the
+//! check at the start of `main`).
+
+// An unregistered test is an unused function: refuse to build rather than skip it silently.
+#![deny(dead_code)]
 
 mod accounts;
 mod bookings;
@@ -14,26 +24,14 @@ mod platform;
 mod stores;
 mod waitlist;
 
-use std::sync::OnceLock;
+use std::path::Path;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use safemarket_blackbox::{server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET};
-
-static SHARED: OnceLock<Server> = OnceLock::new();
+use safemarket_blackbox::{registry, shared_server, Api, Server};
 
 /// The shared server, started on first use.
 pub fn shared() -> &'static Server {
-    SHARED.get_or_init(|| {
-        let state = server::fresh_state_dir();
-        server::apply_migrations(&state);
-        Server::start(
-            &state,
-            &[
-                ("JWT_SECRET", TEST_JWT_SECRET),
-                ("HEALTH_TOKEN", TEST_HEALTH_TOKEN),
-            ],
-        )
-    })
+    shared_server()
 }
 
 /// A client for the shared server.
@@ -41,18 +39,7 @@ pub fn api() -> Api {
     Api::new(&shared().base)
 }
 
-/// A test body: panics are failures.
-pub type TestFn = fn();
-
-/// The test table of a module: each function named `<module path>::<function>`.
-#[macro_export]
-macro_rules! tests {
-    ($($f:ident),* $(,)?) => {
-        &[$((concat!(module_path!(), "::", stringify!($f)), $f as $crate::TestFn)),*]
-    };
-}
-
-fn trial(name: &'static str, f: TestFn) -> Trial {
+fn trial(name: &'static str, f: fn()) -> Trial {
     Trial::test(name, move || {
         std::panic::catch_unwind(f).map_err(|e| {
             let msg = e
@@ -66,33 +53,28 @@ fn trial(name: &'static str, f: TestFn) -> Trial {
 }
 
 fn main() {
+    let tests = registry::all();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("api");
+    let undeclared = registry::undeclared_modules(&dir, module_path!(), &tests);
+    if !undeclared.is_empty() {
+        eprintln!(
+            "error: no registered test comes from {undeclared:?} in {}: declare each with a \
+             `mod` line in tests/api/main.rs and mark its tests #[blackbox] (helpers belong \
+             in tests/src)",
+            dir.display()
+        );
+        std::process::exit(101);
+    }
     let mut args = Arguments::from_args();
     // One test at a time by default: several tests already run hundreds of concurrent requests
     // each, and local workerd is shared by everything (`--test-threads N` overrides).
     if args.test_threads.is_none() {
         args.test_threads = Some(1);
     }
-    let mut trials = Vec::new();
-    for (name, f) in platform::TESTS
-        .iter()
-        .chain(edge::TESTS)
-        .chain(accounts::TESTS)
-        .chain(bookings::TESTS)
-        .chain(integrations::TESTS)
-        .chain(hostile::TESTS)
-        .chain(legacy::TESTS)
-        .chain(stores::TESTS)
-        .chain(waitlist::TESTS)
-        // Last: the fuzzer fills the shared server with users, stores and bookings.
-        .chain(contract::TESTS)
-    {
-        trials.push(trial(name, *f));
-    }
+    let trials = tests.iter().map(|t| trial(t.name, t.run)).collect();
     let conclusion = libtest_mimic::run(&args, trials);
     // Statics are never dropped: stop the shared server explicitly before exiting.
-    if let Some(server) = SHARED.get() {
-        server.stop_ref();
-    }
+    safemarket_blackbox::app::stop_shared_server();
     stores::stop_servers();
     conclusion.exit();
 }

@@ -1,21 +1,13 @@
 //! Platform: health, the marketing site, unknown paths and methods, persistence.
 
-use safemarket_blackbox::{register, server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET};
+use safemarket_blackbox::{
+    blackbox, register, server, Api, Server, TEST_HEALTH_TOKEN, TEST_JWT_SECRET,
+};
 use serde_json::json;
 
-use crate::{api, TestFn};
+use crate::api;
 
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    health_is_ok,
-    public_health_writes_nothing_and_deep_needs_the_token,
-    site_is_served_at_root,
-    german_site_is_served,
-    unknown_api_path_is_problem_404,
-    wrong_method_is_problem_405,
-    health_fails_without_migrations,
-    state_survives_a_restart,
-];
-
+#[blackbox]
 fn health_is_ok() {
     let resp = api().get("/api/health");
     resp.expect_status(200);
@@ -28,6 +20,7 @@ fn health_is_ok() {
 
 /// Anyone may call the public check, so it writes nothing: a flood of anonymous checks costs
 /// reads only. The deep check (write + read round trips) needs the deployment's health token.
+#[blackbox]
 fn public_health_writes_nothing_and_deep_needs_the_token() {
     let api = api();
     let state = &crate::shared().state;
@@ -58,6 +51,7 @@ fn public_health_writes_nothing_and_deep_needs_the_token() {
     assert_eq!(after.len(), before.len() + 1, "{before:?} -> {after:?}");
 }
 
+#[blackbox]
 fn site_is_served_at_root() {
     let resp = api().get("/");
     resp.expect_status(200);
@@ -72,12 +66,14 @@ fn site_is_served_at_root() {
     );
 }
 
+#[blackbox]
 fn german_site_is_served() {
     let resp = api().get("/de/");
     resp.expect_status(200);
     assert!(resp.text.contains("lang=\"de\"") || resp.text.contains("lang=de"));
 }
 
+#[blackbox]
 fn unknown_api_path_is_problem_404() {
     let api = api();
     api.get("/api/nope").expect_problem(404, "not-found");
@@ -86,6 +82,7 @@ fn unknown_api_path_is_problem_404() {
     api.get("/api").expect_problem(404, "not-found");
 }
 
+#[blackbox]
 fn wrong_method_is_problem_405() {
     let resp = api().delete("/api/health");
     resp.expect_problem(405, "method-not-allowed");
@@ -128,6 +125,7 @@ fn raw_request(method: &str, path: &str) -> String {
 }
 
 /// A database without the schema is a failing D1 check: 503 naming it, the others still ok.
+#[blackbox]
 fn health_fails_without_migrations() {
     let state = server::fresh_state_dir();
     let bare = Server::start(&state, &[]);
@@ -147,6 +145,7 @@ fn health_fails_without_migrations() {
 }
 
 /// Accounts, sessions and documents written before a restart are there after it.
+#[blackbox]
 fn state_survives_a_restart() {
     let state = server::fresh_state_dir();
     server::apply_migrations(&state);

@@ -7,32 +7,11 @@ use std::time::{Duration, Instant};
 
 use safemarket_blackbox::geocoder::{FakeGeocoder, Mode, DEFAULT_PLACE_ID};
 use safemarket_blackbox::{
-    guest, in_parallel, register, server, Api, Resp, Server, TestUser, TEST_JWT_SECRET,
+    blackbox, guest, in_parallel, register, server, Api, Resp, Server, TestUser, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    registered_user_creates_a_store_and_owns_it,
-    create_names_every_invalid_field,
-    guests_and_anonymous_callers_cannot_create_stores,
-    unknown_and_malformed_store_ids_are_404,
-    owner_updates_a_store_partially_with_the_same_rules,
-    owner_adds_and_removes_staff,
-    store_profile_is_a_document_owner_and_staff_write,
-    closing_keeps_the_store_readable_and_hides_it_from_search,
-    me_stores_lists_owned_and_staffed_stores_with_role,
-    authorization_matrix_for_every_store_route,
-    staff_of_one_store_has_no_rights_on_another,
-    erasing_an_owner_is_refused_until_their_stores_are_closed,
-    search_validates_its_parameters,
-    search_over_500_stores_orders_pages_and_filters,
-    search_never_fails_near_poles_or_the_antimeridian,
-    geocoder_verifies_a_known_address,
-    geocoder_refuses_an_unknown_address,
-    geocoder_outage_leaves_stores_unverified_until_a_patch_retries,
-];
+use crate::api;
 
 const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// The placeholder owner of closed stores whose owner erased their account.
@@ -205,6 +184,7 @@ fn my_store_ids(api: &Api, user: &TestUser) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+#[blackbox]
 fn registered_user_creates_a_store_and_owns_it() {
     let api = api();
     let owner = register(&api, "owner");
@@ -253,6 +233,7 @@ fn registered_user_creates_a_store_and_owns_it() {
     assert!(second["legacy_id"].as_i64() > store["legacy_id"].as_i64());
 }
 
+#[blackbox]
 fn create_names_every_invalid_field() {
     let api = api();
     let owner = register(&api, "invalid");
@@ -316,6 +297,7 @@ fn create_names_every_invalid_field() {
     assert!(my_store_ids(&api, &owner).len() == 1);
 }
 
+#[blackbox]
 fn guests_and_anonymous_callers_cannot_create_stores() {
     let api = api();
     let body = store_body("Nope", "other", unique_area());
@@ -327,6 +309,7 @@ fn guests_and_anonymous_callers_cannot_create_stores() {
         .expect_problem(403, "forbidden");
 }
 
+#[blackbox]
 fn unknown_and_malformed_store_ids_are_404() {
     let api = api();
     let owner = register(&api, "lost");
@@ -351,6 +334,7 @@ fn unknown_and_malformed_store_ids_are_404() {
         .expect_problem(401, "unauthorized");
 }
 
+#[blackbox]
 fn owner_updates_a_store_partially_with_the_same_rules() {
     let api = api();
     let owner = register(&api, "editor");
@@ -410,6 +394,7 @@ fn owner_updates_a_store_partially_with_the_same_rules() {
     assert_eq!(moved.json()["latitude"], -12.5);
 }
 
+#[blackbox]
 fn owner_adds_and_removes_staff() {
     let api = api();
     let owner = register(&api, "boss");
@@ -491,6 +476,7 @@ fn owner_adds_and_removes_staff() {
     assert!(my_store_ids(&api, &staff).is_empty());
 }
 
+#[blackbox]
 fn store_profile_is_a_document_owner_and_staff_write() {
     let api = api();
     let (owner, staff, store) = staffed_store(&api, "profile");
@@ -551,6 +537,7 @@ fn store_profile_is_a_document_owner_and_staff_write() {
     assert_eq!(api.get(&path).json()["links"]["insta"], "@shop");
 }
 
+#[blackbox]
 fn closing_keeps_the_store_readable_and_hides_it_from_search() {
     let api = api();
     let owner = register(&api, "closer");
@@ -608,6 +595,7 @@ fn closing_keeps_the_store_readable_and_hides_it_from_search() {
     assert_eq!(listed.map(|s| s["closed"].clone()), Some(json!(true)));
 }
 
+#[blackbox]
 fn me_stores_lists_owned_and_staffed_stores_with_role() {
     let api = api();
     let alice = register(&api, "alice");
@@ -703,6 +691,7 @@ impl Cast {
 
 type Call<'a> = Box<dyn Fn(&Api) -> Resp + 'a>;
 
+#[blackbox]
 fn authorization_matrix_for_every_store_route() {
     let cast = Cast::new();
     let s = cast.store.clone();
@@ -782,6 +771,7 @@ fn authorization_matrix_for_every_store_route() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[blackbox]
 fn staff_of_one_store_has_no_rights_on_another() {
     let api = api();
     let (owner_a, owner_b) = (register(&api, "own-a"), register(&api, "own-b"));
@@ -818,6 +808,7 @@ fn staff_of_one_store_has_no_rights_on_another() {
     }
 }
 
+#[blackbox]
 fn erasing_an_owner_is_refused_until_their_stores_are_closed() {
     let api = api();
     let (owner, staff, store) = staffed_store(&api, "leaver");
@@ -848,6 +839,7 @@ fn erasing_an_owner_is_refused_until_their_stores_are_closed() {
     assert_eq!(closed.json()["closed"], true);
 }
 
+#[blackbox]
 fn search_validates_its_parameters() {
     let api = api();
     let problem = api
@@ -902,6 +894,7 @@ fn create_all(api: &Api, owners: &[TestUser], bodies: Vec<Value>) -> Vec<Value> 
     created.into_iter().map(|(_, s)| s).collect()
 }
 
+#[blackbox]
 fn search_over_500_stores_orders_pages_and_filters() {
     const RADIUS: u32 = 5_000;
     let api = api();
@@ -1003,6 +996,7 @@ fn search_over_500_stores_orders_pages_and_filters() {
     assert!(sizes.len() >= 3 && sizes[0] == 200, "{sizes:?}");
 }
 
+#[blackbox]
 fn search_never_fails_near_poles_or_the_antimeridian() {
     let api = api();
     let owner = register(&api, "edge");
@@ -1082,6 +1076,7 @@ fn with_address(address: &str) -> Value {
     body
 }
 
+#[blackbox]
 fn geocoder_verifies_a_known_address() {
     let geo = geo();
     let api = Api::new(&geo.server.base);
@@ -1108,6 +1103,7 @@ fn geocoder_verifies_a_known_address() {
     );
 }
 
+#[blackbox]
 fn geocoder_refuses_an_unknown_address() {
     let geo = geo();
     let api = Api::new(&geo.server.base);
@@ -1136,6 +1132,7 @@ fn geocoder_refuses_an_unknown_address() {
     );
 }
 
+#[blackbox]
 fn geocoder_outage_leaves_stores_unverified_until_a_patch_retries() {
     let geo = geo();
     let api = Api::new(&geo.server.base);

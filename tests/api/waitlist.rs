@@ -5,20 +5,12 @@
 use std::time::{Duration, Instant};
 
 use safemarket_blackbox::{
-    all_day_schedule, future_slot, in_parallel, register, slots_on, store_with_schedule,
+    all_day_schedule, blackbox, future_slot, in_parallel, register, slots_on, store_with_schedule,
     utc_date_in, Api, TestUser,
 };
 use serde_json::{json, Value};
 
-use crate::{api, TestFn};
-
-pub const TESTS: &[(&str, TestFn)] = crate::tests![
-    join_only_a_full_slot_once_and_in_order,
-    a_cancellation_offers_the_place_and_accepting_books_it,
-    bookings_cannot_take_held_places_while_offers_are_accepted,
-    an_unanswered_offer_expires_and_passes_on,
-    bookings_not_checked_in_are_released,
-];
+use crate::api;
 
 fn waitlist_path(store: &str) -> String {
     format!("/api/v1/stores/{store}/waitlist")
@@ -79,6 +71,7 @@ fn full_store(tag: &str, capacity: u32, schedule_extra: Value) -> (TestUser, Str
     (owner, store)
 }
 
+#[blackbox]
 fn join_only_a_full_slot_once_and_in_order() {
     let api = api();
     let (owner, store) = full_store("wl-order", 1, json!({}));
@@ -123,6 +116,7 @@ fn join_only_a_full_slot_once_and_in_order() {
     assert_eq!(entry(&first, &store, id)["status"], "left");
 }
 
+#[blackbox]
 fn a_cancellation_offers_the_place_and_accepting_books_it() {
     let api = api();
     let (_, store) = full_store("wl-offer", 1, json!({"waitlist_offer_minutes": 30}));
@@ -192,6 +186,7 @@ fn a_cancellation_offers_the_place_and_accepting_books_it() {
         .expect_problem(409, "not-offered");
 }
 
+#[blackbox]
 fn bookings_cannot_take_held_places_while_offers_are_accepted() {
     let api = api();
     let (_, store) = full_store("wl-race", 3, json!({"waitlist_offer_minutes": 30}));
@@ -279,6 +274,7 @@ fn bookings_cannot_take_held_places_while_offers_are_accepted() {
     );
 }
 
+#[blackbox]
 fn an_unanswered_offer_expires_and_passes_on() {
     let api = api();
     // The shortest hold the contract allows: one minute.
@@ -326,6 +322,7 @@ fn an_unanswered_offer_expires_and_passes_on() {
     );
 }
 
+#[blackbox]
 fn bookings_not_checked_in_are_released() {
     let api = api();
     // 5-minute slots, released one minute after the start: the slot in progress is due

@@ -1,12 +1,19 @@
 //! Black-box test support: runs the real `wrangler dev` (workerd with embedded D1, KV and
-//! Durable Objects) on a free port with throw-away state, and a small HTTP client for it.
+//! Durable Objects) on a free port with throw-away state, a small HTTP client for it, the
+//! [`TestApp`] that tests speak the API through, and the `#[blackbox]` test registry.
 
+pub mod app;
 pub mod client;
 pub mod geocoder;
+pub mod registry;
 pub mod server;
 pub mod zone;
 
+pub use app::{shared_server, Booking, BookingReply, Caller, Guest, Store, TestApp};
 pub use client::{Api, Resp};
+/// Registers a black-box test at its definition: `#[blackbox]`, or `#[blackbox(last)]` to run it
+/// after every other test (see [`registry`]).
+pub use safemarket_blackbox_macros::blackbox;
 pub use server::Server;
 pub use zone::{berlin_local, berlin_utc};
 
