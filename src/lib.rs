@@ -1,27 +1,27 @@
 //! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
 //! marketing site from static assets otherwise.
 
-pub mod auth;
-pub mod body;
-pub mod clock;
-pub mod context;
-pub mod documents;
-pub mod domain;
-pub mod error;
-pub mod geo;
-pub mod geocoder;
-pub mod handlers;
-pub mod headers;
-pub mod objects;
+mod auth;
+mod body;
+mod clock;
+mod context;
+mod documents;
+mod domain;
+mod error;
+mod geo;
+mod geocoder;
+mod handlers;
+mod headers;
+mod objects;
 #[cfg(test)]
 mod openapi_check;
-pub mod pagination;
-pub mod policy;
-pub mod repo;
-pub mod request_log;
-pub mod respond;
-pub mod router;
-pub mod store_client;
+mod pagination;
+mod policy;
+mod repo;
+mod request_log;
+mod respond;
+mod router;
+mod store_client;
 
 use worker::{event, Context, Date, Env, Request, Response};
 

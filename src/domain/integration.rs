@@ -149,11 +149,6 @@ impl Phone {
             ))
         }
     }
-
-    /// The number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The caller a phone system books for: `guest: {name, phone}`, every problem reported.
@@ -256,10 +251,7 @@ mod tests {
         ] {
             assert!(Phone::parse(bad, "phone").is_err(), "{bad}");
         }
-        assert_eq!(
-            Phone::parse("+4930123456", "p").unwrap().as_str(),
-            "+4930123456"
-        );
+        assert_eq!(Phone::parse("+4930123456", "p").unwrap().0, "+4930123456");
     }
 
     #[test]
