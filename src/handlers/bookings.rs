@@ -104,8 +104,8 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::invalid("Idempotency-Key", e.to_string()))?;
     let book = Book {
         owner: caller.owner()?,
-        party_size: party_size.0,
-        slot_start: slot_start.0,
+        party_size: party_size.people(),
+        slot_start: slot_start.instant(),
         guest,
         idempotency_key,
     };
@@ -156,7 +156,7 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
         Reschedule {
             id,
             owner,
-            slot_start: slot_start.0,
+            slot_start: slot_start.instant(),
         },
     )
     .await?;
