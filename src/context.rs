@@ -2,7 +2,7 @@
 
 use worker::{kv::KvStore, D1Database, Env, Request};
 
-use crate::auth::api_keys::ApiKey;
+use crate::domain::integration::ApiKey;
 use crate::error::ApiError;
 use crate::router::Params;
 
@@ -32,7 +32,7 @@ pub struct Ctx {
     pub params: Params,
     /// Correlates the log line with the response (`x-request-id`).
     pub request_id: String,
-    /// The api key the request was made with, once admitted (`auth::api_keys::admit`).
+    /// The api key the request was made with, once authenticated (`policy::admit`).
     pub api_key: Option<ApiKey>,
 }
 

@@ -37,13 +37,6 @@ pub struct BoundingBox {
     pub max_lon: f64,
 }
 
-impl BoundingBox {
-    /// Whether a point lies inside (inclusive).
-    pub fn contains(&self, lat: f64, lon: f64) -> bool {
-        (self.min_lat..=self.max_lat).contains(&lat) && (self.min_lon..=self.max_lon).contains(&lon)
-    }
-}
-
 /// The smallest box (up to [`BOX_SLACK_DEG`]) that holds every point within `radius_m` of
 /// (`lat`, `lon`). Near a pole it spans all longitudes; across the antimeridian too (wider than
 /// needed, but exact filtering follows, so results stay right everywhere).
@@ -194,7 +187,8 @@ mod tests {
                 for step in 0..72 {
                     let (plat, plon) = destination(lat, lon, f64::from(step) * 5.0, radius);
                     assert!(
-                        bbox.contains(plat, plon),
+                        (bbox.min_lat..=bbox.max_lat).contains(&plat)
+                            && (bbox.min_lon..=bbox.max_lon).contains(&plon),
                         "{lat},{lon} r={radius} bearing {step}: {bbox:?}"
                     );
                 }

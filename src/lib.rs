@@ -1,26 +1,27 @@
 //! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
 //! marketing site from static assets otherwise.
 
-pub mod access;
-pub mod auth;
-pub mod body;
-pub mod clock;
-pub mod context;
-pub mod documents;
-pub mod domain;
-pub mod error;
-pub mod geo;
-pub mod geocoder;
-pub mod handlers;
-pub mod headers;
+mod auth;
+mod body;
+mod clock;
+mod context;
+mod documents;
+mod domain;
+mod error;
+mod geo;
+mod geocoder;
+mod handlers;
+mod headers;
+mod objects;
 #[cfg(test)]
 mod openapi_check;
-pub mod pagination;
-pub mod repo;
-pub mod request_log;
-pub mod respond;
-pub mod router;
-pub mod store_client;
+mod pagination;
+mod policy;
+mod repo;
+mod request_log;
+mod respond;
+mod router;
+mod store_client;
 
 use worker::{event, Context, Date, Env, Request, Response};
 
@@ -85,7 +86,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 api_key: None,
             };
             // Api keys are authenticated, counted and checked against the route up front.
-            let admitted = auth::api_keys::admit(&mut ctx, id).await;
+            let admitted = policy::admit(&mut ctx, id).await;
             api_key_id = ctx.api_key.as_ref().map(|key| key.id.clone());
             match admitted {
                 Ok(()) => (Some(pattern), dispatch(id, ctx).await),

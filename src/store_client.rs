@@ -7,14 +7,13 @@ use safemarket_engine::protocol::{
     StoreRequest, WireReply, ERROR_STATUS,
 };
 use safemarket_engine::{BookingError, Occupancy, Schedule, StoreId};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Headers, Response};
 
-use crate::access::{path_store_id, store_or_404};
 use crate::context::{bindings, Ctx};
 use crate::domain::store::StoreRow;
 use crate::error::ApiError;
+use crate::objects::post;
+use crate::policy;
 
 /// Sends `call` to the object of `store` (with the zone D1 has for it) and decodes the reply;
 /// refusals become the matching problem.
@@ -64,11 +63,11 @@ pub async fn call_path_store<C: StoreCall>(
     ctx: &Ctx,
     call: C,
 ) -> Result<(StoreId, C::Reply), ApiError> {
-    let id = path_store_id(ctx)?;
+    let id = policy::path_store_id(ctx)?;
     let first = send(&ctx.env, &id, None, false, &call).await?;
     let answer = match first {
         Err(StoreError::UnknownStore) => {
-            let store = store_or_404(ctx, &ctx.db()?).await?;
+            let store = policy::public_store(ctx, &ctx.db()?).await?;
             send(&ctx.env, &id, Some(&store.timezone), false, &call).await?
         }
         other => other,
@@ -156,27 +155,6 @@ fn decode<R: WireReply>(store_id: &StoreId, answer: Answer) -> Result<R, ApiErro
         )),
     })?;
     R::from_body(body).map_err(|e| ApiError::internal(format!("store object {store_id}: {e}")))
-}
-
-/// Posts `body` as JSON to a Durable Object and decodes its JSON answer.
-pub async fn post_json<B: Serialize, R: DeserializeOwned>(
-    stub: &Stub,
-    url: &str,
-    body: &B,
-) -> Result<R, ApiError> {
-    Ok(post(stub, url, body).await?.json().await?)
-}
-
-async fn post<B: Serialize>(stub: &Stub, url: &str, body: &B) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(body).map_err(ApiError::internal)?;
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
-    let req = Request::new_with_init(url, &init)?;
-    Ok(stub.fetch_with_request(req).await?)
 }
 
 /// The problem for a refused booking operation (status and slug from the engine).

@@ -1,11 +1,11 @@
 //! Api keys: the principal of integrations (a store's phone system, partner teams).
 //!
 //! A key is `smk_` + 256 random bits (base64url), shown once at creation and stored only as its
-//! SHA-256. Every request whose bearer token starts with `smk_` is admitted here before any
-//! handler runs ([`admit`]): the key is looked up by hash in D1 (unknown or revoked: 401, so a
-//! revocation takes effect on the next request), counted against the key's rate limit (429),
-//! and checked against the route: a key acts only on its own store (403) and only within its
-//! scopes (403). Handlers then see it as [`Ctx::api_key`].
+//! SHA-256. Every request whose bearer token starts with `smk_` is authenticated here before
+//! any handler runs ([`authenticate`], called by `policy::admit`): the key is looked up by hash
+//! in D1 (unknown or revoked: 401, so a revocation takes effect on the next request) and
+//! counted against the key's rate limit (429). `policy` then checks it against the route (its
+//! own store, its scopes: 403), and handlers see it as [`Ctx::api_key`].
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine;
@@ -14,12 +14,10 @@ use worker::Env;
 
 use super::tokens::sha256_hex;
 use crate::context::{bindings, Ctx};
-use crate::domain::integration::{Scope, Scopes};
+use crate::domain::integration::{ApiKey, Scopes};
 use crate::error::ApiError;
+use crate::objects;
 use crate::repo::api_keys::{self, ApiKeyRow};
-use crate::router::RouteId;
-use crate::store_client;
-use safemarket_engine::{KeyId, Owner};
 
 /// What every api key starts with (and what tells it apart from an access token).
 pub const KEY_PREFIX: &str = "smk_";
@@ -87,97 +85,23 @@ pub fn rate_per_minute(raw: Option<&str>) -> u32 {
         .unwrap_or(DEFAULT_RATE_PER_MINUTE)
 }
 
-/// An authenticated api key.
-#[derive(Debug, Clone)]
-pub struct ApiKey {
-    /// Key id.
-    pub id: String,
-    /// The only store it acts on.
-    pub store_id: String,
-    /// What it may do there.
-    pub scopes: Scopes,
+/// The key of a stored row; a row without a known scope is corrupted data (500), never a key
+/// that may do nothing.
+fn key_of(row: ApiKeyRow) -> Result<ApiKey, ApiError> {
+    let scopes = Scopes::from_db(&row.scopes)
+        .ok_or_else(|| ApiError::internal(format!("api key {} has no known scope", row.id)))?;
+    Ok(ApiKey {
+        id: row.id,
+        store_id: row.store_id,
+        scopes,
+    })
 }
 
-impl ApiKey {
-    /// The owner of the bookings it makes (they are in no user's booking index).
-    pub fn owner(&self) -> Result<Owner, ApiError> {
-        KeyId::parse(&self.id).map(Owner::ApiKey).ok_or_else(|| {
-            ApiError::internal(format!("stored api key id {:?} is malformed", self.id))
-        })
-    }
-
-    fn from_row(row: ApiKeyRow) -> Result<Self, ApiError> {
-        let scopes = Scopes::from_db(&row.scopes)
-            .ok_or_else(|| ApiError::internal(format!("api key {} has no known scope", row.id)))?;
-        Ok(ApiKey {
-            id: row.id,
-            store_id: row.store_id,
-            scopes,
-        })
-    }
-}
-
-/// What a route lets an api key do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyUse {
-    /// Not store-specific and public (health, the API description).
-    Anywhere,
-    /// A public read of the key's own store: any scope.
-    OwnStore,
-    /// Needs this scope, on the key's own store.
-    Scoped(Scope),
-    /// Not for api keys.
-    Refused,
-}
-
-fn key_use(route: RouteId) -> KeyUse {
-    use RouteId::*;
-    match route {
-        Health | OpenApiDocument | ApiDocs => KeyUse::Anywhere,
-        GetStore | GetStoreProfile | Occupancy => KeyUse::OwnStore,
-        ListSlots | GetSchedule | DayBookings | GetBooking | GetBookingByCode => {
-            KeyUse::Scoped(Scope::BookingsRead)
-        }
-        CreateBooking | CancelBooking | CancelBookingByCode => KeyUse::Scoped(Scope::BookingsWrite),
-        PutExternalDocument => KeyUse::Scoped(Scope::ProfileWrite),
-        _ => KeyUse::Refused,
-    }
-}
-
-/// 403 unless `key` may use `route` on the store in its path (`store_param`).
-pub fn authorize(key: &ApiKey, route: RouteId, store_param: Option<&str>) -> Result<(), ApiError> {
-    let scope = match key_use(route) {
-        KeyUse::Anywhere => return Ok(()),
-        KeyUse::OwnStore => None,
-        KeyUse::Scoped(scope) => Some(scope),
-        KeyUse::Refused => {
-            return Err(ApiError::Forbidden(
-                "API keys cannot be used for this resource.".into(),
-            ))
-        }
-    };
-    // Store ids are UUIDs in any case spelling in paths, lower-case in D1.
-    let own_store = store_param
-        .and_then(|p| uuid::Uuid::parse_str(p).ok())
-        .is_some_and(|p| p.hyphenated().to_string() == key.store_id);
-    if !own_store {
-        return Err(ApiError::Forbidden(
-            "This api key acts only on its own store.".into(),
-        ));
-    }
-    match scope {
-        Some(scope) if !key.scopes.contains(scope) => Err(ApiError::Forbidden(format!(
-            "This api key lacks the {} scope.",
-            scope.as_str()
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Admits a request made with an api key, before its handler runs: authenticates the key
-/// (401) and records it in `ctx.api_key`, counts it against the key's rate limit (429), then
-/// checks the route (403). Requests without an api key pass untouched.
-pub async fn admit(ctx: &mut Ctx, route: RouteId) -> Result<(), ApiError> {
+/// Authenticates a request made with an api key, before its handler runs: 401 for an unknown
+/// or revoked key, else records it in `ctx.api_key` (so the request log names it, 429s
+/// included) and counts it against the key's rate limit (429). Requests without a key pass
+/// untouched.
+pub async fn authenticate(ctx: &mut Ctx) -> Result<(), ApiError> {
     let Some(token) = key_in_header(ctx.header("authorization").as_deref()).map(String::from)
     else {
         return Ok(());
@@ -189,7 +113,7 @@ pub async fn admit(ctx: &mut Ctx, route: RouteId) -> Result<(), ApiError> {
     let row = api_keys::active_by_hash(&ctx.db()?, &hash(&token))
         .await?
         .ok_or_else(unknown)?;
-    let key = ctx.api_key.insert(ApiKey::from_row(row)?);
+    let key = ctx.api_key.insert(key_of(row)?);
     let limit = rate_per_minute(
         ctx.env
             .var("API_KEY_RATE_PER_MINUTE")
@@ -207,7 +131,7 @@ pub async fn admit(ctx: &mut Ctx, route: RouteId) -> Result<(), ApiError> {
             ),
         });
     }
-    authorize(key, route, ctx.params.get("store_id"))
+    Ok(())
 }
 
 /// Asks the key's limiter object whether one more request may pass. When the limiter itself
@@ -217,7 +141,7 @@ async fn count_request(env: &Env, key_id: &str, limit: u32) -> Decision {
     let asked = async {
         let namespace = env.durable_object(bindings::KEY_LIMITER)?;
         let stub = namespace.id_from_name(key_id)?.get_stub()?;
-        store_client::post_json::<_, Decision>(&stub, ADMIT_URL, &AdmitRequest { limit }).await
+        objects::post_json::<_, Decision>(&stub, ADMIT_URL, &AdmitRequest { limit }).await
     };
     match asked.await {
         Ok(decision) => decision,
@@ -239,18 +163,6 @@ async fn count_request(env: &Env, key_id: &str, limit: u32) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const STORE_A: &str = "6f1c2d3e-4a5b-4c6d-8e7f-901234567890";
-    const STORE_B: &str = "0f1c2d3e-4a5b-4c6d-8e7f-901234567890";
-
-    fn key(scopes: &[&str]) -> ApiKey {
-        let names: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        ApiKey {
-            id: "k1".into(),
-            store_id: STORE_A.into(),
-            scopes: Scopes::parse(&names).unwrap(),
-        }
-    }
 
     #[test]
     fn generated_keys_are_long_random_and_stored_hashed() {
@@ -292,49 +204,5 @@ mod tests {
         for bad in ["0", "-1", "lots", "", "100001"] {
             assert_eq!(rate_per_minute(Some(bad)), DEFAULT_RATE_PER_MINUTE, "{bad}");
         }
-    }
-
-    #[test]
-    fn keys_act_only_on_their_store_within_their_scopes() {
-        let read = key(&["bookings:read"]);
-        let own = Some(STORE_A);
-        assert!(authorize(&read, RouteId::ListSlots, own).is_ok());
-        assert!(authorize(&read, RouteId::GetBookingByCode, own).is_ok());
-        let upper = STORE_A.to_uppercase();
-        assert!(authorize(&read, RouteId::ListSlots, Some(&upper)).is_ok());
-        assert!(authorize(&read, RouteId::ListSlots, Some("garbage")).is_err());
-        assert!(authorize(&read, RouteId::ListSlots, None).is_err());
-        assert_eq!(
-            authorize(&read, RouteId::ListSlots, Some(STORE_B))
-                .unwrap_err()
-                .status(),
-            403
-        );
-        for refused in [
-            RouteId::CreateBooking,
-            RouteId::CancelBookingByCode,
-            RouteId::PutExternalDocument,
-            RouteId::PutSchedule,
-            RouteId::CreateApiKey,
-            RouteId::Me,
-        ] {
-            assert_eq!(
-                authorize(&read, refused, own).unwrap_err().status(),
-                403,
-                "{refused:?}"
-            );
-        }
-        let partner = key(&["profile:write"]);
-        assert!(authorize(&partner, RouteId::PutExternalDocument, own).is_ok());
-        assert!(authorize(&partner, RouteId::GetStoreProfile, own).is_ok());
-        assert!(authorize(&partner, RouteId::GetStoreProfile, Some(STORE_B)).is_err());
-        assert!(authorize(&partner, RouteId::ListSlots, own).is_err());
-        assert!(authorize(&partner, RouteId::Health, None).is_ok());
-        assert!(authorize(&partner, RouteId::OpenApiDocument, None).is_ok());
-        assert!(authorize(&partner, RouteId::SearchStores, None).is_err());
-        let phone = key(&["bookings:read", "bookings:write"]);
-        assert!(authorize(&phone, RouteId::CreateBooking, own).is_ok());
-        assert!(authorize(&phone, RouteId::CancelBooking, own).is_ok());
-        assert!(authorize(&phone, RouteId::RescheduleBooking, own).is_err());
     }
 }

@@ -1,7 +1,10 @@
-//! Authentication: who is calling, from the `Authorization: Bearer` header.
+//! Authentication: who is calling, from the `Authorization: Bearer` header (access tokens
+//! with their sessions, api keys, the operators' health token). What a caller may do is
+//! decided in `crate::policy`, which builds on this module; this module never asks it.
 
 pub mod api_keys;
 pub mod hs256;
+pub mod operator;
 pub mod password;
 pub mod session;
 pub mod throttle;
@@ -12,7 +15,6 @@ use worker::Env;
 use crate::context::Ctx;
 use crate::domain::user::UserKind;
 use crate::error::ApiError;
-use api_keys::ApiKey;
 use safemarket_engine::{Owner, UserId};
 use tokens::{TokenConfig, MIN_SECRET_LEN};
 
@@ -99,65 +101,13 @@ pub fn bearer(ctx: &Ctx) -> Result<Option<String>, ApiError> {
     Ok(Some(token.to_string()))
 }
 
-/// Who is calling a route that users and api keys share.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    /// A signed-in user.
-    User(AuthUser),
-    /// An integration, already admitted for this route and store.
-    Key(ApiKey),
-}
-
-impl Caller {
-    /// Whom the bookings it makes belong to.
-    pub fn owner(&self) -> Result<Owner, ApiError> {
-        match self {
-            Caller::User(user) => user.owner(),
-            Caller::Key(key) => key.owner(),
-        }
-    }
-}
-
-/// The api key the request was admitted with, or else the calling user (401 without either).
-pub async fn require_caller(ctx: &Ctx) -> Result<Caller, ApiError> {
-    match &ctx.api_key {
-        Some(key) => Ok(Caller::Key(key.clone())),
-        None => require_user(ctx).await.map(Caller::User),
-    }
-}
-
-/// The calling user, or 401 (403 for api keys, which are not users).
-pub async fn require_user(ctx: &Ctx) -> Result<AuthUser, ApiError> {
-    if ctx.api_key.is_some() {
-        return Err(ApiError::Forbidden(
-            "API keys cannot be used for this resource.".into(),
-        ));
-    }
+/// The user whose access token the request carries, with a live session: 401 without a
+/// bearer token, for a malformed header, an invalid or expired token and an ended session.
+/// Whether that user may do what they ask is `policy`'s question.
+pub async fn signed_in_user(ctx: &Ctx) -> Result<AuthUser, ApiError> {
     let token = bearer(ctx)?
         .ok_or_else(|| ApiError::Unauthorized("Sign in to use this resource.".into()))?;
     user_from_token(ctx, &token).await
-}
-
-/// The calling user when a bearer token is present, `None` for anonymous callers.
-pub async fn optional_user(ctx: &Ctx) -> Result<Option<AuthUser>, ApiError> {
-    if ctx.api_key.is_some() {
-        return Ok(None);
-    }
-    match bearer(ctx)? {
-        Some(token) => user_from_token(ctx, &token).await.map(Some),
-        None => Ok(None),
-    }
-}
-
-/// The calling user, who must be registered (not a guest), or 401/403.
-pub async fn require_registered(ctx: &Ctx) -> Result<AuthUser, ApiError> {
-    let user = require_user(ctx).await?;
-    if user.kind != UserKind::Registered {
-        return Err(ApiError::Forbidden(
-            "Guest accounts cannot do this; register with an email address.".into(),
-        ));
-    }
-    Ok(user)
 }
 
 async fn user_from_token(ctx: &Ctx, token: &str) -> Result<AuthUser, ApiError> {

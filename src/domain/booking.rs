@@ -7,9 +7,10 @@ use serde::Serialize;
 use super::time_range;
 use crate::error::FieldError;
 
-/// A slot start instant given as RFC 3339 with an offset (`2026-12-01T09:00:00Z`).
+/// A slot start instant given as RFC 3339 with an offset (`2026-12-01T09:00:00Z`), within the
+/// range the engine handles; only [`SlotStart::parse`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotStart(pub DateTime<Utc>);
+pub struct SlotStart(DateTime<Utc>);
 
 impl SlotStart {
     /// Parses an RFC 3339 instant; whether a slot starts there is the engine's decision.
@@ -27,12 +28,17 @@ impl SlotStart {
         }
         Ok(SlotStart(at))
     }
+
+    /// The instant.
+    pub fn instant(self) -> DateTime<Utc> {
+        self.0
+    }
 }
 
 /// People in a party: 1..=10,000 (the largest capacity; the slot's own capacity is checked
-/// by the engine).
+/// by the engine); only [`PartySize::parse`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PartySize(pub u32);
+pub struct PartySize(u32);
 
 impl PartySize {
     /// Parses a party size from a JSON number (absent = 1).
@@ -42,6 +48,11 @@ impl PartySize {
             Some(n @ 1..=10_000) => Ok(PartySize(n as u32)),
             Some(_) => Err(FieldError::new("party_size", "must be between 1 and 10000")),
         }
+    }
+
+    /// The number of people.
+    pub fn people(self) -> u32 {
+        self.0
     }
 }
 
@@ -142,7 +153,7 @@ mod tests {
     fn slot_start_needs_an_offset() {
         assert!(SlotStart::parse("2026-12-01T09:00:00Z", "slot_start").is_ok());
         let local = SlotStart::parse("2026-12-01T10:00:00+01:00", "slot_start").unwrap();
-        assert_eq!(format_utc(local.0), "2026-12-01T09:00:00Z");
+        assert_eq!(format_utc(local.instant()), "2026-12-01T09:00:00Z");
         for bad in [
             "2026-12-01T09:00:00",
             "tomorrow",
@@ -155,8 +166,8 @@ mod tests {
 
     #[test]
     fn party_size_bounds() {
-        assert_eq!(PartySize::parse(None).unwrap().0, 1);
-        assert_eq!(PartySize::parse(Some(4)).unwrap().0, 4);
+        assert_eq!(PartySize::parse(None).unwrap().people(), 1);
+        assert_eq!(PartySize::parse(Some(4)).unwrap().people(), 4);
         for bad in [0, -1, 10_001] {
             assert!(PartySize::parse(Some(bad)).is_err());
         }

@@ -1,10 +1,31 @@
-//! Inputs of the integrations surface: api-key scopes and names, the caller a phone system
-//! books for (name and E.164 phone), and partner document sources.
+//! The integrations surface: an authenticated api key, api-key scopes and names, the caller a
+//! phone system books for (name and E.164 phone), and partner document sources.
 
-use safemarket_engine::Guest;
+use safemarket_engine::{Guest, KeyId, Owner};
 
 use crate::domain::store::bounded_text;
-use crate::error::FieldError;
+use crate::error::{ApiError, FieldError};
+
+/// An authenticated api key (`auth::api_keys::authenticate` builds it from its D1 row), the
+/// principal of integrations.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    /// Key id.
+    pub id: String,
+    /// The only store it acts on.
+    pub store_id: String,
+    /// What it may do there.
+    pub scopes: Scopes,
+}
+
+impl ApiKey {
+    /// The owner of the bookings it makes (they are in no user's booking index).
+    pub fn owner(&self) -> Result<Owner, ApiError> {
+        KeyId::parse(&self.id).map(Owner::ApiKey).ok_or_else(|| {
+            ApiError::internal(format!("stored api key id {:?} is malformed", self.id))
+        })
+    }
+}
 
 /// What an api key may do, besides reading its store's public data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -128,11 +149,6 @@ impl Phone {
             ))
         }
     }
-
-    /// The number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// The caller a phone system books for: `guest: {name, phone}`, every problem reported.
@@ -235,10 +251,7 @@ mod tests {
         ] {
             assert!(Phone::parse(bad, "phone").is_err(), "{bad}");
         }
-        assert_eq!(
-            Phone::parse("+4930123456", "p").unwrap().as_str(),
-            "+4930123456"
-        );
+        assert_eq!(Phone::parse("+4930123456", "p").unwrap().0, "+4930123456");
     }
 
     #[test]

@@ -90,11 +90,6 @@ impl StoreName {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         bounded_text(raw, "name", Self::MAX_CHARS).map(StoreName)
     }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A postal address: trimmed, 1..=300 characters.
@@ -108,11 +103,6 @@ impl Address {
     /// Parses an address.
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         bounded_text(raw, "address", Self::MAX_CHARS).map(Address)
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -219,11 +209,6 @@ impl TimeZoneName {
                     "must be an IANA time zone such as Europe/Berlin",
                 )
             })
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -469,9 +454,9 @@ mod tests {
     #[test]
     fn a_valid_store_parses_and_is_normalised() {
         let store = NewStore::parse(&object(valid())).unwrap();
-        assert_eq!(store.name.as_str(), "Bäckerei Schmidt");
+        assert_eq!(store.name.0, "Bäckerei Schmidt");
         assert_eq!(store.category, Category::Bakery);
-        assert_eq!(store.timezone.as_str(), "Europe/Berlin");
+        assert_eq!(store.timezone.0, "Europe/Berlin");
         let row = store.into_row("id", "owner", "2026-01-01T00:00:00Z");
         assert_eq!((row.verified, row.place_id, row.closed_at), (0, None, None));
     }
@@ -529,7 +514,7 @@ mod tests {
     #[test]
     fn time_zones_must_be_real() {
         assert_eq!(
-            TimeZoneName::parse(" America/New_York ").unwrap().as_str(),
+            TimeZoneName::parse(" America/New_York ").unwrap().0,
             "America/New_York"
         );
         assert!(TimeZoneName::parse("UTC").is_ok());

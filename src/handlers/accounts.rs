@@ -8,12 +8,13 @@ use crate::auth::password::{self, PasswordHash};
 use crate::auth::session::{self, Rotation, Session};
 use crate::auth::throttle::{self, Subjects};
 use crate::auth::tokens::{RefreshToken, ACCESS_TTL_SECS};
-use crate::auth::{require_user, AuthConfig};
+use crate::auth::AuthConfig;
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
 use crate::domain::user::{DeviceId, DisplayName, Email, Password, User, UserKind};
 use crate::error::ApiError;
+use crate::policy;
 use crate::repo::users;
 use crate::respond;
 
@@ -218,7 +219,7 @@ pub async fn refresh(mut ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `POST /api/v1/auth/logout`: ends the caller's session (access and refresh token).
 pub async fn logout(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     session::revoke(&ctx.sessions()?, &ctx.db()?, &user.id, &user.session_id).await?;
     respond::no_content()
 }

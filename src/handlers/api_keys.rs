@@ -4,16 +4,15 @@
 use serde::{Deserialize, Serialize};
 use worker::{D1Database, Response};
 
-use crate::access::store_or_404;
-use crate::auth::{api_keys as keys, require_user, AuthUser};
+use crate::auth::{api_keys as keys, AuthUser};
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
 use crate::domain::integration::{KeyName, Scopes};
 use crate::domain::store::StoreRow;
 use crate::error::ApiError;
-use crate::handlers::stores::{refuse_closed, require_owner};
 use crate::pagination::{Listing, Page};
+use crate::policy::{self, Action};
 use crate::repo::api_keys::{self as repo, ApiKeyRow, NewKey};
 use crate::respond;
 
@@ -57,20 +56,21 @@ struct CreatedKey<'a> {
     key: &'a str,
 }
 
-/// The store named by the path, which the caller owns: 401, 404, 403 in that order.
-async fn owned_store(ctx: &Ctx) -> Result<(StoreRow, D1Database, AuthUser), ApiError> {
-    let caller = require_user(ctx).await?;
+/// The store named by the path for `action` of its owner, the database and the caller.
+async fn owned_store(
+    ctx: &Ctx,
+    action: Action,
+) -> Result<(StoreRow, D1Database, AuthUser), ApiError> {
+    let caller = policy::user(ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(ctx, &db).await?;
-    require_owner(&store, &caller)?;
+    let store = policy::store(ctx, &db, &caller, action).await?;
     Ok((store, db, caller))
 }
 
 /// `POST /api/v1/stores/{store_id}/api-keys` (owner) `{name, scopes}`: 201 `{id, key, name,
 /// prefix, scopes, created_at, revoked_at: null}`; 409 `store-closed` for a closed store.
 pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let (store, db, caller) = owned_store(&ctx).await?;
-    refuse_closed(&store)?;
+    let (store, db, caller) = owned_store(&ctx, Action::CreateApiKey).await?;
     let input: CreateKey = body::json(&mut ctx.req).await?;
     let (name, scopes) = match (KeyName::parse(&input.name), Scopes::parse(&input.scopes)) {
         (Ok(name), Ok(scopes)) => (name, scopes),
@@ -111,7 +111,7 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /api/v1/stores/{store_id}/api-keys?limit=&cursor=` (owner): the store's keys, revoked
 /// ones included, oldest first (same-second ties in id order), without secrets.
 pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
-    let (store, db, _) = owned_store(&ctx).await?;
+    let (store, db, _) = owned_store(&ctx, Action::ListApiKeys).await?;
     let page = Page::from_query(
         ctx.query_param("limit").as_deref(),
         ctx.query_param("cursor").as_deref(),
@@ -127,7 +127,7 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
 /// `DELETE /api/v1/stores/{store_id}/api-keys/{key_id}` (owner): 204; the key is refused from
 /// the next request on. Repeating it answers 204 again; 404 for keys of other stores.
 pub async fn revoke(ctx: Ctx) -> Result<Response, ApiError> {
-    let (store, db, _) = owned_store(&ctx).await?;
+    let (store, db, _) = owned_store(&ctx, Action::RevokeApiKey).await?;
     let key_id = ctx.param("key_id")?;
     let not_found = || ApiError::NotFound(format!("This store has no api key {key_id}."));
     let key_id = uuid::Uuid::parse_str(key_id)

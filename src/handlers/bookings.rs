@@ -5,13 +5,11 @@ use safemarket_engine::protocol::{
     Book, Cancel, CancelByCode, CheckIn, DayBookings, GetBooking, GetBookingByCode, NoShow,
     Reschedule, StoreCall,
 };
-use safemarket_engine::{Booking, Guest, IdempotencyKey, Owner};
+use safemarket_engine::{Booking, Guest, IdempotencyKey};
 use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
-use crate::access::{require_member, require_staff_or_key, staff_or_key, store_or_404};
-use crate::auth::{require_caller, require_user, Caller};
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
@@ -20,6 +18,7 @@ use crate::domain::integration::parse_guest;
 use crate::domain::store::StoreRow;
 use crate::error::{ApiError, FieldError};
 use crate::pagination::{encode_cursor, Listing, Page};
+use crate::policy::{self, Action, Caller};
 use crate::repo::booking_index::{self, Scope};
 use crate::respond;
 use crate::store_client;
@@ -59,21 +58,6 @@ async fn call<C: StoreCall>(ctx: &Ctx, store: &StoreRow, call: C) -> Result<C::R
     store_client::call(&ctx.env, store, call).await
 }
 
-/// `None` for staff and the store's api keys (any booking of the store), `Some(caller)` for
-/// customers (own only).
-async fn owner_constraint(
-    ctx: &Ctx,
-    store: &StoreRow,
-    caller: &Caller,
-) -> Result<Option<Owner>, ApiError> {
-    let db = ctx.db()?;
-    Ok(if staff_or_key(&db, store, caller).await? {
-        None
-    } else {
-        Some(caller.owner()?)
-    })
-}
-
 /// The slot, party size and guest of a booking request, every bad field reported at once.
 /// Api keys book for a caller and must name them; users book for themselves and must not.
 fn parse_booking(
@@ -110,7 +94,7 @@ fn parse_booking(
 /// `POST /api/v1/stores/{store_id}/bookings`: 201 new, 200 idempotent replay. Users book for
 /// themselves; the store's api keys (`bookings:write`) book for a `guest`, as `key:<key id>`.
 pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_caller(&ctx).await?;
+    let caller = policy::caller(&ctx).await?;
     let input: BookBody = body::json(&mut ctx.req).await?;
     let (slot_start, party_size, guest) = parse_booking(&caller, input)?;
     let idempotency_key = ctx
@@ -120,8 +104,8 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
         .map_err(|e| ApiError::invalid("Idempotency-Key", e.to_string()))?;
     let book = Book {
         owner: caller.owner()?,
-        party_size: party_size.0,
-        slot_start: slot_start.0,
+        party_size: party_size.people(),
+        slot_start: slot_start.instant(),
         guest,
         idempotency_key,
     };
@@ -136,25 +120,21 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /api/v1/stores/{store_id}/bookings/{booking_id}`: the booking's owner, staff or the
 /// store's api keys.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_caller(&ctx).await?;
+    let caller = policy::caller(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
+    let store = policy::public_store(&ctx, &db).await?;
     let id = ctx.param("booking_id")?.to_string();
     let booking = call(&ctx, &store, GetBooking { id }).await?;
-    let own = booking.owner == Some(caller.owner()?);
-    if !own && !staff_or_key(&db, &store, &caller).await? {
-        // Other people's bookings do not exist for a customer.
-        return Err(ApiError::NotFound("No such booking.".into()));
-    }
+    policy::may_see_booking(&db, &store, &caller, &booking).await?;
     respond::json(&BookingView::new(&store.id, &booking), 200)
 }
 
 /// `DELETE /api/v1/stores/{store_id}/bookings/{booking_id}`: cancel; the place is free at once.
 pub async fn cancel(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_caller(&ctx).await?;
+    let caller = policy::caller(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    let owner = owner_constraint(&ctx, &store, &caller).await?;
+    let store = policy::public_store(&ctx, &db).await?;
+    let owner = policy::booking_owner_filter(&db, &store, &caller).await?;
     let id = ctx.param("booking_id")?.to_string();
     call(&ctx, &store, Cancel { id, owner }).await?;
     respond::no_content()
@@ -162,13 +142,13 @@ pub async fn cancel(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `POST /api/v1/stores/{store_id}/bookings/{booking_id}/reschedule`: atomic move.
 pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     let input: RescheduleBody = body::json(&mut ctx.req).await?;
     let slot_start = SlotStart::parse(&input.slot_start, "slot_start")
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    let owner = owner_constraint(&ctx, &store, &Caller::User(user)).await?;
+    let store = policy::public_store(&ctx, &db).await?;
+    let owner = policy::booking_owner_filter(&db, &store, &user).await?;
     let id = ctx.param("booking_id")?.to_string();
     let moved = call(
         &ctx,
@@ -176,7 +156,7 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
         Reschedule {
             id,
             owner,
-            slot_start: slot_start.0,
+            slot_start: slot_start.instant(),
         },
     )
     .await?;
@@ -186,7 +166,7 @@ pub async fn reschedule(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /api/v1/stores/{store_id}/bookings?date=&limit=&cursor=` (staff, the store's api
 /// keys): the day's bookings by start (then id), in pages.
 pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_caller(&ctx).await?;
+    let caller = policy::caller(&ctx).await?;
     let date = parse_date(ctx.query_param("date").as_deref(), "date")
         .map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let page = Page::from_query(
@@ -195,8 +175,7 @@ pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
     )?;
     let (after_start, after_id) = page.after_key_and_id()?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_staff_or_key(&db, &store, &caller).await?;
+    let store = policy::store(&ctx, &db, &caller, Action::ListDayBookings).await?;
     let bookings = call(&ctx, &store, DayBookings { date }).await?;
     // One day of one store is bounded, so the page is cut from the whole day. `slot_start` is
     // fixed-width RFC 3339, so its text order is its time order.
@@ -228,30 +207,24 @@ pub async fn cancel_by_code(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// The store of a by-code route, which the caller staffs or holds a key of, and the code.
 async fn staff_store_and_code(ctx: &Ctx) -> Result<(StoreRow, String), ApiError> {
-    let caller = require_caller(ctx).await?;
-    let db = ctx.db()?;
-    let store = store_or_404(ctx, &db).await?;
-    require_staff_or_key(&db, &store, &caller).await?;
+    let caller = policy::caller(ctx).await?;
+    let store = policy::store(ctx, &ctx.db()?, &caller, Action::UseBookingCode).await?;
     Ok((store, ctx.param("code")?.to_string()))
 }
 
 /// `POST /api/v1/stores/{store_id}/check-ins` (staff): `{code}` -> the checked-in booking.
 pub async fn check_in(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     let input: CheckInBody = body::json(&mut ctx.req).await?;
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_member(&db, &store, &user).await?;
+    let store = policy::store(&ctx, &ctx.db()?, &user, Action::CheckIn).await?;
     let booking = call(&ctx, &store, CheckIn { code: input.code }).await?;
     booking_response(&store, &booking)
 }
 
 /// `POST /api/v1/stores/{store_id}/bookings/{booking_id}/no-show` (staff).
 pub async fn no_show(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_member(&db, &store, &user).await?;
+    let user = policy::user(&ctx).await?;
+    let store = policy::store(&ctx, &ctx.db()?, &user, Action::MarkNoShow).await?;
     let id = ctx.param("booking_id")?.to_string();
     let booking = call(&ctx, &store, NoShow { id }).await?;
     booking_response(&store, &booking)
@@ -259,7 +232,7 @@ pub async fn no_show(ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/me/bookings?scope=upcoming|past&limit=&cursor=`: from the D1 index.
 pub async fn mine(ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     let scope = match ctx.query_param("scope").as_deref() {
         None | Some("upcoming") => Scope::Upcoming,
         Some("past") => Scope::Past,

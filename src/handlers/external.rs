@@ -7,14 +7,12 @@ use futures_util::future::join_all;
 use serde_json::{Map, Value};
 use worker::Response;
 
-use crate::access::store_or_404;
-use crate::auth::{require_caller, Caller};
 use crate::clock;
 use crate::context::Ctx;
 use crate::documents::{self, partner_document_key};
 use crate::domain::integration::Source;
 use crate::error::ApiError;
-use crate::handlers::stores::refuse_closed;
+use crate::policy::{self, Action};
 use crate::repo::api_keys as repo;
 
 /// The most partner documents one store can have: every public profile read loads them all.
@@ -24,16 +22,11 @@ pub const MAX_DOCUMENTS_PER_STORE: u32 = 20;
 /// store): stores the JSON object (at most 64 KiB) and answers 200 with it. 422 for a bad
 /// source or a body that is not an object, 409 `store-closed`, 409 `too-many-documents`.
 pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let Caller::Key(key) = require_caller(&ctx).await? else {
-        return Err(ApiError::Forbidden(
-            "Partner documents are written with a store api key (profile:write).".into(),
-        ));
-    };
+    let key = policy::partner_key(&ctx).await?;
     let source =
         Source::parse(ctx.param("source")?).map_err(|e| ApiError::invalid_fields(vec![e]))?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    refuse_closed(&store)?;
+    let store = policy::store(&ctx, &db, &key, Action::WritePartnerDocument).await?;
     let doc = documents::read_object(&mut ctx.req).await?;
     // D1 first: it enforces the per-store limit; a document listed there but not (yet) in KV
     // is simply left out of the profile.

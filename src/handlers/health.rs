@@ -16,11 +16,11 @@ use safemarket_engine::protocol::{GetSchedule, Ping};
 use safemarket_engine::StoreId;
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 use worker::{Date, Response};
 
 use crate::context::Ctx;
 use crate::error::ApiError;
+use crate::policy;
 use crate::store_client;
 
 /// The object the health check asks: named like a store so the protocol accepts it, and
@@ -32,12 +32,6 @@ pub const CACHE_MS: u64 = 5_000;
 
 /// The KV key the public check reads; nothing writes it.
 const PROBE_KEY: &str = "health:probe";
-
-/// The secret (or var) that enables `?deep=1`.
-const TOKEN_NAME: &str = "HEALTH_TOKEN";
-
-/// Shorter tokens are treated as unset: a deep check must not be guessable.
-const MIN_TOKEN_LEN: usize = 16;
 
 /// The outcome of one round of checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,21 +82,6 @@ pub fn depth(deep: Option<&str>) -> Result<Depth, ApiError> {
     }
 }
 
-/// Whether `authorization` is `Bearer <expected>`, compared in constant time; a missing or
-/// too-short expected token never matches.
-pub fn token_matches(expected: Option<&str>, authorization: Option<&str>) -> bool {
-    let Some(expected) = expected.filter(|t| t.len() >= MIN_TOKEN_LEN) else {
-        return false;
-    };
-    let Some((scheme, token)) = authorization.and_then(|v| v.trim().split_once(' ')) else {
-        return false;
-    };
-    let token = token.trim();
-    scheme.eq_ignore_ascii_case("bearer")
-        && token.len() == expected.len()
-        && bool::from(token.as_bytes().ct_eq(expected.as_bytes()))
-}
-
 /// The cached result when it was taken at most [`CACHE_MS`] before `now` (milliseconds).
 pub fn fresh(last: Option<(u64, Checks)>, now: u64) -> Option<Checks> {
     last.filter(|(at, _)| now >= *at && now - at < CACHE_MS)
@@ -129,7 +108,7 @@ pub async fn get(ctx: &Ctx) -> Result<Response, ApiError> {
             }
         }
         Depth::Deep => {
-            authorize_deep(ctx)?;
+            policy::require_operator(ctx)?;
             deep_checks(ctx).await
         }
     };
@@ -137,29 +116,6 @@ pub async fn get(ctx: &Ctx) -> Result<Response, ApiError> {
     let resp = Response::from_json(&checks.body())?.with_status(status);
     resp.headers().set("cache-control", "no-store")?;
     Ok(resp)
-}
-
-/// 401 unless the request carries the deployment's `HEALTH_TOKEN`; 403 where none is set.
-fn authorize_deep(ctx: &Ctx) -> Result<(), ApiError> {
-    let expected = ctx
-        .env
-        .secret(TOKEN_NAME)
-        .map(|s| s.to_string())
-        .or_else(|_| ctx.env.var(TOKEN_NAME).map(|v| v.to_string()))
-        .ok()
-        .filter(|t| t.len() >= MIN_TOKEN_LEN);
-    let Some(expected) = expected else {
-        return Err(ApiError::Forbidden(
-            "Deep health checks are not enabled on this deployment.".into(),
-        ));
-    };
-    if token_matches(Some(&expected), ctx.header("authorization").as_deref()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized(
-            "A deep health check needs the deployment's health token.".into(),
-        ))
-    }
 }
 
 async fn public_checks(ctx: &Ctx) -> Checks {
@@ -308,24 +264,5 @@ mod tests {
         assert_eq!(depth(Some("1")).unwrap(), Depth::Deep);
         assert_eq!(depth(Some("true")).unwrap(), Depth::Deep);
         assert_eq!(depth(Some("yes")).unwrap_err().status(), 422);
-    }
-
-    #[test]
-    fn deep_needs_the_exact_token() {
-        let token = "0123456789abcdef0123";
-        assert!(token_matches(Some(token), Some(&format!("Bearer {token}"))));
-        assert!(token_matches(
-            Some(token),
-            Some(&format!("bearer  {token} "))
-        ));
-        assert!(!token_matches(
-            Some(token),
-            Some("Bearer 0123456789abcdef012")
-        ));
-        assert!(!token_matches(Some(token), Some(token)));
-        assert!(!token_matches(Some(token), None));
-        assert!(!token_matches(None, Some("Bearer ")));
-        // A token too short to be a secret enables nothing, even when sent back exactly.
-        assert!(!token_matches(Some("short"), Some("Bearer short")));
     }
 }

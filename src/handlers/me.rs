@@ -2,11 +2,12 @@
 
 use worker::Response;
 
-use crate::auth::{require_user, session};
+use crate::auth::session;
 use crate::clock;
 use crate::context::Ctx;
 use crate::documents::{self, user_profile_key, Write};
 use crate::error::ApiError;
+use crate::policy;
 use crate::repo::{booking_index, stores, users};
 use crate::respond;
 use crate::store_client;
@@ -16,7 +17,7 @@ use safemarket_engine::UserId;
 
 /// `GET /api/v1/me`.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let user = users::by_id(&ctx.db()?, &caller.id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
@@ -38,7 +39,7 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
 /// 5. the sessions' KV records, and the profile once more, in case a write admitted before
 ///    step 4 landed after step 3.
 pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let db = ctx.db()?;
     if stores::owns_open_store(&db, &caller.id).await? {
         return Err(users::owns_stores());
@@ -82,21 +83,21 @@ async fn erase_bookings(ctx: &Ctx, db: &worker::D1Database, user_id: &str) -> Re
 
 /// `GET /api/v1/me/profile`.
 pub async fn get_profile(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let doc = documents::load(&ctx.documents()?, &user_profile_key(&caller.id)).await?;
     documents::respond(&doc)
 }
 
 /// `PUT /api/v1/me/profile` (replace) and `PATCH` (JSON Merge Patch).
 pub async fn write_profile(mut ctx: Ctx, mode: Write) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let kv = ctx.documents()?;
     let key = user_profile_key(&caller.id);
     let doc = documents::write(&mut ctx.req, &kv, &key, mode).await?;
     // Erasure may have ended the session while this write was under way: then the document
     // must not outlive the account (erasure deletes it again after the sessions, so one of
     // the two deletes comes after this write).
-    if require_user(&ctx).await.is_err() {
+    if policy::user(&ctx).await.is_err() {
         documents::delete(&kv, &key).await?;
         return Err(ApiError::Unauthorized(
             "The session has ended; sign in again.".into(),

@@ -3,15 +3,13 @@
 use serde::{Deserialize, Serialize};
 use worker::Response;
 
-use crate::access::store_or_404;
-use crate::auth::require_user;
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
 use crate::domain::store::Role;
 use crate::domain::user::Email;
 use crate::error::{ApiError, FieldError};
-use crate::handlers::stores::{refuse_closed, require_owner};
+use crate::policy::{self, Action};
 use crate::repo::{stores, users};
 use crate::respond;
 
@@ -45,11 +43,9 @@ fn parse_role(raw: &str) -> Result<Role, FieldError> {
 /// `POST /api/v1/stores/{store_id}/members` (owner) `{email, role: "staff"}`: 201 with the
 /// membership; 404 when no registered account has that email, 409 `already-member`.
 pub async fn add(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_owner(&store, &caller)?;
-    refuse_closed(&store)?;
+    let store = policy::store(&ctx, &db, &caller, Action::AddMember).await?;
     let input: AddMember = body::json(&mut ctx.req).await?;
     let (email, role) = match (Email::parse(&input.email, "email"), parse_role(&input.role)) {
         (Ok(email), Ok(role)) => (email, role),
@@ -77,10 +73,9 @@ pub async fn add(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// not a member, 409 `owner-not-removable` for the owner (also on closed stores: revoking
 /// staff access stays possible).
 pub async fn remove(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_owner(&store, &caller)?;
+    let store = policy::store(&ctx, &db, &caller, Action::RemoveMember).await?;
     let user_id = ctx.param("user_id")?;
     match stores::role_of(&db, &store.id, user_id).await? {
         None => Err(ApiError::NotFound(format!(

@@ -5,22 +5,20 @@ use safemarket_engine::{format_utc, Schedule};
 use serde_json::json;
 use worker::Response;
 
-use crate::access::{require_member, store_or_404};
-use crate::auth::require_user;
 use crate::body;
 use crate::context::Ctx;
 use crate::domain::booking::{listing_range, BookingView};
 use crate::error::{ApiError, FieldError};
+use crate::policy::{self, Action};
 use crate::respond;
 use crate::store_client;
 
 /// `PUT /api/v1/stores/{store_id}/schedule` (owner/staff): 200 with the stored schedule and the
 /// existing bookings it no longer offers (they stay valid).
 pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_member(&db, &store, &user).await?;
+    let store = policy::store(&ctx, &db, &user, Action::WriteSchedule).await?;
     let bytes = body::read_bytes(&mut ctx.req, body::DEFAULT_LIMIT).await?;
     let raw: serde_json::Value = body::parse(&bytes)?;
     let schedule = Schedule::from_json(&raw).map_err(|errors| {
@@ -53,8 +51,7 @@ pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/stores/{store_id}/schedule` (anyone): as stored; 404 when none yet.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
+    let store = policy::public_store(&ctx, &ctx.db()?).await?;
     match store_client::schedule(&ctx.env, &store).await? {
         Some(schedule) => respond::json(&schedule, 200),
         None => Err(ApiError::NotFound("This store has no schedule yet.".into())),

@@ -5,20 +5,18 @@
 
 use worker::Response;
 
-use crate::access::{require_member, store_or_404};
-use crate::auth::require_user;
 use crate::context::Ctx;
 use crate::documents::{self, store_profile_key, Write};
 use crate::error::ApiError;
 use crate::handlers::external;
-use crate::handlers::stores::refuse_closed;
+use crate::policy::{self, Action};
 
 /// Top-level keys of a store profile that only integrations write.
 pub const RESERVED_KEYS: &[&str] = &["external"];
 
 /// `GET /api/v1/stores/{store_id}/profile` (anyone).
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let store = store_or_404(&ctx, &ctx.db()?).await?;
+    let store = policy::public_store(&ctx, &ctx.db()?).await?;
     let doc = documents::load(&ctx.documents()?, &store_profile_key(&store.id)).await?;
     let partners = external::profile_overlay(&ctx, &store.id).await?;
     documents::respond(&documents::with_overlay(doc, &partners))
@@ -27,11 +25,9 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
 /// `PUT` (replace) and `PATCH` (JSON Merge Patch) `/api/v1/stores/{store_id}/profile`
 /// (owner, staff).
 pub async fn write(mut ctx: Ctx, mode: Write) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(&ctx, &db).await?;
-    require_member(&db, &store, &caller).await?;
-    refuse_closed(&store)?;
+    let store = policy::store(&ctx, &db, &caller, Action::WriteStoreProfile).await?;
     let kv = ctx.documents()?;
     let key = store_profile_key(&store.id);
     let partners = external::profile_overlay(&ctx, &store.id).await?;

@@ -3,13 +3,13 @@
 
 use worker::Response;
 
-use crate::auth::require_user;
 use crate::context::Ctx;
 use crate::domain::search::SearchQuery;
 use crate::domain::store::{Category, StoreRow, StoreView};
 use crate::error::ApiError;
 use crate::geo;
 use crate::pagination::{self, Listing, Page};
+use crate::policy;
 use crate::repo::stores;
 use crate::respond;
 
@@ -50,7 +50,7 @@ pub async fn search(ctx: Ctx) -> Result<Response, ApiError> {
 /// `GET /api/v1/me/stores?limit=&cursor=` (user): the stores the caller owns or staffs, each
 /// with `role`, oldest first (closed ones included).
 pub async fn mine(ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_user(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
     let page = Page::from_query(
         ctx.query_param("limit").as_deref(),
         ctx.query_param("cursor").as_deref(),

@@ -9,48 +9,16 @@ use safemarket_engine::protocol::{CloseStore, RecordZone};
 use serde_json::{Map, Value};
 use worker::Response;
 
-use crate::access::store_or_404;
-use crate::auth::{require_registered, require_user, AuthUser};
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
 use crate::domain::store::{NewStore, StorePatch, StoreRow, StoreView};
 use crate::error::ApiError;
 use crate::geocoder::{self, Geocoder};
+use crate::policy::{self, Action};
 use crate::repo::{stores, users};
 use crate::respond;
 use crate::store_client;
-
-/// 403 unless the caller owns `store`.
-pub fn require_owner(store: &StoreRow, caller: &AuthUser) -> Result<(), ApiError> {
-    if store.owner_id == caller.id {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "Only the store's owner may do this.".into(),
-        ))
-    }
-}
-
-/// 409 `store-closed` when `store` is closed (closed stores are read-only).
-pub fn refuse_closed(store: &StoreRow) -> Result<(), ApiError> {
-    match store.closed_at {
-        None => Ok(()),
-        Some(_) => Err(ApiError::Conflict {
-            slug: "store-closed",
-            detail: "This store is closed and can no longer be changed.".into(),
-        }),
-    }
-}
-
-/// The store named by the path that the caller owns: 401, 404, 403 in that order.
-async fn owned_store(ctx: &Ctx) -> Result<(StoreRow, worker::D1Database), ApiError> {
-    let caller = require_user(ctx).await?;
-    let db = ctx.db()?;
-    let store = store_or_404(ctx, &db).await?;
-    require_owner(&store, &caller)?;
-    Ok((store, db))
-}
 
 /// Asks the geocoder (when configured) about the store's address and records the outcome;
 /// 422 on `address` when the provider does not know an address the client just sent.
@@ -72,7 +40,7 @@ fn view(store: &StoreRow, status: u16) -> Result<Response, ApiError> {
 
 /// `POST /api/v1/stores` (registered users): 201 with the store; the caller becomes its owner.
 pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let caller = require_registered(&ctx).await?;
+    let caller = policy::registered_user(&ctx).await?;
     let input: Map<String, Value> = body::json(&mut ctx.req).await?;
     let new = NewStore::parse(&input).map_err(ApiError::invalid_fields)?;
     let db = ctx.db()?;
@@ -93,15 +61,17 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
 
 /// `GET /api/v1/stores/{store_id}` (anyone), closed stores included.
 pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
-    let store = store_or_404(&ctx, &ctx.db()?).await?;
+    let store = policy::public_store(&ctx, &ctx.db()?).await?;
     view(&store, 200)
 }
 
-/// `PATCH /api/v1/stores/{store_id}` (owner): partial update with the create rules. The
-/// geocoder is asked again when the address changes or the store is not verified yet.
+/// `PATCH /api/v1/stores/{store_id}` (owner, open stores): partial update with the create
+/// rules. The geocoder is asked again when the address changes or the store is not verified
+/// yet.
 pub async fn update(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let (mut store, db) = owned_store(&ctx).await?;
-    refuse_closed(&store)?;
+    let caller = policy::user(&ctx).await?;
+    let db = ctx.db()?;
+    let mut store = policy::store(&ctx, &db, &caller, Action::UpdateStore).await?;
     let input: Map<String, Value> = body::json(&mut ctx.req).await?;
     let patch = StorePatch::parse(&input).map_err(ApiError::invalid_fields)?;
     let address_changed = patch.apply(&mut store);
@@ -119,7 +89,9 @@ pub async fn update(mut ctx: Ctx) -> Result<Response, ApiError> {
 /// `DELETE /api/v1/stores/{store_id}` (owner): 204; marks the store closed in D1, then tells
 /// its object, which refuses new bookings and cancels the future ones.
 pub async fn close(ctx: Ctx) -> Result<Response, ApiError> {
-    let (store, db) = owned_store(&ctx).await?;
+    let caller = policy::user(&ctx).await?;
+    let db = ctx.db()?;
+    let store = policy::store(&ctx, &db, &caller, Action::CloseStore).await?;
     if store.closed_at.is_none() {
         stores::close(&db, &store.id, &clock::now_rfc3339()).await?;
     }

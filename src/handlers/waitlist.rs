@@ -6,13 +6,12 @@ use safemarket_engine::{format_utc, EntryView, Owner};
 use serde::{Deserialize, Serialize};
 use worker::Response;
 
-use crate::access::{staff_or_key, store_or_404};
-use crate::auth::{require_user, Caller};
 use crate::body;
 use crate::context::Ctx;
 use crate::domain::booking::{BookingView, PartySize, SlotStart};
 use crate::domain::store::StoreRow;
 use crate::error::ApiError;
+use crate::policy;
 use crate::respond;
 use crate::store_client;
 
@@ -66,25 +65,19 @@ impl EntryBody {
 /// The entry `{entry_id}` of the path's store, if the caller owns it or staffs the store
 /// (others' entries do not exist for a customer); with whether the caller owns it.
 async fn visible_entry(ctx: &Ctx) -> Result<(StoreRow, EntryView, Option<Owner>), ApiError> {
-    let user = require_user(ctx).await?;
+    let user = policy::user(ctx).await?;
     let db = ctx.db()?;
-    let store = store_or_404(ctx, &db).await?;
+    let store = policy::public_store(ctx, &db).await?;
     let id = ctx.param("entry_id")?.to_string();
     let view = store_client::call(&ctx.env, &store, GetEntry { id }).await?;
-    let me = user.owner()?;
-    if view.entry.owner.as_ref() == Some(&me) {
-        return Ok((store, view, Some(me)));
-    }
-    if staff_or_key(&db, &store, &Caller::User(user)).await? {
-        return Ok((store, view, None));
-    }
-    Err(ApiError::NotFound("No such waiting-list entry.".into()))
+    let own = policy::entry_standing(&db, &store, &user, view.entry.owner.as_ref()).await?;
+    Ok((store, view, own))
 }
 
 /// `POST /api/v1/stores/{store_id}/waitlist` (user): `{slot_start, party_size?}` -> 201 the
 /// entry with its position; 409 `slot-available` when the slot has room.
 pub async fn join(mut ctx: Ctx) -> Result<Response, ApiError> {
-    let user = require_user(&ctx).await?;
+    let user = policy::user(&ctx).await?;
     let input: JoinBody = body::json(&mut ctx.req).await?;
     let slot_start = SlotStart::parse(&input.slot_start, "slot_start");
     let party_size = PartySize::parse(input.party_size);
@@ -98,8 +91,8 @@ pub async fn join(mut ctx: Ctx) -> Result<Response, ApiError> {
     };
     let call = JoinWaitlist {
         owner: user.owner()?,
-        party_size: party_size.0,
-        slot_start: slot_start.0,
+        party_size: party_size.people(),
+        slot_start: slot_start.instant(),
     };
     let (store_id, view) = store_client::call_path_store(&ctx, call).await?;
     respond::json(&EntryBody::new(store_id.as_str(), &view), 201)
