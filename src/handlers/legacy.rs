@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::future::{join, join_all};
 use safemarket_engine::protocol::{Book, CancelByNumber, NumberedBooking, OwnerBookings};
-use safemarket_engine::{day_slots, local_rfc3339, wall_instant, Schedule};
+use safemarket_engine::{current_slot, local_rfc3339, wall_instant, Schedule};
 use safemarket_engine::{Owner, UserId};
 use serde_json::json;
 use worker::{D1Database, Response};
@@ -195,15 +195,10 @@ pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
     respond::json(&json!({"items": items}), 200)
 }
 
-/// The slot of `schedule` that contains `at` (not only one starting there).
+/// The start of the slot of `schedule` that contains `at`, not only one starting there (the
+/// app sends the moment the shopper picked): the engine's slot in progress at `at`.
 fn slot_containing(schedule: &Schedule, tz: Tz, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let date = at.with_timezone(&tz).date_naive();
-    [date.pred_opt(), Some(date)]
-        .into_iter()
-        .flatten()
-        .flat_map(|d| day_slots(schedule, tz, d))
-        .find(|s| s.start <= at && at < s.end)
-        .map(|s| s.start)
+    current_slot(schedule, tz, at).map(|slot| slot.start)
 }
 
 /// `POST /api/Reservation/Reserve?locationId=&dateTime=&deviceId=`: one person in the slot that
