@@ -10,6 +10,7 @@ mod edge;
 mod hostile;
 mod integrations;
 mod legacy;
+mod live;
 mod platform;
 mod stores;
 
@@ -81,6 +82,7 @@ fn main() {
         .chain(hostile::TESTS)
         .chain(legacy::TESTS)
         .chain(stores::TESTS)
+        .chain(live::TESTS)
         // Last: the fuzzer fills the shared server with users, stores and bookings.
         .chain(contract::TESTS)
     {
