@@ -47,6 +47,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     /// 415: the body is not `application/json` (or a JSON subtype).
     UnsupportedMediaType,
+    /// 426: the resource is a WebSocket and the request did not ask to upgrade to one.
+    UpgradeRequired,
     /// 429: rate limited; the client may retry after `retry_after` seconds.
     TooManyRequests { retry_after: u64, detail: String },
     /// 503: a dependency is unavailable; `detail` is safe to show.
@@ -111,6 +113,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => 412,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
+            ApiError::UpgradeRequired => 426,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable(_) => 503,
             ApiError::Internal(_) => 500,
@@ -131,6 +134,7 @@ impl ApiError {
             ApiError::PreconditionFailed(_) => ("precondition-failed", "Precondition failed"),
             ApiError::PayloadTooLarge { .. } => ("payload-too-large", "Payload too large"),
             ApiError::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            ApiError::UpgradeRequired => ("upgrade-required", "Upgrade required"),
             ApiError::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             ApiError::Unavailable(_) => ("unavailable", "Service unavailable"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
@@ -158,6 +162,9 @@ impl ApiError {
                 format!("The request body exceeds the limit of {limit} bytes.")
             }
             ApiError::UnsupportedMediaType => "Send the body as application/json.".into(),
+            ApiError::UpgradeRequired => {
+                "This is a WebSocket: connect with `Upgrade: websocket`.".into()
+            }
             // Never leak the cause of a 500: it is logged by `into_response`.
             ApiError::Internal(_) => "Something went wrong on our side.".into(),
         }
@@ -203,6 +210,11 @@ impl ApiError {
             }
             ApiError::TooManyRequests { retry_after, .. } => {
                 let _ = headers.set("retry-after", &retry_after.to_string());
+            }
+            // RFC 9110: a 426 names the protocol to upgrade to (local workerd drops this
+            // hop-by-hop header; the edge may too).
+            ApiError::UpgradeRequired => {
+                let _ = headers.set("upgrade", "websocket");
             }
             _ => {}
         }

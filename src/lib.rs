@@ -173,6 +173,7 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::GetSchedule => schedule::get(ctx).await,
         RouteId::ListSlots => schedule::slots(ctx).await,
         RouteId::Occupancy => schedule::occupancy(ctx).await,
+        RouteId::Live => handlers::live::live(ctx).await,
         RouteId::CreateBooking => bookings::create(ctx).await,
         RouteId::DayBookings => bookings::day(ctx).await,
         RouteId::GetBooking => bookings::get(ctx).await,

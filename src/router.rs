@@ -43,6 +43,7 @@ pub enum RouteId {
     GetSchedule,
     ListSlots,
     Occupancy,
+    Live,
     CreateBooking,
     DayBookings,
     GetBooking,
@@ -156,6 +157,7 @@ pub static ROUTES: &[RouteDef] = &[
     public_get("/api/v1/stores/{store_id}/schedule", RouteId::GetSchedule),
     public_get("/api/v1/stores/{store_id}/slots", RouteId::ListSlots),
     public_get("/api/v1/stores/{store_id}/occupancy", RouteId::Occupancy),
+    route("GET", "/api/v1/stores/{store_id}/live", RouteId::Live),
     route(
         "POST",
         "/api/v1/stores/{store_id}/bookings",

@@ -7,7 +7,7 @@ use safemarket_engine::protocol::{
     StoreRequest, WireReply, ERROR_STATUS,
 };
 use safemarket_engine::{BookingError, Occupancy, Schedule, StoreId};
-use worker::{Env, Headers, Response};
+use worker::{Env, Headers, Response, Stub};
 
 use crate::context::{bindings, Ctx};
 use crate::domain::store::StoreRow;
@@ -64,16 +64,33 @@ pub async fn call_path_store<C: StoreCall>(
     call: C,
 ) -> Result<(StoreId, C::Reply), ApiError> {
     let id = policy::path_store_id(ctx)?;
-    let first = send(&ctx.env, &id, None, false, &call).await?;
-    let answer = match first {
-        Err(StoreError::UnknownStore) => {
-            let store = policy::public_store(ctx, &ctx.db()?).await?;
-            send(&ctx.env, &id, Some(&store.timezone), false, &call).await?
-        }
-        other => other,
-    };
+    let (env, id_ref, call) = (&ctx.env, &id, &call);
+    let answer = zone_on_demand(ctx, move |timezone| async move {
+        send(env, id_ref, timezone.as_deref(), false, call).await
+    })
+    .await?;
     let reply = decode(&id, answer)?;
     Ok((id, reply))
+}
+
+/// The zone-on-demand rule of [`call_path_store`] for any exchange with the path's store
+/// object: `attempt` first without the zone; only when the object answers `UnknownStore`
+/// is the store read from D1 (404 when there is none) and `attempt` made again with its zone.
+pub async fn zone_on_demand<T, F, Fut>(
+    ctx: &Ctx,
+    attempt: F,
+) -> Result<Result<T, StoreError>, ApiError>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Result<T, StoreError>, ApiError>>,
+{
+    match attempt(None).await? {
+        Err(StoreError::UnknownStore) => {
+            let store = policy::public_store(ctx, &ctx.db()?).await?;
+            attempt(Some(store.timezone)).await
+        }
+        other => Ok(other),
+    }
 }
 
 /// The client's slot listing of local dates `from..=to` of the store named in the path, as its
@@ -124,8 +141,7 @@ async fn send<C: StoreCall>(
     index_now: bool,
     call: &C,
 ) -> Result<Answer, ApiError> {
-    let namespace = env.durable_object(bindings::STORES)?;
-    let stub = namespace.id_from_name(store_id.as_str())?.get_stub()?;
+    let stub = stub(env, store_id)?;
     let request = StoreRequest {
         store_id: store_id.clone(),
         timezone: timezone.map(str::to_string),
@@ -143,8 +159,20 @@ async fn send<C: StoreCall>(
     }
 }
 
+/// The stub of the object of `store_id`.
+pub fn stub(env: &Env, store_id: &StoreId) -> Result<Stub, ApiError> {
+    let namespace = env.durable_object(bindings::STORES)?;
+    Ok(namespace.id_from_name(store_id.as_str())?.get_stub()?)
+}
+
 fn decode<R: WireReply>(store_id: &StoreId, answer: Answer) -> Result<R, ApiError> {
-    let body = answer.map_err(|e| match e {
+    let body = answer.map_err(|e| refusal(store_id, e))?;
+    R::from_body(body).map_err(|e| ApiError::internal(format!("store object {store_id}: {e}")))
+}
+
+/// The problem for the object's refusal `e` of a call (sent with the zone).
+pub fn refusal(store_id: &StoreId, e: StoreError) -> ApiError {
+    match e {
         StoreError::Booking(b) => booking_problem(b),
         StoreError::Invalid(errors) => ApiError::invalid_fields(errors),
         StoreError::BadCall(d) | StoreError::Internal(d) => {
@@ -153,8 +181,7 @@ fn decode<R: WireReply>(store_id: &StoreId, answer: Answer) -> Result<R, ApiErro
         StoreError::UnknownStore => ApiError::internal(format!(
             "store object {store_id} has no zone although sent one"
         )),
-    })?;
-    R::from_body(body).map_err(|e| ApiError::internal(format!("store object {store_id}: {e}")))
+    }
 }
 
 /// The problem for a refused booking operation (status and slug from the engine).

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod external;
 pub mod health;
 pub mod legacy;
+pub mod live;
 pub mod me;
 pub mod members;
 pub mod schedule;

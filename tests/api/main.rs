@@ -20,6 +20,7 @@ mod edge;
 mod hostile;
 mod integrations;
 mod legacy;
+mod live;
 mod platform;
 mod stores;
 mod waitlist;

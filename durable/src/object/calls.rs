@@ -2,7 +2,9 @@
 //! one SQLite transaction ([`StoreObject::atomically`]), so its decision and its writes cannot
 //! interleave with another request's and commit or roll back together.
 
-use chrono::{DateTime, Utc};
+use std::rc::Rc;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use safemarket_engine::protocol::{
     AcceptOffer, Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed,
@@ -31,8 +33,68 @@ pub(super) struct Here<'a> {
 }
 
 impl<'a> Here<'a> {
+    /// The store `store_id` served by `obj`, in zone `tz`, at `now`.
+    pub(super) fn new(obj: &'a StoreObject, store_id: &'a str, tz: Tz, now: DateTime<Utc>) -> Self {
+        Here {
+            obj,
+            store_id,
+            tz,
+            now,
+        }
+    }
+
     fn inventory(&self) -> SqlInventory<'a> {
         self.obj.inventory(self.store_id)
+    }
+
+    /// The store-local date of `now`.
+    pub(super) fn today(&self) -> NaiveDate {
+        self.now.with_timezone(&self.tz).date_naive()
+    }
+
+    /// The store's zone.
+    pub(super) fn tz(&self) -> Tz {
+        self.tz
+    }
+
+    /// The instant of the decision.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The object serving the store.
+    pub(super) fn object(&self) -> &'a StoreObject {
+        self.obj
+    }
+
+    /// The store's schedule, if it has one.
+    pub(super) fn schedule(&self) -> Result<Option<Rc<Schedule>>, StoreError> {
+        self.obj.schedule()
+    }
+
+    /// The slot items of `slots` (sorted by start) of `schedule`, counted by overlap, as
+    /// listings show them: the one place a [`SlotView`] is built, for `ListSlots` and the live
+    /// feed alike (the client's JSON listing, `RenderSlots`, writes the same fields).
+    pub(super) fn slot_items(
+        &self,
+        schedule: &Schedule,
+        slots: &[Slot],
+    ) -> Result<Vec<SlotView>, StoreError> {
+        let mut counts = self.counted(slots)?;
+        Ok(slots
+            .iter()
+            .map(|slot| SlotView::new(*slot, schedule.capacity(), counts(slot), self.tz))
+            .collect())
+    }
+
+    /// The occupancy of the slot in progress.
+    pub(super) fn occupancy(&self) -> Result<Occupancy, StoreError> {
+        let schedule = self.obj.schedule()?;
+        let inv = self.inventory();
+        engine::occupancy(schedule.as_deref(), self.tz, self.now, |slot| {
+            inv.occupancy_counts(slot)
+        })
+        .map_err(internal)
     }
 
     /// Runs `decide` with the store as the engine sees it (schedule, zone, now, closed).
@@ -107,12 +169,7 @@ fn serve<C: Handle>(obj: &StoreObject, body: &[u8]) -> Result<Served, StoreError
     // Recording schema, store id and zone is a transaction of its own: what D1 says about the
     // store stays recorded even when the call then fails and rolls back.
     let tz = obj.atomically(|| obj.prepare(store_id.as_str(), timezone.as_deref()))?;
-    let here = Here {
-        obj,
-        store_id: store_id.as_str(),
-        tz,
-        now: Utc::now(),
-    };
+    let here = Here::new(obj, store_id.as_str(), tz, Utc::now());
     let reply = obj.atomically(|| call.handle(&here))?;
     Ok(Served {
         body: reply.to_body().map_err(internal)?,
@@ -215,11 +272,7 @@ impl Handle for ListSlots {
             return Ok(Vec::new());
         };
         let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
-        let mut counts = here.counted(&slots)?;
-        Ok(slots
-            .iter()
-            .map(|slot| SlotView::new(*slot, schedule.capacity(), counts(slot), here.tz))
-            .collect())
+        here.slot_items(&schedule, &slots)
     }
 }
 
@@ -378,12 +431,7 @@ impl Handle for NoShow {
 
 impl Handle for GetOccupancy {
     fn handle(self, here: &Here<'_>) -> Result<Occupancy, StoreError> {
-        let schedule = here.obj.schedule()?;
-        let inv = here.inventory();
-        engine::occupancy(schedule.as_deref(), here.tz, here.now, |slot| {
-            inv.occupancy_counts(slot)
-        })
-        .map_err(internal)
+        here.occupancy()
     }
 }
 

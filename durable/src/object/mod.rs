@@ -2,7 +2,8 @@
 //! (`safemarket_engine::protocol`), runs the engine's decision against the object's own SQLite
 //! database and encodes the reply. The handlers, one per call, are in [`calls`]; this module
 //! holds the object's storage (schema, `meta`, caches), its one transaction boundary and the
-//! alarm.
+//! alarm; [`live`] its WebSockets (the live feed), told of each call's changes after it
+//! committed.
 //!
 //! Correctness rests on two rules. A decision and the writes it implies run with no `await`
 //! between them, so no other request of this store can interleave (see DESIGN.md): a call is
@@ -13,6 +14,7 @@
 //! a booking whose idempotency record or outbox entry could not be written is not left behind.
 
 mod calls;
+pub mod live;
 mod random;
 mod schema;
 mod sqlite;
@@ -22,14 +24,17 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::worker_sys::{DurableObjectState, WebSocketRequestResponsePair};
 use worker::{
     durable_object, js_sys, wasm_bindgen, DurableObject, Env, Request, Response, SqlStorage, State,
+    WebSocket, WebSocketIncomingMessage,
 };
 
+use live::Touched;
 use safemarket_engine::protocol::{call_name, StoreError, ERROR_STATUS};
 use safemarket_engine::{FieldError, Schedule};
 use sqlite::SqlInventory;
@@ -58,12 +63,16 @@ struct Remembered {
     closed: Option<bool>,
     timezone: Option<Option<Tz>>,
     store_id: Option<String>,
+    touched: Touched,
 }
 
 /// One instance per store, addressed by the store id (`id_from_name(store_id)`).
 #[durable_object]
 pub struct StoreObject {
     state: State,
+    /// The runtime's state object itself, for the WebSocket calls workers-rs wraps with an
+    /// `unwrap` (a refusal must answer the request, not panic the object).
+    sockets_state: DurableObjectState,
     env: Env,
     sql: SqlStorage,
     /// `ctx.storage` for `transactionSync` (`None` only if the runtime gave no storage, in
@@ -88,6 +97,12 @@ pub struct StoreObject {
     timezone: Cell<Option<Option<Tz>>>,
     /// The store id as recorded in `meta` (the alarm needs it for D1 rows).
     store_id: RefCell<Option<String>>,
+    /// What the calls changed since the live feed was last told (see [`live`]).
+    touched: RefCell<Touched>,
+    /// The slot in progress the live feed's sockets were last told the occupancy of (`None`:
+    /// not known to this instance), so an alarm that fires for the outbox between two slot
+    /// boundaries sends nothing.
+    announced_slot: Cell<Option<Option<DateTime<Utc>>>>,
 }
 
 impl DurableObject for StoreObject {
@@ -100,10 +115,16 @@ impl DurableObject for StoreObject {
             .storage()
             .ok()
             .map(|storage| storage.unchecked_into::<TransactionalStorage>());
+        // Pings are answered by the runtime, without waking a hibernated object.
+        if let Ok(pair) = WebSocketRequestResponsePair::new(live::PING, live::PONG) {
+            let _ = raw.set_websocket_auto_response(&pair);
+        }
+        let sockets_state: DurableObjectState = raw.clone().unchecked_into();
         let state = State::from(raw);
         let sql = state.storage().sql();
         Self {
             state,
+            sockets_state,
             env,
             sql,
             tx_storage,
@@ -116,11 +137,20 @@ impl DurableObject for StoreObject {
             store_id: RefCell::new(None),
             closed: Cell::new(None),
             timezone: Cell::new(None),
+            touched: RefCell::new(Touched::default()),
+            announced_slot: Cell::new(None),
         }
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let path = req.path();
+        if path == live::WATCH_PATH {
+            let resp = live::accept(self, &req)?;
+            if resp.status_code() == 101 {
+                self.arm_live_tick().await;
+            }
+            return Ok(resp);
+        }
         let server = call_name(&path).and_then(calls::route);
         let body = req.bytes().await;
         let outcome = match (server, body) {
@@ -128,6 +158,9 @@ impl DurableObject for StoreObject {
             (None, _) => Err(StoreError::BadCall(format!("no call at {path}"))),
             (_, Err(e)) => Err(StoreError::BadCall(format!("cannot read the call: {e}"))),
         };
+        // The call committed (or rolled back, which took its notes back): watchers hear of
+        // its changes now, before anything awaits.
+        live::broadcast(self, self.touched.take());
         // A call that changed bookings appended to the outbox in its transaction; a pending
         // alarm (known from memory, so usually no storage call) flushes it to D1. Alarms
         // persist, so an outbox left by an earlier instance has one already; the first request
@@ -152,10 +185,38 @@ impl DurableObject for StoreObject {
     async fn alarm(&self) -> worker::Result<Response> {
         self.alarm_at.set(None);
         let next = sync::run(self).await;
-        if let Some(delay) = next {
+        // The flush may have erased bookings of an erased user.
+        live::broadcast(self, self.touched.take());
+        let tick = live::tick(self);
+        for delay in [next, tick].into_iter().flatten() {
             self.ensure_alarm(delay).await;
         }
         Response::ok("done")
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        live::on_message(&ws, message);
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        live::close_quietly(&ws, 1000, "closed");
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        live::close_quietly(&ws, 1011, "error");
+        Ok(())
     }
 }
 
@@ -218,6 +279,7 @@ impl StoreObject {
             closed: self.closed.get(),
             timezone: self.timezone.get(),
             store_id: self.store_id.borrow().clone(),
+            touched: self.touched.borrow().clone(),
         }
     }
 
@@ -227,6 +289,7 @@ impl StoreObject {
         self.closed.set(r.closed);
         self.timezone.set(r.timezone);
         *self.store_id.borrow_mut() = r.store_id;
+        *self.touched.borrow_mut() = r.touched;
     }
 
     /// Schema, store id and zone before a command. With `timezone`, the zone as D1 has it is
@@ -272,9 +335,14 @@ impl StoreObject {
 
     /// Records the store's zone when it differs from the one recorded.
     fn remember_timezone(&self, tz: Tz) -> Result<(), StoreError> {
-        if self.recorded_timezone()? != Some(tz) {
+        let recorded = self.recorded_timezone()?;
+        if recorded != Some(tz) {
             self.set_meta("timezone", tz.name())?;
             self.timezone.set(Some(Some(tz)));
+            if recorded.is_some() {
+                // Every `local_start` (and "today") may differ.
+                self.touched.borrow_mut().everything();
+            }
         }
         Ok(())
     }
@@ -409,13 +477,14 @@ impl StoreObject {
     /// The engine's inventory over this object's SQLite for `store_id`; its outbox writes are
     /// noted so that the call that made them arms the index alarm.
     fn inventory<'a>(&'a self, store_id: &'a str) -> SqlInventory<'a> {
-        SqlInventory::new(&self.sql, store_id, &self.outbox_appended)
+        SqlInventory::new(&self.sql, store_id, &self.outbox_appended, &self.touched)
     }
 
     /// Records that the store was closed (new bookings are refused from now on).
     fn mark_closed(&self) -> Result<(), StoreError> {
         self.set_meta("closed", "1")?;
         self.closed.set(Some(true));
+        self.touched.borrow_mut().store_closed();
         Ok(())
     }
 
@@ -424,7 +493,35 @@ impl StoreObject {
         let json = serde_json::to_string(schedule).map_err(internal)?;
         self.set_meta("schedule", &json)?;
         *self.schedule.borrow_mut() = Some(Some(Rc::new(schedule.clone())));
+        self.touched.borrow_mut().everything();
         Ok(())
+    }
+
+    /// The live feed's sockets (none when the runtime cannot list them).
+    fn sockets(&self) -> Vec<WebSocket> {
+        self.sockets_state
+            .get_websockets()
+            .map(|all| all.into_iter().map(WebSocket::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// Accepts `socket` with the hibernation API: the runtime keeps it while the object sleeps
+    /// and wakes the object only for its messages.
+    fn accept_socket(&self, socket: &WebSocket) -> Result<(), StoreError> {
+        self.sockets_state
+            .accept_websocket(socket.as_ref())
+            .map_err(|e| internal(format!("cannot accept the socket: {e:?}")))
+    }
+
+    /// Makes sure the alarm wakes the object at the next slot boundary, to tell the live
+    /// feed's sockets the new slot's occupancy (the alarm re-arms it while any are open).
+    async fn arm_live_tick(&self) {
+        let (Ok(Some(schedule)), Ok(Some(tz))) = (self.schedule(), self.recorded_timezone()) else {
+            return;
+        };
+        if let Some(delay) = live::until_next_boundary(&schedule, tz, Utc::now()) {
+            self.ensure_alarm(delay).await;
+        }
     }
 
     /// The store id recorded in `meta` (empty before the first call).

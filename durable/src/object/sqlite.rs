@@ -1,8 +1,9 @@
 //! The engine's [`Inventory`] over the object's SQLite database, plus the queries the listing
 //! commands need. Every write of a booking also appends it to the outbox in the same
-//! synchronous step, so the D1 index can never miss a change the object committed.
+//! synchronous step, so the D1 index can never miss a change the object committed, and notes
+//! the time ranges whose counts it may have changed ([`Touched`]) for the live feed.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,8 @@ use safemarket_engine::{
     Booking, BookingStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId, WaitEntry,
     MAX_SLOT_LENGTH,
 };
+
+use super::live::Touched;
 
 /// A booking row as stored (instants in Unix seconds).
 #[derive(Debug, Deserialize)]
@@ -171,6 +174,8 @@ pub struct SqlInventory<'a> {
     store_id: &'a str,
     /// Set when this inventory appends to the outbox.
     appended: &'a Cell<bool>,
+    /// Where it notes the ranges its writes may have changed the counts of.
+    touched: &'a RefCell<Touched>,
     /// Id and number of the booking this inventory wrote last (saves re-reading it).
     last_written: Option<(String, i64)>,
 }
@@ -191,12 +196,18 @@ struct Sum {
 
 impl<'a> SqlInventory<'a> {
     /// The inventory of store `store_id` in `sql`; `appended` is set whenever it appends to
-    /// the outbox.
-    pub fn new(sql: &'a SqlStorage, store_id: &'a str, appended: &'a Cell<bool>) -> Self {
+    /// the outbox, and the ranges of the bookings it writes go to `touched`.
+    pub fn new(
+        sql: &'a SqlStorage,
+        store_id: &'a str,
+        appended: &'a Cell<bool>,
+        touched: &'a RefCell<Touched>,
+    ) -> Self {
         Self {
             sql,
             store_id,
             appended,
+            touched,
             last_written: None,
         }
     }
@@ -228,9 +239,11 @@ impl<'a> SqlInventory<'a> {
     }
 
     /// Notes a waiting-list change: like an outbox write, it makes the call arm the alarm,
-    /// whose run decides when offers expire and bookings are released.
-    fn touch(&self, _range: Slot) {
+    /// whose run decides when offers expire and bookings are released, and the live feed
+    /// sends the slot it changed (held and waiting counts).
+    fn touch(&self, range: Slot) {
         self.appended.set(true);
+        self.touched.borrow_mut().range(range);
     }
 
     fn bookings_where(
@@ -510,6 +523,7 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn insert(&mut self, b: &Booking) -> Result<(), String> {
+        self.touched.borrow_mut().range(b.slot());
         self.write(
             INSERT_BOOKING,
             vec![
@@ -530,6 +544,33 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn update(&mut self, b: &Booking) -> Result<(), String> {
+        // The row as it was (one primary-key read): a reschedule frees its old range, and an
+        // update that changes neither range nor status (anonymising past bookings on erasure)
+        // changes no count, so watchers hear nothing of it.
+        #[derive(Deserialize)]
+        struct Before {
+            slot_start: i64,
+            slot_end: i64,
+            status: String,
+        }
+        let before = self
+            .query::<Before>(
+                "SELECT slot_start, slot_end, status FROM bookings WHERE id = ?",
+                vec![b.id.as_str().into()],
+            )?
+            .into_iter()
+            .next();
+        if let Some(before) = before {
+            let old = Slot {
+                start: instant(before.slot_start)?,
+                end: instant(before.slot_end)?,
+            };
+            if old != b.slot() || before.status != b.status.as_str() {
+                let mut touched = self.touched.borrow_mut();
+                touched.range(old);
+                touched.range(b.slot());
+            }
+        }
         self.write(
             "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
              WHERE id = ? RETURNING number",

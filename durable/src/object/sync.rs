@@ -138,6 +138,15 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
             Some(Duration::from_secs(60))
         }
     };
+    // Released no-shows and accepted changes wrote to the outbox: flush them soon.
+    obj.outbox_appended.set(false);
+    let next_due = if obj.outbox_pending() {
+        Some(next_due.map_or(Duration::from_millis(FLUSH_DELAY_MS), |d| {
+            d.min(Duration::from_millis(FLUSH_DELAY_MS))
+        }))
+    } else {
+        next_due
+    };
     // Expired idempotency records never replay; dropping them here keeps bookings cheap.
     if let Err(e) = obj
         .inventory(&store_id)
