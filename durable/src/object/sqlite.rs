@@ -246,6 +246,15 @@ impl<'a> SqlInventory<'a> {
         self.touched.borrow_mut().range(range);
     }
 
+    /// [`bookings_where`](Self::bookings_where) without the per-store numbers.
+    fn unnumbered(&self, clause: &str, args: Vec<SqlStorageValue>) -> Result<Vec<Booking>, String> {
+        Ok(self
+            .bookings_where(clause, args)?
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect())
+    }
+
     fn bookings_where(
         &self,
         clause: &str,
@@ -368,14 +377,10 @@ impl<'a> SqlInventory<'a> {
 
     /// Active bookings (confirmed, not ended at `now`).
     pub fn active(&self, now: DateTime<Utc>) -> Result<Vec<Booking>, String> {
-        Ok(self
-            .bookings_where(
-                "status = 'confirmed' AND slot_end > ? ORDER BY slot_start, number",
-                vec![now.timestamp().into()],
-            )?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
+        self.unnumbered(
+            "status = 'confirmed' AND slot_end > ? ORDER BY slot_start, number",
+            vec![now.timestamp().into()],
+        )
     }
 
     /// The per-store number of booking `id`.
@@ -645,25 +650,17 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn bookings_of(&self, owner: &Owner) -> Result<Vec<Booking>, String> {
-        Ok(self
-            .bookings_where(
-                "owner = ? ORDER BY slot_start",
-                vec![owner.to_storage().into()],
-            )?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
+        self.unnumbered(
+            "owner = ? ORDER BY slot_start",
+            vec![owner.to_storage().into()],
+        )
     }
 
     fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, String> {
-        Ok(self
-            .bookings_where(
-                "status = 'confirmed' AND slot_start <= ? ORDER BY slot_start, number",
-                vec![t.timestamp().into()],
-            )?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
+        self.unnumbered(
+            "status = 'confirmed' AND slot_start <= ? ORDER BY slot_start, number",
+            vec![t.timestamp().into()],
+        )
     }
 
     fn next_confirmed_start_after(
@@ -773,14 +770,10 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, String> {
-        Ok(self
-            .bookings_where(
-                "status = 'confirmed' AND slot_start >= ?",
-                vec![from.timestamp().into()],
-            )?
-            .into_iter()
-            .map(|(_, b)| b)
-            .collect())
+        self.unnumbered(
+            "status = 'confirmed' AND slot_start >= ?",
+            vec![from.timestamp().into()],
+        )
     }
 }
 
