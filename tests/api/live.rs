@@ -330,8 +330,13 @@ fn snapshot_is_occupancy_and_today_s_slots_as_the_api_answers_them() {
         .find(|s| s["start"] == slot.as_str())
         .expect("the slot in progress is today's");
     assert_eq!(
-        (mine["booked"].as_u64(), mine["available"].as_u64()),
-        (Some(2), Some(8))
+        (
+            mine["booked"].as_u64(),
+            mine["held"].as_u64(),
+            mine["waiting"].as_u64(),
+            mine["available"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0), Some(8))
     );
     for key in [
         "start",
@@ -339,11 +344,13 @@ fn snapshot_is_occupancy_and_today_s_slots_as_the_api_answers_them() {
         "local_start",
         "capacity",
         "booked",
+        "held",
+        "waiting",
         "available",
     ] {
         assert!(mine.get(key).is_some(), "{key} in {mine}");
     }
-    assert_eq!(mine.as_object().map(|o| o.len()), Some(6), "{mine}");
+    assert_eq!(mine.as_object().map(|o| o.len()), Some(8), "{mine}");
 }
 
 #[blackbox]
