@@ -11,6 +11,7 @@
 //! (`--no-build` benchmarks whatever `build/` holds; for quick iterations on the bench itself).
 //! Harness failures (seeding, starting the server) panic with the harness's message.
 
+mod live;
 mod load;
 mod machine;
 mod report;
@@ -53,6 +54,9 @@ const BOOKING_DAYS: i64 = 30;
 const SLOT_MINUTES: u32 = 10;
 /// Stores of the many-stores phase.
 const MANY_STORES: usize = 100;
+/// Watchers of the hot store's live feed, and the bookings whose updates are timed.
+const LIVE_WATCHERS: usize = 100;
+const LIVE_BOOKINGS: usize = 40;
 /// The contended scenario: attempts, capacity of the one slot, concurrency.
 const CONTENDED_ATTEMPTS: usize = 1000;
 const CONTENDED_CAPACITY: u32 = 100;
@@ -395,6 +399,99 @@ fn run(build: bool) -> Result<Report, String> {
         &hot_store,
         10_000,
         hot_confirmed.load(Ordering::Relaxed),
+    );
+
+    // ---- live feed: 100 watchers of the hot store ---------------------------------------------
+    // After the hot store was verified: these bookings come on top of its count.
+    progress(&format!(
+        "live feed: {LIVE_WATCHERS} watchers of the hot store..."
+    ));
+    let watchers = live::connect(&base, &hot_store, LIVE_WATCHERS)?;
+    let live_users = Users {
+        tokens: par_map(HIGH_CONCURRENCY, SEED_WORKERS, |_| guest(&api).1),
+        per_client: 1,
+    };
+    // Delivery: sequential bookings, each timed from its request to every watcher's update.
+    let http = load::Client::new(&base);
+    let mut timed = Vec::with_capacity(LIVE_BOOKINGS);
+    for k in 0..LIVE_BOOKINGS {
+        let slot = next_slot.fetch_add(1, Ordering::Relaxed) % bodies.len();
+        let sent = Instant::now();
+        let (status, _) = http.post_json(
+            &hot_path,
+            Some(live_users.of(0, 0)),
+            &[("idempotency-key", &format!("bench-live-{k}"))],
+            &bodies[slot],
+        )?;
+        if status == 201 {
+            timed.push((slots[slot].clone(), sent, Instant::now()));
+        }
+    }
+    // Throughput with the watchers connected: every booking is broadcast to 100 sockets.
+    let per_watched: Vec<AtomicUsize> =
+        (0..HIGH_CONCURRENCY).map(|_| AtomicUsize::new(0)).collect();
+    let watched_book = |http: &load::Client, turn: Turn| {
+        let n = per_watched[turn.client].fetch_add(1, Ordering::Relaxed);
+        let slot = next_slot.fetch_add(1, Ordering::Relaxed) % bodies.len();
+        let key = format!("bench-watched-{}-{n}", turn.client);
+        http.post_json(
+            &hot_path,
+            Some(live_users.of(turn.client, n)),
+            &[("idempotency-key", &key)],
+            &bodies[slot],
+        )
+        .map(|(s, _)| s)
+    };
+    let (watched, watched_cpu) = measured(&runtime, ALARM_TAIL, || {
+        drive(
+            &base,
+            HIGH_CONCURRENCY,
+            PHASE_MAX_REQUESTS,
+            round,
+            watched_book,
+        )
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let arrivals = watchers.finish()?;
+    report.warn_unexpected("hot store with watchers", &watched, &[201]);
+    let (mut delays, before_201, missing) = live::delays(&timed, &arrivals);
+    let expected = timed.len() * LIVE_WATCHERS;
+    let p50 = load::percentile(&mut delays, 0.5).as_secs_f64() * 1000.0;
+    let p99 = load::percentile(&mut delays, 0.99).as_secs_f64() * 1000.0;
+    report.rows.push(Row {
+        key: "live_update".to_string(),
+        scenario: format!("booking -> update at {LIVE_WATCHERS} watchers (from the request)"),
+        result: format!("p50 {p50:.1} ms"),
+        p50_ms: p50,
+        p99_ms: p99,
+        notes: vec![format!(
+            "{} of {expected} updates arrived, {before_201} before the 201",
+            expected - missing
+        )],
+        json: json!({
+            "watchers": LIVE_WATCHERS,
+            "bookings": timed.len(),
+            "updates_expected": expected,
+            "updates_missing": missing,
+            "updates_before_201": before_201,
+            "p50_ms": p50,
+            "p99_ms": p99,
+        }),
+    });
+    if missing > 0 {
+        report.warnings.push(format!(
+            "live feed: {missing} of {expected} updates never reached their watcher"
+        ));
+    }
+    report.rows.push(
+        Row::throughput(
+            "hot_store_watched",
+            format!("hot store bookings, {HIGH_CONCURRENCY} clients, {LIVE_WATCHERS} watchers"),
+            &watched,
+            201,
+            "bookings/s",
+        )
+        .with_cpu(watched_cpu, watched.count(201), "booking"),
     );
 
     // ---- contended slot: 1,000 attempts on one slot of capacity 100 at 32 clients ----------
