@@ -2,6 +2,7 @@
 //! answers `Booked`, and a reply of another shape cannot be asked for.
 
 use chrono::NaiveDate;
+use futures_util::future::join_all;
 use safemarket_engine::protocol::{
     call_url, GetOccupancy, GetSchedule, ListSlots, RenderSlots, SlotView, StoreCall, StoreError,
     StoreRequest, WireReply, ERROR_STATUS,
@@ -104,6 +105,27 @@ pub async fn rendered_slots(
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     Ok(Response::from_bytes(listing.0)?.with_headers(headers))
+}
+
+/// How many store objects one request asks at once: a request that concerns many stores must
+/// turn neither into a long chain of calls nor into a burst of them.
+pub const FAN_OUT: usize = 10;
+
+/// `ask` for every item, [`FAN_OUT`] at a time; the answers in order, the first error wins.
+pub async fn fan_out<'a, T, R, Fut>(
+    items: &'a [T],
+    ask: impl Fn(&'a T) -> Fut,
+) -> Result<Vec<R>, ApiError>
+where
+    Fut: std::future::Future<Output = Result<R, ApiError>>,
+{
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(FAN_OUT) {
+        for answer in join_all(chunk.iter().map(&ask)).await {
+            out.push(answer?);
+        }
+    }
+    Ok(out)
 }
 
 /// The store's schedule, `None` when it has none yet.

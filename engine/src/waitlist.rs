@@ -18,8 +18,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{
-    bookable_slot, check_capacity, insert_booking, mark_no_show, storage, Booking, BookingError,
-    Inventory, NewBooking, StoreContext,
+    bookable_slot, check_capacity, insert_booking, mark_no_show, storage, taken_people, Booking,
+    BookingError, Inventory, NewBooking, StoreContext,
 };
 use crate::codes::RandomSource;
 use crate::ids::Owner;
@@ -140,12 +140,10 @@ fn taken<I: Inventory + ?Sized>(
     slot: Slot,
     except: Option<&WaitEntry>,
 ) -> Result<u32, BookingError> {
-    let booked = inv.booked_people(slot).map_err(storage)?;
-    let held = inv.held_people(slot).map_err(storage)?;
     let own = except
         .filter(|e| e.status == EntryStatus::Offered && e.slot().overlaps(&slot))
         .map_or(0, |e| e.party_size);
-    Ok(booked.saturating_add(held).saturating_sub(own))
+    Ok(taken_people(inv, slot)?.saturating_sub(own))
 }
 
 /// 1-based position of a waiting entry among its slot's waiting entries.

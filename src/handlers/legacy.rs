@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use futures_util::future::{join, join_all};
+use futures_util::future::join;
 use safemarket_engine::protocol::{Book, CancelByNumber, NumberedBooking, OwnerBookings};
 use safemarket_engine::{current_slot, local_rfc3339, wall_instant, Schedule};
 use safemarket_engine::{Owner, UserId};
@@ -24,8 +24,6 @@ use crate::store_client;
 
 /// Most locations one search returns (each needs its object's schedule and occupancy).
 const SEARCH_LIMIT: usize = 50;
-/// How many stores' objects one request asks at once.
-const LOCATION_CONCURRENCY: usize = 10;
 /// Most windows one `GetReservationPerSlot` answer holds.
 const MAX_WINDOWS: usize = 1440;
 
@@ -66,16 +64,9 @@ async fn location(ctx: &Ctx, store: &StoreRow) -> Result<Location, ApiError> {
     ))
 }
 
-/// The location objects of `stores`, in order, asking [`LOCATION_CONCURRENCY`] stores' objects
-/// at a time (an anonymous search must not turn into a hundred calls in a row).
+/// The location objects of `stores`, in order, a few stores' objects at a time.
 async fn locations(ctx: &Ctx, stores: &[&StoreRow]) -> Result<Vec<Location>, ApiError> {
-    let mut out = Vec::with_capacity(stores.len());
-    for chunk in stores.chunks(LOCATION_CONCURRENCY) {
-        for location in join_all(chunk.iter().map(|store| location(ctx, store))).await {
-            out.push(location?);
-        }
-    }
-    Ok(out)
+    store_client::fan_out(stores, |store| location(ctx, store)).await
 }
 
 /// An open store by the `locationId` parameter (400 when it is not a positive integer), or the
@@ -260,15 +251,11 @@ pub async fn by_device(ctx: Ctx) -> Result<Response, ApiError> {
         return respond::json(&json!({"reservations": []}), 200);
     };
     let store_ids = booking_index::stores_of_user(&db, &user.id).await?;
-    let mut reservations = Vec::new();
-    for chunk in store_ids.chunks(LOCATION_CONCURRENCY) {
-        let found = chunk
-            .iter()
-            .map(|store_id| reservations_at(&ctx, &db, store_id, &user.id, &device, from));
-        for items in join_all(found).await {
-            reservations.extend(items?);
-        }
-    }
+    let found = store_client::fan_out(&store_ids, |store_id| {
+        reservations_at(&ctx, &db, store_id, &user.id, &device, from)
+    })
+    .await?;
+    let mut reservations: Vec<_> = found.into_iter().flatten().collect();
     reservations.sort_by_key(|(start, _)| *start);
     let reservations: Vec<_> = reservations.into_iter().map(|(_, r)| r).collect();
     respond::json(&json!({"reservations": reservations}), 200)

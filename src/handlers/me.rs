@@ -11,7 +11,6 @@ use crate::policy;
 use crate::repo::{booking_index, stores, users};
 use crate::respond;
 use crate::store_client;
-use futures_util::future::join_all;
 use safemarket_engine::protocol::EraseUser;
 use safemarket_engine::UserId;
 
@@ -55,9 +54,6 @@ pub async fn delete(ctx: Ctx) -> Result<Response, ApiError> {
     respond::no_content()
 }
 
-/// How many store objects erasure asks at once.
-const ERASE_CONCURRENCY: usize = 8;
-
 /// Cancels the user's future bookings and anonymises the past ones in every store the index
 /// knows of (a few stores at a time).
 async fn erase_bookings(ctx: &Ctx, db: &worker::D1Database, user_id: &str) -> Result<(), ApiError> {
@@ -65,20 +61,16 @@ async fn erase_bookings(ctx: &Ctx, db: &worker::D1Database, user_id: &str) -> Re
         .ok_or_else(|| ApiError::internal(format!("user id {user_id:?} is malformed")))?;
     let user = &user;
     let store_ids = booking_index::stores_of_user(db, user_id).await?;
-    for chunk in store_ids.chunks(ERASE_CONCURRENCY) {
-        let calls = chunk.iter().map(|store_id| async move {
-            let Some(store) = stores::by_id(db, store_id).await? else {
-                return Ok(());
-            };
-            store_client::call(&ctx.env, &store, EraseUser { user: user.clone() })
-                .await
-                .map(|_| ())
-        });
-        for result in join_all(calls).await {
-            result?;
-        }
-    }
-    Ok(())
+    store_client::fan_out(&store_ids, |store_id| async move {
+        let Some(store) = stores::by_id(db, store_id).await? else {
+            return Ok(());
+        };
+        store_client::call(&ctx.env, &store, EraseUser { user: user.clone() })
+            .await
+            .map(|_| ())
+    })
+    .await
+    .map(|_| ())
 }
 
 /// `GET /api/v1/me/profile`.

@@ -2,8 +2,8 @@
 //! idempotency, cancel/reschedule, door check-in, occupancy, the D1 index.
 
 use safemarket_blackbox::{
-    all_day_schedule, blackbox, in_parallel, server, utc_date_in, Server, Store, TestApp, TestUser,
-    TEST_JWT_SECRET,
+    all_day_schedule, berlin_local, berlin_utc, blackbox, in_parallel, server, utc_date_in,
+    zone::berlin_offset_hours, Server, Store, TestApp, TestUser, TEST_JWT_SECRET,
 };
 use serde_json::{json, Value};
 
@@ -186,13 +186,17 @@ fn dst_day_listings_are_exact() {
     let spring = local_starts(&app, &store, "2027-03-28");
     assert_eq!(spring.len(), 23, "{spring:?}");
     assert!(spring.iter().all(|s| !s.contains("T02:")), "{spring:?}");
-    assert_eq!(spring[2], "2027-03-28T03:00:00+02:00");
+    assert_eq!(spring[2], berlin_local("2027-03-28", "03:00"));
     let autumn = local_starts(&app, &store, "2026-10-25");
     assert_eq!(autumn.len(), 25, "{autumn:?}");
-    assert_eq!(
-        &autumn[2..4],
-        ["2026-10-25T02:00:00+02:00", "2026-10-25T02:00:00+01:00"]
-    );
+    // 02:00 happens twice: first with the offset before the change, then with the one after.
+    let twice = |hh_mm: &str| {
+        format!(
+            "2026-10-25T02:00:00+{:02}:00",
+            berlin_offset_hours("2026-10-25", hh_mm)
+        )
+    };
+    assert_eq!(&autumn[2..4], [twice("01:00"), twice("03:00")]);
     let utc: Vec<Value> = app
         .slots_on(&store, "2026-10-25")
         .into_iter()
@@ -202,8 +206,14 @@ fn dst_day_listings_are_exact() {
     assert_eq!(utc[3], "2026-10-25T01:00:00Z");
     let normal = app.slots_on(&store, "2026-12-01");
     assert_eq!(normal.len(), 24);
-    assert_eq!(normal[10]["local_start"], "2026-12-01T10:00:00+01:00");
-    assert_eq!(normal[10]["start"], "2026-12-01T09:00:00Z");
+    assert_eq!(
+        normal[10]["local_start"],
+        berlin_local("2026-12-01", "10:00").as_str()
+    );
+    assert_eq!(
+        normal[10]["start"],
+        berlin_utc("2026-12-01", "10:00").as_str()
+    );
     assert_eq!(normal[10]["available"], 5);
 }
 
