@@ -6,14 +6,14 @@ PORT ?= 8787
 PERSIST ?= .wrangler/state
 ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
 
-.PHONY: dev test bench mock setup site wasm migrate reset fmt lint unit blackbox clean
+.PHONY: dev test bench capacity capacity-smoke mock setup site wasm migrate reset fmt lint unit blackbox clean
 
 ## dev: install what is missing, build, migrate, seed a demo and serve until Ctrl-C
 dev: setup site
 	@$(ENV); PORT=$(PORT) PERSIST=$(PERSIST) bash scripts/dev.sh
 
 ## test: the same setup, then fmt, clippy, native tests, the wasm build and the black-box tests
-test: setup site fmt lint unit wasm blackbox
+test: setup site fmt lint unit capacity-smoke wasm blackbox
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,14 @@ blackbox:
 ## target/bench/latest.json (profile wasm-dev: opt-level 1, no LTO, quick to build)
 bench: setup site
 	@$(ENV); cargo run --quiet --profile wasm-dev -p safemarket-bench
+
+## capacity: the capacity model (README "Scaling") for the town, city and country presets, or
+## a scenario given as CAPACITY_ARGS (e.g. CAPACITY_ARGS="--stores 2000 --bookings-per-day 1e6")
+capacity:
+	@$(ENV); cargo run --quiet -p safemarket-bench --bin capacity -- $(CAPACITY_ARGS)
+
+capacity-smoke:
+	@$(ENV); cargo run --quiet -p safemarket-bench --bin capacity -- --stores 5 --bookings-per-day 1000 >/dev/null
 
 ## mock: a mock server of openapi/openapi.json (Prism) on 127.0.0.1:4010 until Ctrl-C
 mock: setup

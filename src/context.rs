@@ -18,6 +18,8 @@ pub mod bindings {
     pub const STORES: &str = "STORES";
     /// Durable Object namespace: one rate limiter per api key.
     pub const KEY_LIMITER: &str = "KEY_LIMITER";
+    /// R2: archived bookings (`history/{store_id}/{YYYY-MM}/...`, NDJSON).
+    pub const HISTORY: &str = "HISTORY";
     /// Static assets (the Hugo site, Swagger UI).
     pub const ASSETS: &str = "ASSETS";
 }

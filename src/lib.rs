@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod clock;
 mod context;
+mod cron;
 mod documents;
 mod domain;
 mod error;
@@ -12,6 +13,7 @@ mod geo;
 mod geocoder;
 mod handlers;
 mod headers;
+mod history_drain;
 mod objects;
 #[cfg(test)]
 mod openapi_check;
@@ -23,7 +25,7 @@ mod respond;
 mod router;
 mod store_client;
 
-use worker::{event, Context, Date, Env, Request, Response};
+use worker::{event, Context, Date, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 use crate::context::{bindings, Ctx};
 use crate::documents::Write;
@@ -43,6 +45,12 @@ pub use safemarket_durable::StoreObject;
 #[event(start)]
 fn start() {
     console_error_panic_hook::set_once();
+}
+
+/// The Cron Trigger (wrangler.toml `[triggers] crons`): bounded pruning of D1 (see [`cron`]).
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    cron::run(&env, clock::now()).await;
 }
 
 #[event(fetch)]
@@ -176,6 +184,7 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::Live => handlers::live::live(ctx).await,
         RouteId::CreateBooking => bookings::create(ctx).await,
         RouteId::DayBookings => bookings::day(ctx).await,
+        RouteId::ExportBookings => handlers::export::export(ctx).await,
         RouteId::GetBooking => bookings::get(ctx).await,
         RouteId::CancelBooking => bookings::cancel(ctx).await,
         RouteId::RescheduleBooking => bookings::reschedule(ctx).await,

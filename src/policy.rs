@@ -264,6 +264,8 @@ pub enum Action {
     UseBookingCode,
     /// `PUT .../external/{source}`.
     WritePartnerDocument,
+    /// `GET .../bookings/export` (closed stores' history too).
+    ExportBookings,
 }
 
 /// Who may do an [`Action`].
@@ -305,7 +307,7 @@ impl Action {
         use Action::*;
         match self {
             UpdateStore | CloseStore | AddMember | RemoveMember | CreateApiKey | ListApiKeys
-            | RevokeApiKey => Rule::Owner,
+            | RevokeApiKey | ExportBookings => Rule::Owner,
             WriteSchedule | WriteStoreProfile | CheckIn | MarkNoShow => Rule::Member,
             ListDayBookings | UseBookingCode => Rule::MemberOrKey,
             WritePartnerDocument => Rule::OwnKey,

@@ -46,6 +46,7 @@ pub enum RouteId {
     Live,
     CreateBooking,
     DayBookings,
+    ExportBookings,
     GetBooking,
     CancelBooking,
     RescheduleBooking,
@@ -169,6 +170,11 @@ pub static ROUTES: &[RouteDef] = &[
         RouteId::DayBookings,
     ),
     // Before `/bookings/{booking_id}`: the first matching pattern wins.
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/bookings/export",
+        RouteId::ExportBookings,
+    ),
     route(
         "GET",
         "/api/v1/stores/{store_id}/bookings/by-code/{code}",

@@ -9,6 +9,8 @@
 //! - [`codes`]: human-readable booking codes.
 //! - [`idempotency`]: idempotency keys, records and request fingerprints.
 //! - [`listing`]: the client's JSON of a slot listing, written in one pass.
+//! - [`history`]: archived bookings, months and the R2 layout of a store's history.
+//! - [`export`]: the month export's CSV/NDJSON and its streaming merge of object and archive.
 //! - [`memory`]: an in-memory [`Inventory`] for tests.
 //! - [`protocol`]: the typed calls the Worker makes to a store's Durable Object.
 //!
@@ -19,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod booking;
 pub mod codes;
+pub mod export;
+pub mod history;
 pub mod idempotency;
 pub mod ids;
 pub mod listing;

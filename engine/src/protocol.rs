@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use chrono_tz::Tz;
 
 use crate::booking::Erased;
+use crate::history::ArchivedBooking;
 use crate::ids::{Owner, StoreId, UserId};
 use crate::listing::SlotCounts;
 use crate::slots::{local_rfc3339, Slot};
@@ -77,6 +78,7 @@ json_replies!(
     Erased,
     EntryView,
     WaitEntry,
+    Vec<ArchivedBooking>,
 );
 
 /// The client's JSON of a slot listing as the object rendered it (see
@@ -266,12 +268,28 @@ calls! {
         /// Required owner, or `None` for staff.
         owner: Option<Owner>,
     } -> WaitEntry;
+    /// One page of the bookings still in the object whose slot starts in `[from, to)`, as the
+    /// export shows them, in `(slot_start, id)` order after `after` (the last one of the page
+    /// before); at most `limit` (capped at [`EXPORT_PAGE_MAX`]).
+    "export_page" => ExportPage {
+        /// First slot start (inclusive).
+        from: DateTime<Utc>,
+        /// Last slot start (exclusive).
+        to: DateTime<Utc>,
+        /// The `(slot_start, id)` of the last booking of the page before.
+        after: Option<(DateTime<Utc>, String)>,
+        /// Page size.
+        limit: u32,
+    } -> Vec<ArchivedBooking>;
     /// Account erasure: cancel the user's future bookings, anonymise every booking of theirs.
     "erase_user" => EraseUser {
         /// The erased user.
         user: UserId,
     } -> Erased;
 }
+
+/// The largest [`ExportPage`] the object answers.
+pub const EXPORT_PAGE_MAX: u32 = 500;
 
 /// Answer to [`Ping`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

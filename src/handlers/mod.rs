@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod bookings;
 pub mod docs;
+pub mod export;
 pub mod external;
 pub mod health;
 pub mod legacy;

@@ -17,6 +17,7 @@ mod accounts;
 mod bookings;
 mod contract;
 mod edge;
+mod history;
 mod hostile;
 mod integrations;
 mod legacy;

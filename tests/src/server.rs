@@ -129,7 +129,9 @@ impl Server {
         // The build above is the one these servers run; skip wrangler's own [build].
         cmd.env("SAFEMARKET_PREBUILT", "1")
             .args(["dev", "--ip", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--show-interactive-dev-session=false", "--persist-to"])
+            // `/__scheduled?cron=...` runs the Cron Trigger on demand.
+            .args(["--show-interactive-dev-session=false", "--test-scheduled"])
+            .arg("--persist-to")
             .arg(state);
         for (name, value) in vars {
             cmd.args(["--var", &format!("{name}:{value}")]);

@@ -8,11 +8,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use safemarket_engine::protocol::{
     AcceptOffer, Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed,
-    DayBookings, EraseUser, GetBooking, GetBookingByCode, GetEntry, GetOccupancy, GetSchedule,
+    DayBookings, EraseUser, ExportPage, GetBooking, GetBookingByCode, GetEntry, GetOccupancy, GetSchedule,
     JoinWaitlist, LeaveWaitlist, ListSlots, NoShow, NumberedBooking, OwnerBookings, Ping, Pong,
     PutSchedule, RecordZone, RenderSlots, RenderedListing, Reschedule, ScheduleChanged, SlotView,
     StoreCall, StoreError, StoreRequest, WireReply, ZoneRecorded,
 };
+use safemarket_engine::history::ArchivedBooking;
+use safemarket_engine::protocol::EXPORT_PAGE_MAX;
 use safemarket_engine::waitlist;
 use safemarket_engine::{
     self as engine, BookRequest, Booking, BookingError, EntryView, Erased, FieldError, JoinRequest,
@@ -217,6 +219,7 @@ routes!(
     AcceptOffer,
     LeaveWaitlist,
     EraseUser,
+    ExportPage,
 );
 
 impl Handle for Ping {
@@ -396,6 +399,20 @@ impl Handle for DayBookings {
             .map_err(internal)?
             .into_iter()
             .map(|(_, b)| b)
+            .collect())
+    }
+}
+
+impl Handle for ExportPage {
+    fn handle(self, here: &Here<'_>) -> Result<Vec<ArchivedBooking>, StoreError> {
+        let after = self.after.as_ref().map(|(start, id)| (*start, id.as_str()));
+        let limit = self.limit.clamp(1, EXPORT_PAGE_MAX);
+        Ok(here
+            .inventory()
+            .export_page(self.from, self.to, after, limit)
+            .map_err(internal)?
+            .iter()
+            .map(ArchivedBooking::of)
             .collect())
     }
 }

@@ -432,6 +432,30 @@ impl<'a> SqlInventory<'a> {
         Ok(())
     }
 
+    /// Bookings whose slot starts in `[from, to)`, by `(slot_start, id)`, after `after`, at
+    /// most `limit` (the export's pages).
+    pub fn export_page(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Booking>, String> {
+        let (after_start, after_id) = after.unwrap_or((from, ""));
+        self.unnumbered(
+            "slot_start >= ? AND slot_start < ? AND (slot_start > ? OR (slot_start = ? AND id > ?))
+             ORDER BY slot_start, id LIMIT ?",
+            vec![
+                from.timestamp().into(),
+                to.timestamp().into(),
+                after_start.timestamp().into(),
+                after_start.timestamp().into(),
+                after_id.into(),
+                i64::from(limit).into(),
+            ],
+        )
+    }
+
     /// Bookings whose slot ended before `cutoff`, oldest first, at most `limit`.
     pub fn ended_before(
         &self,

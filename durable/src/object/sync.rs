@@ -1,27 +1,33 @@
 //! The object's alarm: carries the outbox to the D1 booking index and archives old bookings
-//! into D1 history. Both only delete locally after D1 confirmed, so a D1 outage loses nothing;
-//! the alarm retries with backoff until it succeeds.
+//! to the R2 history bucket. Both only delete locally after D1 or R2 confirmed, so an outage of
+//! either loses nothing; the alarm retries with backoff until it succeeds.
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement};
+use worker::{Bucket, D1Database, D1PreparedStatement, HttpMetadata};
 
 use super::calls::{erase_here, run_here};
 use super::sqlite::IndexEntry;
 use super::StoreObject;
-use safemarket_engine::protocol::erased_user_key;
+use safemarket_engine::history::{
+    archive_cutoff, plan_batch, ArchivedBooking, ARCHIVE_AFTER_DAYS, ARCHIVE_BATCH,
+};
+use safemarket_engine::protocol::{erased_user_key, StoreError};
 use safemarket_engine::waitlist;
-use safemarket_engine::{Owner, UserId};
+use safemarket_engine::{Inventory, Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
 /// Outbox rows per D1 batch.
 const BATCH: i64 = 100;
-/// Bookings whose slot ended longer ago than this move to D1 history.
-const ARCHIVE_AFTER_DAYS: i64 = 30;
+/// The R2 bucket of archived bookings (`wrangler.toml`).
+pub const HISTORY_BUCKET: &str = "HISTORY";
+/// A var that shifts the clock archival reads by this many seconds. For black-box tests,
+/// which cannot make bookings 30 days in the past; never set in a deployment.
+const ARCHIVE_CLOCK_OFFSET: &str = "ARCHIVE_CLOCK_OFFSET_SECONDS";
 
 #[derive(Deserialize)]
 struct OutboxRow {
@@ -40,7 +46,7 @@ fn log_error(msg: &str, cause: impl std::fmt::Display) {
     );
 }
 
-/// Upsert of one entry into `booking_index` (or `booking_history`); `version` orders updates
+/// Upsert of one entry into `booking_index`; `version` orders updates
 /// so a late retry never overwrites a newer state. Nothing is written for a booking whose
 /// owner has been erased (D1 `erased_users`): the flush erases such bookings in the store
 /// instead, so no row names an erased user again.
@@ -154,7 +160,7 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     {
         log_error("purging idempotency records failed", e);
     }
-    let next_archive = match archive(obj, &db).await {
+    let next_archive = match archive(obj, archive_now(obj)).await {
         Ok(next) => next,
         Err(e) => {
             log_error("archiving failed; will retry", e);
@@ -234,37 +240,113 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     Ok(rows.len() as i64 == BATCH || !erased.is_empty())
 }
 
-/// Moves bookings that ended more than 30 days ago to D1 history; returns when to look again.
-async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>, String> {
-    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
-    let now = Utc::now();
-    let cutoff = now - TimeDelta::days(ARCHIVE_AFTER_DAYS);
-    let inv = obj.inventory(&store_id);
-    let old = inv.ended_before(cutoff, BATCH).map_err(|e| e.to_string())?;
-    if !old.is_empty() {
-        let archived_at = safemarket_engine::format_utc(now);
-        let mut statements = Vec::with_capacity(old.len());
-        for (number, booking) in &old {
-            let entry = IndexEntry {
-                store_id: store_id.clone(),
-                number: *number,
-                booking: booking.clone(),
-            };
-            statements
-                .push(upsert_index(db, "booking_history", &entry, 0).map_err(|e| e.to_string())?);
-            statements.push(
-                db.prepare("UPDATE booking_history SET archived_at = ?2 WHERE booking_id = ?1")
-                    .bind(&[booking.id.as_str().into(), archived_at.as_str().into()])
-                    .map_err(|e| e.to_string())?,
-            );
+/// The instant archival decides at: now, unless a test shifted it ([`ARCHIVE_CLOCK_OFFSET`]).
+fn archive_now(obj: &StoreObject) -> DateTime<Utc> {
+    let offset = obj
+        .env
+        .var(ARCHIVE_CLOCK_OFFSET)
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .and_then(TimeDelta::try_seconds)
+        .unwrap_or_default();
+    Utc::now() + offset
+}
+
+/// The archive batch in flight, recorded in `meta` before R2 is written: a retry writes the
+/// same bookings under the same keys (overwriting, never duplicating) before deleting them.
+#[derive(Debug, Serialize, Deserialize)]
+struct PendingBatch {
+    /// The batch's name in its R2 keys (the object's archive sequence, zero-padded).
+    batch: String,
+    /// The bookings it moves.
+    ids: Vec<String>,
+}
+
+const PENDING_KEY: &str = "archive_pending";
+const SEQ_KEY: &str = "archive_seq";
+
+/// The batch in flight, or a new one of the bookings that ended before `cutoff` (recorded in
+/// one transaction with the sequence it takes); `None` when nothing is due.
+fn claim_batch(
+    obj: &StoreObject,
+    store_id: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<Option<PendingBatch>, StoreError> {
+    obj.atomically(|| {
+        if let Some(json) = obj.meta(PENDING_KEY)? {
+            return serde_json::from_str(&json).map(Some).map_err(super::internal);
         }
-        db.batch(statements).await.map_err(|e| e.to_string())?;
-        let ids: Vec<&str> = old.iter().map(|(_, b)| b.id.as_str()).collect();
-        inv.delete_bookings(&ids).map_err(|e| e.to_string())?;
+        let old = obj
+            .inventory(store_id)
+            .ended_before(cutoff, ARCHIVE_BATCH as i64)
+            .map_err(super::internal)?;
+        if old.is_empty() {
+            return Ok(None);
+        }
+        let seq = obj
+            .meta(SEQ_KEY)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + 1;
+        let pending = PendingBatch {
+            batch: format!("{seq:012}"),
+            ids: old.into_iter().map(|(_, b)| b.id).collect(),
+        };
+        obj.set_meta(SEQ_KEY, &seq.to_string())?;
+        obj.set_meta(
+            PENDING_KEY,
+            &serde_json::to_string(&pending).map_err(super::internal)?,
+        )?;
+        Ok(Some(pending))
+    })
+}
+
+/// Moves one batch of bookings that ended more than [`ARCHIVE_AFTER_DAYS`] days before `now`
+/// to R2 (NDJSON, one object per store-local month, see `safemarket_engine::history`) and
+/// deletes them here only after every put succeeded; returns when to look again.
+async fn archive(obj: &StoreObject, now: DateTime<Utc>) -> Result<Option<Duration>, String> {
+    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
+    let Some(tz) = obj.recorded_timezone().map_err(|e| format!("{e:?}"))? else {
+        return Ok(None);
+    };
+    let cutoff = archive_cutoff(now);
+    if let Some(pending) = claim_batch(obj, &store_id, cutoff).map_err(|e| format!("{e:?}"))? {
+        let inv = obj.inventory(&store_id);
+        let mut records = Vec::with_capacity(pending.ids.len());
+        for id in &pending.ids {
+            // One deleted meanwhile (by nothing today) simply is not archived.
+            if let Some(b) = inv.get(id)? {
+                records.push(ArchivedBooking::of(&b));
+            }
+        }
+        let bucket: Bucket = obj.env.bucket(HISTORY_BUCKET).map_err(|e| e.to_string())?;
+        for part in plan_batch(&store_id, tz, &pending.batch, &records) {
+            bucket
+                .put(part.key, part.body)
+                .http_metadata(HttpMetadata {
+                    content_type: Some("application/x-ndjson".into()),
+                    ..Default::default()
+                })
+                .execute()
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        // Only now that R2 has them.
+        obj.atomically(|| {
+            let ids: Vec<&str> = pending.ids.iter().map(String::as_str).collect();
+            obj.inventory(&store_id)
+                .delete_bookings(&ids)
+                .map_err(super::internal)?;
+            obj.sql
+                .exec("DELETE FROM meta WHERE key = ?", vec![PENDING_KEY.into()])
+                .map_err(super::internal)?;
+            Ok(())
+        })
+        .map_err(|e| format!("{e:?}"))?;
         return Ok(Some(Duration::from_millis(10)));
     }
     // Wake up when the oldest remaining booking becomes archivable (at most daily).
-    let next = match inv.oldest_end().map_err(|e| e.to_string())? {
+    let next = match obj.inventory(&store_id).oldest_end()? {
         Some(end) => {
             let due = (end + TimeDelta::days(ARCHIVE_AFTER_DAYS) - now).num_seconds();
             Some(Duration::from_secs(due.clamp(60, 24 * 3600) as u64))

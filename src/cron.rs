@@ -1,0 +1,176 @@
+//! The Cron Trigger (`[triggers] crons` in wrangler.toml): keeps D1 proportional to what is
+//! active. Each run deletes time-boxed rows in bounded batches (a batch is one statement over
+//! at most [`PRUNE_BATCH`] rows, at most [`MAX_ROUNDS`] batches per table and run, so no run
+//! holds the database long and a backlog drains over a few runs) and moves what is left of the
+//! retired `booking_history` table to R2 ([`crate::history_drain`]).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use safemarket_engine::format_utc;
+use safemarket_engine::history::ARCHIVE_AFTER_DAYS;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env};
+
+use crate::auth::throttle;
+use crate::context::bindings;
+use crate::history_drain;
+
+/// Rows one prune statement deletes at most.
+pub const PRUNE_BATCH: u32 = 1000;
+/// Batches per table and run at most.
+pub const MAX_ROUNDS: u32 = 50;
+
+/// One kind of time-boxed row and the statement that deletes a batch of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prune {
+    /// The table, for logs.
+    pub table: &'static str,
+    /// `DELETE ... WHERE rowid IN (SELECT rowid ... LIMIT ?2)` with the cutoff as `?1`.
+    pub sql: &'static str,
+    /// Rows older than this go (text or Unix seconds, as the table stores its times).
+    pub cutoff: Cutoff,
+}
+
+/// A cutoff in the representation of its column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cutoff {
+    /// RFC 3339 UTC text (fixed width, so text order is time order).
+    Text(String),
+    /// Unix seconds.
+    Seconds(i64),
+}
+
+impl Cutoff {
+    fn to_js(&self) -> JsValue {
+        match self {
+            Cutoff::Text(s) => s.as_str().into(),
+            Cutoff::Seconds(n) => (*n as f64).into(),
+        }
+    }
+}
+
+/// What a run at `now` prunes:
+/// - the per-user booking index: bookings whose slot ended more than 30 days ago (the
+///   store keeps them until then, and archives them to R2 after; `GET /me/bookings?scope=past`
+///   covers those 30 days);
+/// - failed-login rows older than the throttle's window;
+/// - sessions past their expiry (their KV copies expired with the same TTL).
+pub fn plan(now: DateTime<Utc>) -> Vec<Prune> {
+    vec![
+        Prune {
+            table: "booking_index",
+            sql: "DELETE FROM booking_index WHERE rowid IN
+                    (SELECT rowid FROM booking_index WHERE slot_end < ?1 LIMIT ?2)",
+            cutoff: Cutoff::Text(format_utc(now - TimeDelta::days(ARCHIVE_AFTER_DAYS))),
+        },
+        Prune {
+            table: "login_failures",
+            sql: "DELETE FROM login_failures WHERE rowid IN
+                    (SELECT rowid FROM login_failures WHERE at <= ?1 LIMIT ?2)",
+            cutoff: Cutoff::Seconds(now.timestamp() - throttle::WINDOW_SECS),
+        },
+        Prune {
+            table: "sessions",
+            sql: "DELETE FROM sessions WHERE rowid IN
+                    (SELECT rowid FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
+            cutoff: Cutoff::Seconds(now.timestamp()),
+        },
+    ]
+}
+
+fn log(level: &str, msg: &str, detail: serde_json::Value) {
+    let line = serde_json::json!({"level": level, "msg": msg, "detail": detail});
+    if level == "error" {
+        worker::console_error!("{line}");
+    } else {
+        worker::console_log!("{line}");
+    }
+}
+
+/// Deletes batches of one kind until one comes back short or [`MAX_ROUNDS`] ran; the rows
+/// deleted.
+async fn prune(db: &D1Database, p: &Prune) -> worker::Result<u64> {
+    let mut deleted = 0u64;
+    for _ in 0..MAX_ROUNDS {
+        let result = db
+            .prepare(p.sql)
+            .bind(&[p.cutoff.to_js(), f64::from(PRUNE_BATCH).into()])?
+            .run()
+            .await?;
+        let changes = result
+            .meta()?
+            .and_then(|m| m.changes)
+            .unwrap_or_default() as u64;
+        deleted += changes;
+        if changes < u64::from(PRUNE_BATCH) {
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
+/// One scheduled run at `now`: every prune, then the history drain; a failure of one is
+/// logged and the others still run (the next run retries).
+pub async fn run(env: &Env, now: DateTime<Utc>) {
+    let db = match env.d1(bindings::DB) {
+        Ok(db) => db,
+        Err(e) => return log("error", "cron: no D1 binding", e.to_string().into()),
+    };
+    for p in plan(now) {
+        match prune(&db, &p).await {
+            Ok(n) => log(
+                "info",
+                "cron: pruned",
+                serde_json::json!({"table": p.table, "rows": n}),
+            ),
+            Err(e) => log(
+                "error",
+                "cron: prune failed",
+                serde_json::json!({"table": p.table, "cause": e.to_string()}),
+            ),
+        }
+    }
+    match history_drain::drain(env, &db).await {
+        Ok(n) => log(
+            "info",
+            "cron: booking_history moved to R2",
+            serde_json::json!({"rows": n}),
+        ),
+        Err(e) => log(
+            "error",
+            "cron: booking_history drain failed",
+            e.to_string().into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cutoffs_keep_the_last_thirty_days_the_throttle_window_and_live_sessions() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let plan = plan(now);
+        let cutoff = |table: &str| {
+            plan.iter()
+                .find(|p| p.table == table)
+                .map(|p| p.cutoff.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            cutoff("booking_index"),
+            Cutoff::Text("2026-11-01T12:00:00Z".into())
+        );
+        assert_eq!(
+            cutoff("login_failures"),
+            Cutoff::Seconds(now.timestamp() - 15 * 60)
+        );
+        assert_eq!(cutoff("sessions"), Cutoff::Seconds(now.timestamp()));
+        for p in &plan {
+            // Bounded: every statement deletes through a LIMITed sub-select.
+            assert!(p.sql.contains("LIMIT ?2"), "{}", p.sql);
+        }
+    }
+}
