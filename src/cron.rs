@@ -96,10 +96,7 @@ async fn prune(db: &D1Database, p: &Prune) -> worker::Result<u64> {
             .bind(&[p.cutoff.to_js(), f64::from(PRUNE_BATCH).into()])?
             .run()
             .await?;
-        let changes = result
-            .meta()?
-            .and_then(|m| m.changes)
-            .unwrap_or_default() as u64;
+        let changes = result.meta()?.and_then(|m| m.changes).unwrap_or_default() as u64;
         deleted += changes;
         if changes < u64::from(PRUNE_BATCH) {
             break;

@@ -206,7 +206,10 @@ mod tests {
         let first = parse_ndjson(&puts[0].1).unwrap();
         assert_eq!(first[0].channel, Channel::App);
         assert_eq!(first[0].checked_in_at, Some(first[0].updated_at));
-        assert_eq!(parse_ndjson(&puts[1].1).unwrap()[0].channel, Channel::Unknown);
+        assert_eq!(
+            parse_ndjson(&puts[1].1).unwrap()[0].channel,
+            Channel::Unknown
+        );
         // The same rows read again (a retry after a failed delete) write the same objects.
         assert_eq!(plan(&rows).unwrap().0, puts);
     }

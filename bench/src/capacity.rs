@@ -317,7 +317,10 @@ mod tests {
         assert!((size.load - 66.0).abs() < 0.1, "{size:?}");
         assert!(size.load > size.limit);
         // The wall is where the load meets the limit: ~758 k bookings/day.
-        assert!((size.wall_bookings_per_day - 757_575.0).abs() < 10.0, "{size:?}");
+        assert!(
+            (size.wall_bookings_per_day - 757_575.0).abs() < 10.0,
+            "{size:?}"
+        );
         let town = model(&f, &Scenario::preset("town").unwrap());
         assert!(town.iter().all(|l| l.load < l.limit), "{town:?}");
         let hot = line(&country, "DO requests");
@@ -337,7 +340,10 @@ mod tests {
             .filter(per_request)
             .zip(model(&f, &double).iter().filter(per_request))
         {
-            assert!((b.load - 2.0 * a.load).abs() < 1e-9 * b.load.max(1.0), "{a:?} {b:?}");
+            assert!(
+                (b.load - 2.0 * a.load).abs() < 1e-9 * b.load.max(1.0),
+                "{a:?} {b:?}"
+            );
             if a.wall_bookings_per_day.is_finite() {
                 assert!((a.wall_bookings_per_day - b.wall_bookings_per_day).abs() < 1e-6);
             }
@@ -353,7 +359,11 @@ mod tests {
         });
         let f = Figures::from_json(Figures::committed(), &doc, "latest.json");
         assert_eq!(
-            (f.cpu_ms_per_booking, f.cpu_ms_per_availability, f.d1_bytes_per_row),
+            (
+                f.cpu_ms_per_booking,
+                f.cpu_ms_per_availability,
+                f.d1_bytes_per_row
+            ),
             (5.0, 12.0, 200.0)
         );
         assert_eq!(f.d1_rows_per_booking, 1.5);

@@ -172,25 +172,49 @@ pub enum Need {
     Archive,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Queued {
-    start: DateTime<Utc>,
-    id: String,
-    newest_first: Reverse<DateTime<Utc>>,
-    seq: u64,
+/// A record in the merge's heap, ordered by `(slot_start, id)`, the newest copy first.
+#[derive(Debug)]
+struct Queued(ArchivedBooking);
+
+impl Queued {
+    fn key(&self) -> (DateTime<Utc>, &str, Reverse<DateTime<Utc>>) {
+        (
+            self.0.slot_start,
+            self.0.id.as_str(),
+            Reverse(self.0.updated_at),
+        )
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 /// The streaming merge of one month (see the module docs).
 #[derive(Debug)]
 pub struct Merge {
     heap: BinaryHeap<Reverse<Queued>>,
-    records: std::collections::HashMap<u64, ArchivedBooking>,
-    seq: u64,
     object: Unread,
     archive: Unread,
 }
 
-/// What [`Merge::next`] asks for.
+/// What [`Merge::step`] asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// The next record of the month.
@@ -212,8 +236,6 @@ impl Merge {
     pub fn new() -> Self {
         Merge {
             heap: BinaryHeap::new(),
-            records: std::collections::HashMap::new(),
-            seq: 0,
             object: Unread::From(DateTime::<Utc>::MIN_UTC),
             archive: Unread::From(DateTime::<Utc>::MIN_UTC),
         }
@@ -221,16 +243,8 @@ impl Merge {
 
     /// Adds records read from a source (any order).
     pub fn add(&mut self, records: Vec<ArchivedBooking>) {
-        for r in records {
-            self.seq += 1;
-            self.heap.push(Reverse(Queued {
-                start: r.slot_start,
-                id: r.id.clone(),
-                newest_first: Reverse(r.updated_at),
-                seq: self.seq,
-            }));
-            self.records.insert(self.seq, r);
-        }
+        self.heap
+            .extend(records.into_iter().map(|r| Reverse(Queued(r))));
     }
 
     /// Records how far the object's pages have been read.
@@ -244,13 +258,9 @@ impl Merge {
     }
 
     /// The next step: a record when one is ready, else the source to read.
-    pub fn next(&mut self) -> Step {
-        if let Some(Reverse(head)) = self.heap.peek() {
-            let ready = {
-                let r = &self.records[&head.seq];
-                self.object.admits(r) && self.archive.admits(r)
-            };
-            if ready {
+    pub fn step(&mut self) -> Step {
+        if let Some(Reverse(Queued(head))) = self.heap.peek() {
+            if self.object.admits(head) && self.archive.admits(head) {
                 return self.pop_latest_copy();
             }
         } else if self.object == Unread::Done && self.archive == Unread::Done {
@@ -265,23 +275,19 @@ impl Merge {
         Step::Read(need)
     }
 
-    /// Pops the head and every other copy of the same booking, emitting the latest.
+    /// Pops the head and every other copy of the same booking, emitting the head (the
+    /// newest copy: the heap orders copies newest first).
     fn pop_latest_copy(&mut self) -> Step {
-        let Some(Reverse(head)) = self.heap.pop() else {
+        let Some(Reverse(Queued(head))) = self.heap.pop() else {
             return Step::Finished;
         };
-        while let Some(Reverse(next)) = self.heap.peek() {
-            if next.start != head.start || next.id != head.id {
+        while let Some(Reverse(Queued(next))) = self.heap.peek() {
+            if next.slot_start != head.slot_start || next.id != head.id {
                 break;
             }
-            let seq = next.seq;
             self.heap.pop();
-            self.records.remove(&seq);
         }
-        match self.records.remove(&head.seq) {
-            Some(r) => Step::Emit(r),
-            None => Step::Finished,
-        }
+        Step::Emit(head)
     }
 }
 
@@ -345,8 +351,13 @@ mod tests {
         assert_eq!(Format::parse("xlsx"), None);
     }
 
-    /// Runs a merge over an object paged `page` at a time and archive runs opened lazily.
-    fn run(object: &[ArchivedBooking], runs: &[Vec<ArchivedBooking>], page: usize) -> Vec<String> {
+    /// Runs a merge over an object paged `page` at a time and archive runs opened lazily: the
+    /// ids emitted and the most records the merge held at once.
+    fn run_held(
+        object: &[ArchivedBooking],
+        runs: &[Vec<ArchivedBooking>],
+        page: usize,
+    ) -> (Vec<String>, usize) {
         let mut object: Vec<ArchivedBooking> = object.to_vec();
         object.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         let mut runs: Vec<Vec<ArchivedBooking>> = runs.to_vec();
@@ -357,9 +368,9 @@ mod tests {
         let (mut obj_at, mut run_at) = (0, 0);
         let mut merge = Merge::new();
         let mut out = Vec::new();
-        let mut opened_max = 0usize;
+        let mut held = 0usize;
         loop {
-            match merge.next() {
+            match merge.step() {
                 Step::Emit(r) => out.push(r.id),
                 Step::Finished => break,
                 Step::Read(Need::Object) => {
@@ -372,13 +383,14 @@ mod tests {
                         _ => Unread::Done,
                     };
                     merge.add(chunk);
+                    held = held.max(merge.heap.len());
                     merge.object_read(unread);
                 }
                 Step::Read(Need::Archive) => {
                     if let Some(r) = runs.get(run_at) {
                         merge.add(r.clone());
                         run_at += 1;
-                        opened_max = opened_max.max(merge.heap.len());
+                        held = held.max(merge.heap.len());
                     }
                     merge.archive_read(match runs.get(run_at) {
                         Some(next) => Unread::From(next[0].slot_start),
@@ -387,7 +399,11 @@ mod tests {
                 }
             }
         }
-        out
+        (out, held)
+    }
+
+    fn run(object: &[ArchivedBooking], runs: &[Vec<ArchivedBooking>], page: usize) -> Vec<String> {
+        run_held(object, runs, page).0
     }
 
     #[test]
@@ -399,14 +415,40 @@ mod tests {
             vec![rec("c1", 50), rec("c2", 200)],
         ];
         let ids = run(&object, &runs, 3);
-        let mut expected: Vec<ArchivedBooking> =
-            object.iter().chain(runs.iter().flatten()).cloned().collect();
+        let mut expected: Vec<ArchivedBooking> = object
+            .iter()
+            .chain(runs.iter().flatten())
+            .cloned()
+            .collect();
         expected.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         assert_eq!(
             ids,
             expected.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
         );
         assert_eq!(run(&[], &[], 3), Vec::<String>::new());
+        // A long month in many small runs and pages is never held whole.
+        let long: Vec<_> = (0..200).map(|i| rec(&format!("o{i:03}"), i * 10)).collect();
+        let runs: Vec<Vec<_>> = (0..20)
+            .map(|r| {
+                (0..10)
+                    .map(|i| rec(&format!("a{r:02}{i}"), r * 100 + i * 10 + 5))
+                    .collect()
+            })
+            .collect();
+        let (ids, held) = run_held(&long, &runs, 10);
+        assert_eq!(ids.len(), 400);
+        let starts: Vec<i64> = ids
+            .iter()
+            .map(|id| match id.strip_prefix('o') {
+                Some(n) => n.parse::<i64>().unwrap() * 10,
+                None => {
+                    let (r, i) = id[1..].split_at(2);
+                    r.parse::<i64>().unwrap() * 100 + i.parse::<i64>().unwrap() * 10 + 5
+                }
+            })
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{ids:?}");
+        assert!(held <= 40, "held {held} of 400");
         assert_eq!(run(&object[..2], &[], 2), ["o0", "o1"]);
     }
 
@@ -415,15 +457,15 @@ mod tests {
         let mut newer = rec("x", 10);
         newer.status = BookingStatus::NoShow;
         newer.updated_at = at(60);
-        let runs = vec![vec![rec("x", 10), rec("y", 11)], vec![newer.clone()]];
+        let runs = [vec![rec("x", 10), rec("y", 11)], vec![newer.clone()]];
         let mut merge = Merge::new();
         merge.add(runs[0].clone());
         merge.add(runs[1].clone());
         merge.add(vec![rec("x", 10)]);
         merge.object_read(Unread::Done);
         merge.archive_read(Unread::Done);
-        assert_eq!(merge.next(), Step::Emit(newer));
-        assert_eq!(merge.next(), Step::Emit(rec("y", 11)));
-        assert_eq!(merge.next(), Step::Finished);
+        assert_eq!(merge.step(), Step::Emit(newer));
+        assert_eq!(merge.step(), Step::Emit(rec("y", 11)));
+        assert_eq!(merge.step(), Step::Finished);
     }
 }

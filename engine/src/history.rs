@@ -235,7 +235,12 @@ pub fn month_prefix(store_id: &str, month: Month) -> String {
 /// The R2 key of the part of archive batch `batch` (a name unique within the store: the
 /// object's batch sequence, or the first booking id of a batch moved from D1) that falls in
 /// `month` and whose first booking starts at `first_start`.
-pub fn archive_key(store_id: &str, month: Month, first_start: DateTime<Utc>, batch: &str) -> String {
+pub fn archive_key(
+    store_id: &str,
+    month: Month,
+    first_start: DateTime<Utc>,
+    batch: &str,
+) -> String {
     format!(
         "{}{}-{batch}.ndjson",
         month_prefix(store_id, month),
@@ -354,7 +359,16 @@ mod tests {
 
     #[test]
     fn months_parse_strictly_and_bound_local_months() {
-        for bad in ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "1999-12", "２０２６-01", ""] {
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-01",
+            "2026/01",
+            "1999-12",
+            "２０２６-01",
+            "",
+        ] {
             assert_eq!(Month::parse(bad), Err(InvalidMonth), "{bad}");
         }
         let m = Month::parse("2026-03").unwrap();
@@ -364,7 +378,10 @@ mod tests {
         // The month ends in summer time.
         assert_eq!(to, at("2026-03-31T22:00:00Z"));
         let dec = Month::parse("2026-12").unwrap();
-        assert_eq!(dec.bounds(chrono_tz::UTC).unwrap().1, at("2027-01-01T00:00:00Z"));
+        assert_eq!(
+            dec.bounds(chrono_tz::UTC).unwrap().1,
+            at("2027-01-01T00:00:00Z")
+        );
         // 23:30 UTC on the last day of a month is already the next month in Berlin.
         assert_eq!(
             Month::of(at("2026-03-31T22:30:00Z"), chrono_tz::Europe::Berlin).to_string(),
@@ -402,7 +419,10 @@ mod tests {
         let mut shuffled = records.clone();
         shuffled.reverse();
         assert_eq!(plan_batch("s1", tz, "000000000007", &shuffled), parts);
-        assert_eq!(key_first_start(&parts[1].key), Some(at("2026-09-30T22:30:00Z")));
+        assert_eq!(
+            key_first_start(&parts[1].key),
+            Some(at("2026-09-30T22:30:00Z"))
+        );
         assert_eq!(key_first_start("history/s1/2026-10/junk"), None);
     }
 

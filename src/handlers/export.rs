@@ -51,10 +51,9 @@ pub async fn export(ctx: Ctx) -> Result<Response, ApiError> {
     )?;
     let db = ctx.db()?;
     let store = policy::store(&ctx, &db, &user, Action::ExportBookings).await?;
-    let tz: Tz = store
-        .timezone
-        .parse()
-        .map_err(|_| ApiError::Internal(format!("store {} has zone {}", store.id, store.timezone)))?;
+    let tz: Tz = store.timezone.parse().map_err(|_| {
+        ApiError::Internal(format!("store {} has zone {}", store.id, store.timezone))
+    })?;
     let (from, to) = month
         .bounds(tz)
         .ok_or_else(|| ApiError::invalid("month", "is not a month in the store's zone"))?;
@@ -141,7 +140,7 @@ impl Export {
             out.push_str(&self.format.preamble());
         }
         while out.len() < CHUNK {
-            match self.merge.next() {
+            match self.merge.step() {
                 Step::Emit(r) => out.push_str(&self.format.line(&r)),
                 Step::Finished => {
                     self.finished = true;
@@ -237,7 +236,13 @@ mod tests {
             fields(parse_query(Some("2026-13"), Some("xlsx")).unwrap_err()),
             ["month", "format"]
         );
-        assert_eq!(fields(parse_query(None, Some("csv")).unwrap_err()), ["month"]);
-        assert_eq!(fields(parse_query(Some("2026-01"), None).unwrap_err()), ["format"]);
+        assert_eq!(
+            fields(parse_query(None, Some("csv")).unwrap_err()),
+            ["month"]
+        );
+        assert_eq!(
+            fields(parse_query(Some("2026-01"), None).unwrap_err()),
+            ["format"]
+        );
     }
 }

@@ -68,6 +68,9 @@ fn month_in(days_ahead: i64) -> String {
     utc_date_in(days_ahead)[..7].to_string()
 }
 
+/// Bookings per month: `(month, [(slot_start, id)])`.
+type ByMonth = Vec<(String, Vec<(String, String)>)>;
+
 /// Expected export rows: `(slot_start, id)` sorted, per month.
 fn sorted(mut rows: Vec<(String, String)>) -> Vec<String> {
     rows.sort();
@@ -77,11 +80,17 @@ fn sorted(mut rows: Vec<(String, String)>) -> Vec<String> {
 /// Asserts the month's CSV and NDJSON both list exactly `expected` (ids, in order) and returns
 /// the CSV records by id and the NDJSON objects.
 #[track_caller]
-fn check_month(api: &Api, store: &Store, month: &str, expected: &[String]) -> (Vec<Vec<String>>, Vec<Value>) {
+fn check_month(
+    api: &Api,
+    store: &Store,
+    month: &str,
+    expected: &[String],
+) -> (Vec<Vec<String>>, Vec<Value>) {
     let csv = export(api, store, month, "csv");
     csv.expect_status(200);
     assert!(
-        csv.header("content-type").is_some_and(|t| t.starts_with("text/csv")),
+        csv.header("content-type")
+            .is_some_and(|t| t.starts_with("text/csv")),
         "{:?}",
         csv.headers
     );
@@ -108,15 +117,11 @@ fn check_month(api: &Api, store: &Store, month: &str, expected: &[String]) -> (V
 /// Books, for `app`'s store: two shoppers in one slot, one of them again later, and the
 /// hotline for an awkwardly named caller; returns `(slot_start, id)` per month and the
 /// caller's booking id.
-fn book_a_mix(
-    app: &TestApp,
-    owner: &TestUser,
-    store: &Store,
-) -> (Vec<(String, Vec<(String, String)>)>, String) {
+fn book_a_mix(app: &TestApp, owner: &TestUser, store: &Store) -> (ByMonth, String) {
     let api = app.api();
     let (ada, bob) = (register(api, "export-ada"), register(api, "export-bob"));
     let phone = hotline(api, owner, store);
-    let mut by_month: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    let mut by_month: ByMonth = Vec::new();
     let mut add = |days: i64, slot: &str, id: String| {
         let month = month_in(days);
         match by_month.iter_mut().find(|(m, _)| *m == month) {
@@ -178,7 +183,9 @@ fn the_export_is_the_owners_and_refuses_bad_months_and_formats() {
     let path = store.path(&format!("/bookings/export?month={month}&format=csv"));
     app.api().get(&path).expect_problem(401, "unauthorized");
     let stranger = app.user("export-stranger");
-    app.client(&stranger).get(&path).expect_problem(403, "forbidden");
+    app.client(&stranger)
+        .get(&path)
+        .expect_problem(403, "forbidden");
     let staff = app.user("export-staff");
     app.client(&owner)
         .post(
@@ -186,7 +193,9 @@ fn the_export_is_the_owners_and_refuses_bad_months_and_formats() {
             &json!({"email": staff.email, "role": "staff"}),
         )
         .expect_status(201);
-    app.client(&staff).get(&path).expect_problem(403, "forbidden");
+    app.client(&staff)
+        .get(&path)
+        .expect_problem(403, "forbidden");
     hotline(app.api(), &owner, &store)
         .get(&path)
         .expect_problem(403, "forbidden");
@@ -247,7 +256,12 @@ fn archived_bookings_leave_the_object_for_r2_and_are_still_exported() {
         let status = api.get(&store.path(&format!("/bookings/{caller}"))).status;
         (status == 404, status)
     });
-    assert_eq!(gone, 404, "the booking was not archived:\n{}", srv.log_tail());
+    assert_eq!(
+        gone,
+        404,
+        "the booking was not archived:\n{}",
+        srv.log_tail()
+    );
     for (month, rows) in by_month {
         let expected = sorted(rows);
         let ids = eventually(|| {
@@ -346,7 +360,10 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
         .as_array()
         .map(|a| a.iter().filter_map(|b| b["id"].as_str()).collect())
         .unwrap_or_default();
-    assert!(ids.contains(&recent.as_str()) && !ids.contains(&old.as_str()), "{ids:?}");
+    assert!(
+        ids.contains(&recent.as_str()) && !ids.contains(&old.as_str()),
+        "{ids:?}"
+    );
     // booking_history moved to R2: gone from D1, in its month's export, naming no user.
     assert!(app
         .d1_rows(&format!(
@@ -357,7 +374,8 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
     nd.expect_status(200);
     assert!(nd.text.contains(&archived), "{}", nd.text);
     assert!(!nd.text.contains(&user.id), "{}", nd.text);
-    let line: Value = serde_json::from_str(nd.text.lines().next().unwrap_or("{}")).unwrap_or_default();
+    let line: Value =
+        serde_json::from_str(nd.text.lines().next().unwrap_or("{}")).unwrap_or_default();
     assert_eq!(line["status"], "checked_in");
     assert_eq!(line["checked_in_at"], "2025-03-10T09:05:00Z");
     // A second run finds nothing more to do and keeps what it kept.

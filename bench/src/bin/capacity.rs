@@ -27,7 +27,11 @@ fn figures(explicit: Option<PathBuf>) -> Result<Figures, String> {
         if let Ok(text) = std::fs::read_to_string(&path) {
             let doc: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let shown = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+            let shown = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             // The committed file holds the figures under the bench's own field names.
             let base = Figures::from_json(Figures::committed(), &doc["measured"], &shown);
             return Ok(Figures::from_json(base, &doc, &shown));
@@ -79,7 +83,11 @@ fn run() -> Result<(), String> {
                 }
                 custom = Some(s);
             }
-            other => return Err(format!("unknown argument {other} (see bench/src/bin/capacity.rs)")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (see bench/src/bin/capacity.rs)"
+                ))
+            }
         }
     }
     match custom {

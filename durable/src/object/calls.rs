@@ -6,15 +6,15 @@ use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use safemarket_engine::protocol::{
-    AcceptOffer, Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed,
-    DayBookings, EraseUser, ExportPage, GetBooking, GetBookingByCode, GetEntry, GetOccupancy, GetSchedule,
-    JoinWaitlist, LeaveWaitlist, ListSlots, NoShow, NumberedBooking, OwnerBookings, Ping, Pong,
-    PutSchedule, RecordZone, RenderSlots, RenderedListing, Reschedule, ScheduleChanged, SlotView,
-    StoreCall, StoreError, StoreRequest, WireReply, ZoneRecorded,
-};
 use safemarket_engine::history::ArchivedBooking;
 use safemarket_engine::protocol::EXPORT_PAGE_MAX;
+use safemarket_engine::protocol::{
+    AcceptOffer, Book, Booked, Cancel, CancelByCode, CancelByNumber, CheckIn, CloseStore, Closed,
+    DayBookings, EraseUser, ExportPage, GetBooking, GetBookingByCode, GetEntry, GetOccupancy,
+    GetSchedule, JoinWaitlist, LeaveWaitlist, ListSlots, NoShow, NumberedBooking, OwnerBookings,
+    Ping, Pong, PutSchedule, RecordZone, RenderSlots, RenderedListing, Reschedule, ScheduleChanged,
+    SlotView, StoreCall, StoreError, StoreRequest, WireReply, ZoneRecorded,
+};
 use safemarket_engine::waitlist;
 use safemarket_engine::{
     self as engine, BookRequest, Booking, BookingError, EntryView, Erased, FieldError, JoinRequest,
