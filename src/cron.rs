@@ -18,6 +18,11 @@ use crate::history_drain;
 pub const PRUNE_BATCH: u32 = 1000;
 /// Batches per table and run at most.
 pub const MAX_ROUNDS: u32 = 50;
+/// Days after its slot ended that a booking's index row is kept: one more than the store's
+/// object keeps the booking, so an account erasure (which finds the stores to erase in through
+/// the index) still reaches every store that holds a booking naming the user; the archive
+/// names no one.
+pub const INDEX_KEPT_DAYS: i64 = ARCHIVE_AFTER_DAYS + 1;
 
 /// One kind of time-boxed row and the statement that deletes a batch of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +54,9 @@ impl Cutoff {
 }
 
 /// What a run at `now` prunes:
-/// - the per-user booking index: bookings whose slot ended more than 30 days ago (the
-///   store keeps them until then, and archives them to R2 after; `GET /me/bookings?scope=past`
-///   covers those 30 days);
+/// - the per-user booking index: bookings whose slot ended more than [`INDEX_KEPT_DAYS`] ago
+///   (the store archives them to R2 after 30; `GET /me/bookings?scope=past` covers the last
+///   30 days);
 /// - failed-login rows older than the throttle's window;
 /// - sessions past their expiry (their KV copies expired with the same TTL).
 pub fn plan(now: DateTime<Utc>) -> Vec<Prune> {
@@ -60,7 +65,7 @@ pub fn plan(now: DateTime<Utc>) -> Vec<Prune> {
             table: "booking_index",
             sql: "DELETE FROM booking_index WHERE rowid IN
                     (SELECT rowid FROM booking_index WHERE slot_end < ?1 LIMIT ?2)",
-            cutoff: Cutoff::Text(format_utc(now - TimeDelta::days(ARCHIVE_AFTER_DAYS))),
+            cutoff: Cutoff::Text(format_utc(now - TimeDelta::days(INDEX_KEPT_DAYS))),
         },
         Prune {
             table: "login_failures",
@@ -145,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cutoffs_keep_the_last_thirty_days_the_throttle_window_and_live_sessions() {
+    fn cutoffs_keep_thirty_one_days_the_throttle_window_and_live_sessions() {
         let now = DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -158,7 +163,7 @@ mod tests {
         };
         assert_eq!(
             cutoff("booking_index"),
-            Cutoff::Text("2026-11-01T12:00:00Z".into())
+            Cutoff::Text("2026-10-31T12:00:00Z".into())
         );
         assert_eq!(
             cutoff("login_failures"),
