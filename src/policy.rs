@@ -264,6 +264,12 @@ pub enum Action {
     UseBookingCode,
     /// `PUT .../external/{source}`.
     WritePartnerDocument,
+    /// `POST .../webhooks`.
+    CreateWebhook,
+    /// `GET .../webhooks` and a webhook's deliveries log.
+    ListWebhooks,
+    /// `DELETE .../webhooks/{webhook_id}`: also on closed stores.
+    DeleteWebhook,
 }
 
 /// Who may do an [`Action`].
@@ -305,7 +311,7 @@ impl Action {
         use Action::*;
         match self {
             UpdateStore | CloseStore | AddMember | RemoveMember | CreateApiKey | ListApiKeys
-            | RevokeApiKey => Rule::Owner,
+            | RevokeApiKey | CreateWebhook | ListWebhooks | DeleteWebhook => Rule::Owner,
             WriteSchedule | WriteStoreProfile | CheckIn | MarkNoShow => Rule::Member,
             ListDayBookings | UseBookingCode => Rule::MemberOrKey,
             WritePartnerDocument => Rule::OwnKey,
@@ -318,7 +324,12 @@ impl Action {
         use Action::*;
         matches!(
             self,
-            UpdateStore | AddMember | CreateApiKey | WriteStoreProfile | WritePartnerDocument
+            UpdateStore
+                | AddMember
+                | CreateApiKey
+                | WriteStoreProfile
+                | WritePartnerDocument
+                | CreateWebhook
         )
     }
 }

@@ -19,11 +19,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod booking;
 pub mod codes;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod listing;
 pub mod memory;
 pub mod protocol;
+pub mod reminders;
 pub mod schedule;
 pub mod slots;
 pub mod waitlist;

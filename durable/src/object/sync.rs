@@ -1,6 +1,8 @@
-//! The object's alarm: carries the outbox to the D1 booking index and archives old bookings
-//! into D1 history. Both only delete locally after D1 confirmed, so a D1 outage loses nothing;
-//! the alarm retries with backoff until it succeeds.
+//! The object's alarm: carries the outbox to the D1 booking index and its events to the
+//! webhook delivery queue, records due reminders, and archives old bookings into D1 history.
+//! Outbox rows are only deleted after D1 and the queue both confirmed, so an outage of either
+//! loses nothing; the alarm retries with backoff until it succeeds (a retried batch may reach
+//! the queue twice: delivery is at least once, and receivers deduplicate by event id).
 
 use std::time::Duration;
 
@@ -10,16 +12,19 @@ use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement};
 
 use super::calls::{erase_here, run_here};
-use super::sqlite::IndexEntry;
+use super::sqlite::{IndexEntry, OutboxItem};
 use super::StoreObject;
+use safemarket_engine::events::EventRecord;
 use safemarket_engine::protocol::erased_user_key;
-use safemarket_engine::waitlist;
+use safemarket_engine::{reminders, waitlist};
 use safemarket_engine::{Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
 /// Outbox rows per D1 batch.
 const BATCH: i64 = 100;
+/// The queue the Worker's consumer delivers webhooks from (wrangler.toml).
+const EVENTS_QUEUE: &str = "WEBHOOK_EVENTS";
 /// Bookings whose slot ended longer ago than this move to D1 history.
 const ARCHIVE_AFTER_DAYS: i64 = 30;
 
@@ -125,7 +130,17 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
         log_error("waiting-list due work failed; will retry", format!("{e:?}"));
         return Some(Duration::from_secs(5));
     }
-    let next_due = match run_here(obj, &store_id, |inv, ctx| waitlist::next_due(inv, ctx)) {
+    let next_reminder = match remind_due(obj, &store_id) {
+        Ok(next) => next,
+        Err(e) => {
+            log_error("reminders failed; will retry", e);
+            Some(Utc::now() + TimeDelta::seconds(5))
+        }
+    };
+    let next_due = match run_here(obj, &store_id, |inv, ctx| {
+        let due = waitlist::next_due(inv, ctx)?;
+        Ok([due, next_reminder].into_iter().flatten().min())
+    }) {
         Ok(due) => due.map(|at| {
             let ms = (at - Utc::now()).num_milliseconds().max(0);
             Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -165,6 +180,49 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     [next_due, next_archive].into_iter().flatten().min()
 }
 
+/// Records the `booking.reminder` events due now (one transaction) and answers when the next
+/// one falls due.
+fn remind_due(obj: &StoreObject, store_id: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    let Some(before) = obj
+        .schedule()
+        .map_err(|e| format!("{e:?}"))?
+        .and_then(|s| s.reminder_before())
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let (from, to) = reminders::due_window(before, now);
+    obj.atomically(|| {
+        let inv = obj.inventory(store_id);
+        for booking in inv.unreminded_between(from, to).map_err(super::internal)? {
+            if reminders::is_due(&booking, false, before, now) {
+                inv.remind(&booking, now).map_err(super::internal)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    let next = obj
+        .inventory(store_id)
+        .next_unreminded_start_after(to)
+        .map_err(|e| e.to_string())?;
+    Ok(reminders::next_due(before, next))
+}
+
+/// Hands `events` to the delivery queue in one batch (at most [`BATCH`] messages, each the
+/// JSON text of an [`EventRecord`]).
+async fn enqueue(obj: &StoreObject, events: &[EventRecord]) -> Result<(), String> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let queue = obj.env.queue(EVENTS_QUEUE).map_err(|e| e.to_string())?;
+    let mut bodies = Vec::with_capacity(events.len());
+    for event in events {
+        bodies.push(serde_json::to_string(event).map_err(|e| e.to_string())?);
+    }
+    queue.send_batch(bodies).await.map_err(|e| e.to_string())
+}
+
 #[derive(Deserialize)]
 struct ErasedRow {
     user_hash: String,
@@ -190,9 +248,14 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         return Ok(false);
     };
     let mut entries = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
     let mut owners: Vec<UserId> = Vec::new();
     for row in &rows {
-        let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        let item: OutboxItem = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        events.extend(item.event());
+        let OutboxItem::Index(entry) = item else {
+            continue;
+        };
         if let Some(owner) = entry.user_id() {
             if !owners.contains(owner) {
                 owners.push(owner.clone());
@@ -227,7 +290,10 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
             erase_here(obj, &store_id, &Owner::User(owner)).map_err(|e| format!("{e:?}"))?;
         }
     }
-    // Only now that D1 has them.
+    // The events after their index rows, so a receiver that reads the API back finds the
+    // change in `GET /me/bookings`.
+    enqueue(obj, &events).await?;
+    // Only now that D1 and the queue have them.
     obj.sql
         .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
         .map_err(|e| e.to_string())?;
@@ -249,6 +315,7 @@ async fn archive(obj: &StoreObject, db: &D1Database) -> Result<Option<Duration>,
                 store_id: store_id.clone(),
                 number: *number,
                 booking: booking.clone(),
+                event: None,
             };
             statements
                 .push(upsert_index(db, "booking_history", &entry, 0).map_err(|e| e.to_string())?);
