@@ -532,3 +532,26 @@ fn the_qr_code_reads_back_as_the_booking_code() {
         .get(&path)
         .expect_problem(404, "not-found");
 }
+
+#[blackbox]
+fn freed_places_offered_to_the_waiting_list_are_an_event() {
+    let app = TestApp::shared();
+    let owner = app.owner("offer-hook-owner");
+    let store = app.store_open_all_day(&owner, 30, 1);
+    let receiver = Receiver::start(&[]);
+    create_webhook(&app, &owner, &store, &receiver.url, &["waitlist.offered"]);
+    let slot = app.slot(&store, 2, 20);
+    let (first, waiting) = (app.shopper("offer-first"), app.shopper("offer-waiting"));
+    let booking = app.book(&first, &store, &slot).created();
+    let entry = app
+        .client(&waiting)
+        .post(&store.path("/waitlist"), &json!({"slot_start": slot}));
+    entry.expect_status(201);
+
+    app.cancel(&first, &booking).expect_status(204);
+    let offered = receiver.wait_for_type("waitlist.offered", FIRST_TRY).json();
+    assert_eq!(offered["data"]["id"], entry.json()["id"]);
+    assert_eq!(offered["data"]["status"], "offered");
+    assert!(offered["data"]["offer_expires_at"].is_string(), "{offered}");
+    assert_eq!(types(&receiver.received()), ["waitlist.offered"]);
+}
