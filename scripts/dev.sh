@@ -12,7 +12,8 @@ wrangler d1 migrations apply DB --local --persist-to "$PERSIST" >/dev/null
 # Own process group, so Ctrl-C (or any exit) stops wrangler and workerd together.
 set -m
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
-    --show-interactive-dev-session=false --log-level warn </dev/null &
+    --show-interactive-dev-session=false --log-level warn \
+    --var WEBHOOK_ALLOW_LOOPBACK:1 </dev/null &
 wrangler_pid=$!
 set +m
 stop() { kill -TERM -- "-$wrangler_pid" 2>/dev/null || true; wait "$wrangler_pid" 2>/dev/null || true; }

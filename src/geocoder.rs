@@ -108,7 +108,7 @@ fn get_request(url: &str) -> worker::Result<Request> {
 }
 
 /// Runs `fut` until it completes or `timeout` passes (`None`).
-async fn within<T>(timeout: Duration, fut: impl Future<Output = T>) -> Option<T> {
+pub(crate) async fn within<T>(timeout: Duration, fut: impl Future<Output = T>) -> Option<T> {
     let mut fut = pin!(fut);
     let mut delay = pin!(Delay::from(timeout));
     poll_fn(|cx| {

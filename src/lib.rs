@@ -14,25 +14,30 @@ mod geocoder;
 mod handlers;
 mod headers;
 mod history_drain;
+mod ics;
+mod notify;
 mod objects;
 #[cfg(test)]
 mod openapi_check;
 mod pagination;
 mod policy;
+mod qr;
 mod repo;
 mod request_log;
 mod respond;
 mod router;
 mod store_client;
 
-use worker::{event, Context, Date, Env, Request, Response, ScheduleContext, ScheduledEvent};
+use worker::{
+    event, Context, Date, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,
+};
 
 use crate::context::{bindings, Ctx};
 use crate::documents::Write;
 use crate::error::ApiError;
 use crate::handlers::{
-    accounts, api_keys, bookings, external, me, members, schedule, store_profile, store_search,
-    stores, waitlist,
+    accounts, api_keys, bookings, calendar, external, me, members, schedule, store_profile,
+    store_search, stores, waitlist, webhooks,
 };
 use crate::request_log::RequestLog;
 use crate::router::{Matched, RouteId};
@@ -129,6 +134,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     Ok(resp)
 }
 
+/// The webhook delivery queue's consumer (see [`notify::consumer`]).
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
+    notify::consumer::consume(batch, env).await
+}
+
 /// The site's pages (wrangler.toml `run_worker_first`; stylesheets, scripts and images are
 /// served without the Worker, with `_headers`): the asset with the security headers set by
 /// its content type, HSTS included on https (the assets' answers have immutable headers,
@@ -201,5 +212,12 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::ListApiKeys => api_keys::list(ctx).await,
         RouteId::RevokeApiKey => api_keys::revoke(ctx).await,
         RouteId::PutExternalDocument => external::put(ctx).await,
+        RouteId::CreateWebhook => webhooks::create(ctx).await,
+        RouteId::ListWebhooks => webhooks::list(ctx).await,
+        RouteId::DeleteWebhook => webhooks::delete(ctx).await,
+        RouteId::WebhookDeliveries => webhooks::deliveries(ctx).await,
+        RouteId::CreateCalendarFeed => calendar::create(ctx).await,
+        RouteId::CalendarFeed => calendar::feed(ctx).await,
+        RouteId::BookingQr => bookings::qr(ctx).await,
     }
 }

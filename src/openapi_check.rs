@@ -52,7 +52,8 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 fn path_params(pattern: &str) -> Vec<&str> {
     pattern
         .split('/')
-        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.split_once('}')))
+        .map(|(name, _)| name)
         .collect()
 }
 

@@ -266,6 +266,12 @@ pub enum Action {
     WritePartnerDocument,
     /// `GET .../bookings/export` (closed stores' history too).
     ExportBookings,
+    /// `POST .../webhooks`.
+    CreateWebhook,
+    /// `GET .../webhooks` and a webhook's deliveries log.
+    ListWebhooks,
+    /// `DELETE .../webhooks/{webhook_id}`: also on closed stores.
+    DeleteWebhook,
 }
 
 /// Who may do an [`Action`].
@@ -307,7 +313,9 @@ impl Action {
         use Action::*;
         match self {
             UpdateStore | CloseStore | AddMember | RemoveMember | CreateApiKey | ListApiKeys
-            | RevokeApiKey | ExportBookings => Rule::Owner,
+            | RevokeApiKey | ExportBookings | CreateWebhook | ListWebhooks | DeleteWebhook => {
+                Rule::Owner
+            }
             WriteSchedule | WriteStoreProfile | CheckIn | MarkNoShow => Rule::Member,
             ListDayBookings | UseBookingCode => Rule::MemberOrKey,
             WritePartnerDocument => Rule::OwnKey,
@@ -320,7 +328,12 @@ impl Action {
         use Action::*;
         matches!(
             self,
-            UpdateStore | AddMember | CreateApiKey | WriteStoreProfile | WritePartnerDocument
+            UpdateStore
+                | AddMember
+                | CreateApiKey
+                | WriteStoreProfile
+                | WritePartnerDocument
+                | CreateWebhook
         )
     }
 }

@@ -63,6 +63,13 @@ pub enum RouteId {
     ListApiKeys,
     RevokeApiKey,
     PutExternalDocument,
+    CreateWebhook,
+    ListWebhooks,
+    DeleteWebhook,
+    WebhookDeliveries,
+    CreateCalendarFeed,
+    CalendarFeed,
+    BookingQr,
 }
 
 /// One row of the route table.
@@ -246,6 +253,41 @@ pub static ROUTES: &[RouteDef] = &[
         RouteId::RevokeApiKey,
     ),
     route(
+        "POST",
+        "/api/v1/stores/{store_id}/webhooks",
+        RouteId::CreateWebhook,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/webhooks",
+        RouteId::ListWebhooks,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/stores/{store_id}/webhooks/{webhook_id}",
+        RouteId::DeleteWebhook,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/webhooks/{webhook_id}/deliveries",
+        RouteId::WebhookDeliveries,
+    ),
+    route(
+        "POST",
+        "/api/v1/me/calendar-feed",
+        RouteId::CreateCalendarFeed,
+    ),
+    route(
+        "GET",
+        "/api/v1/calendar/{feed_token}.ics",
+        RouteId::CalendarFeed,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/bookings/{booking_id}/qr.svg",
+        RouteId::BookingQr,
+    ),
+    route(
         "PUT",
         "/api/v1/stores/{store_id}/external/{source}",
         RouteId::PutExternalDocument,
@@ -307,11 +349,13 @@ fn match_pattern(pattern: &'static str, path: &str) -> Option<Params> {
         match (pat.next(), segs.next()) {
             (None, None) => return Some(Params(params)),
             (Some(p), Some(s)) => {
-                if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    if s.is_empty() {
+                // `{name}` or `{name}.ext`: a parameter, with a literal suffix after it.
+                if let Some((name, suffix)) = p.strip_prefix('{').and_then(|p| p.split_once('}')) {
+                    let value = s.strip_suffix(suffix)?;
+                    if value.is_empty() {
                         return None;
                     }
-                    params.push((name, percent_decode(s)?));
+                    params.push((name, percent_decode(value)?));
                 } else if p != s {
                     return None;
                 }
@@ -413,6 +457,16 @@ mod tests {
         );
         assert_eq!(
             match_pattern("/api/v1/stores/{id}", "/api/v1/stores/%zz"),
+            None
+        );
+        let feed = match_pattern("/api/v1/calendar/{token}.ics", "/api/v1/calendar/ab.ics");
+        assert_eq!(feed.unwrap().get("token"), Some("ab"));
+        assert_eq!(
+            match_pattern("/api/v1/calendar/{token}.ics", "/api/v1/calendar/.ics"),
+            None
+        );
+        assert_eq!(
+            match_pattern("/api/v1/calendar/{token}.ics", "/api/v1/calendar/ab"),
             None
         );
     }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod booking;
 pub mod codes;
+pub mod events;
 pub mod export;
 pub mod history;
 pub mod idempotency;
@@ -28,6 +29,7 @@ pub mod ids;
 pub mod listing;
 pub mod memory;
 pub mod protocol;
+pub mod reminders;
 pub mod schedule;
 pub mod slots;
 pub mod waitlist;

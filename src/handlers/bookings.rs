@@ -129,6 +129,23 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     respond::json(&BookingView::new(&store.id, &booking), 200)
 }
 
+/// `GET /api/v1/stores/{store_id}/bookings/{booking_id}/qr.svg` (booking owner, staff): the
+/// booking code as a QR code for the door.
+pub async fn qr(ctx: Ctx) -> Result<Response, ApiError> {
+    let caller = policy::caller(&ctx).await?;
+    let db = ctx.db()?;
+    let store = policy::public_store(&ctx, &db).await?;
+    let id = ctx.param("booking_id")?.to_string();
+    let booking = call(&ctx, &store, GetBooking { id }).await?;
+    policy::may_see_booking(&db, &store, &caller, &booking).await?;
+    let svg = crate::qr::svg(&booking.code).map_err(|e| ApiError::internal(format!("{e:?}")))?;
+    let resp = Response::ok(svg)?;
+    resp.headers().set("content-type", "image/svg+xml")?;
+    resp.headers()
+        .set("cache-control", "private, max-age=3600")?;
+    Ok(resp)
+}
+
 /// `DELETE /api/v1/stores/{store_id}/bookings/{booking_id}`: cancel; the place is free at once.
 pub async fn cancel(ctx: Ctx) -> Result<Response, ApiError> {
     let caller = policy::caller(&ctx).await?;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod bookings;
+pub mod calendar;
 pub mod docs;
 pub mod export;
 pub mod external;
@@ -16,3 +17,4 @@ pub mod store_profile;
 pub mod store_search;
 pub mod stores;
 pub mod waitlist;
+pub mod webhooks;

@@ -22,9 +22,9 @@ struct JoinBody {
     party_size: Option<i64>,
 }
 
-/// A waiting-list entry as the API shows it.
+/// A waiting-list entry as the API shows it (also the `data` of `waitlist.*` events).
 #[derive(Debug, Serialize)]
-struct EntryBody {
+pub(crate) struct EntryBody {
     id: String,
     store_id: String,
     slot_start: String,
@@ -44,7 +44,7 @@ struct EntryBody {
 }
 
 impl EntryBody {
-    fn new(store_id: &str, view: &EntryView) -> Self {
+    pub(crate) fn new(store_id: &str, view: &EntryView) -> Self {
         let e = &view.entry;
         let offered = e.status == safemarket_engine::EntryStatus::Offered;
         EntryBody {

@@ -2,8 +2,10 @@
 
 pub mod api_keys;
 pub mod booking_index;
+pub mod calendar_feeds;
 pub mod stores;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::ApiError;
 

@@ -22,6 +22,7 @@ mod hostile;
 mod integrations;
 mod legacy;
 mod live;
+mod notifications;
 mod platform;
 mod stores;
 mod waitlist;

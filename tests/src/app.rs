@@ -42,6 +42,8 @@ pub fn shared_server() -> &'static Server {
             &[
                 ("JWT_SECRET", TEST_JWT_SECRET),
                 ("HEALTH_TOKEN", TEST_HEALTH_TOKEN),
+                // Webhook tests deliver to receivers on 127.0.0.1 (refused in production).
+                ("WEBHOOK_ALLOW_LOOPBACK", "1"),
             ],
         )
     })

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod client;
 pub mod geocoder;
+pub mod receiver;
 pub mod registry;
 pub mod server;
 pub mod zone;

@@ -494,6 +494,8 @@ impl StoreObject {
         self.set_meta("schedule", &json)?;
         *self.schedule.borrow_mut() = Some(Some(Rc::new(schedule.clone())));
         self.touched.borrow_mut().everything();
+        // The alarm re-plans what the schedule decides: reminders, releases.
+        self.outbox_appended.set(true);
         Ok(())
     }
 

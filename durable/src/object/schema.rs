@@ -56,6 +56,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX waitlist_by_slot ON waitlist (slot_start, status);
     CREATE INDEX waitlist_by_status ON waitlist (status, offer_expires_at);
     CREATE INDEX waitlist_by_owner ON waitlist (owner);",
+    // Whether a booking's `booking.reminder` went out (reset when it moves to another slot).
+    "ALTER TABLE bookings ADD COLUMN reminded INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Statements that bring a database at `current` to the latest version, with the version

@@ -9,9 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlStorage, SqlStorageValue};
 
+use safemarket_engine::events::{
+    booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
+};
 use safemarket_engine::{
-    Booking, BookingStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId, WaitEntry,
-    MAX_SLOT_LENGTH,
+    Booking, BookingStatus, EntryStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId,
+    WaitEntry, MAX_SLOT_LENGTH,
 };
 
 use super::live::Touched;
@@ -113,7 +116,8 @@ impl EntryRow {
     }
 }
 
-/// What the outbox carries to D1 for one booking change.
+/// What the outbox carries to D1 for one booking change, and the webhook event the change
+/// is, if any: one row for both, so a booking change costs one outbox row whatever it feeds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndexEntry {
     /// The store.
@@ -122,6 +126,43 @@ pub struct IndexEntry {
     pub number: i64,
     /// The booking as it now is.
     pub booking: Booking,
+    /// The event of this change (rows written before events existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<EventStamp>,
+}
+
+/// One outbox row: a booking change for the D1 index (with its event), or an event that
+/// changes no booking (reminders, waiting-list offers and expiries).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OutboxItem {
+    /// A booking's new state, and its event.
+    Index(IndexEntry),
+    /// An event alone.
+    Event(EventRecord),
+}
+
+impl OutboxItem {
+    /// The event this row carries to the delivery queue, if any.
+    pub fn event(&self) -> Option<EventRecord> {
+        match self {
+            OutboxItem::Index(entry) => entry.event.clone().map(|event| EventRecord {
+                store_id: entry.store_id.clone(),
+                event,
+                subject: EventSubject::Booking(entry.booking.clone()),
+            }),
+            OutboxItem::Event(record) => Some(record.clone()),
+        }
+    }
+}
+
+/// A fresh event stamp of `event_type` at `at` (a random UUID id).
+fn stamp(event_type: EventType, at: DateTime<Utc>) -> EventStamp {
+    EventStamp {
+        id: uuid::Uuid::new_v4().to_string(),
+        event_type,
+        created_at: at,
+    }
 }
 
 impl IndexEntry {
@@ -396,9 +437,16 @@ impl<'a> SqlInventory<'a> {
             .ok_or_else(|| format!("booking {id} vanished"))
     }
 
-    /// Runs a booking write ending in `RETURNING number` and appends the booking's new state to
-    /// the outbox in the same synchronous step, so the D1 index cannot miss it.
-    fn write(&mut self, q: &str, args: Vec<SqlStorageValue>, b: &Booking) -> Result<(), String> {
+    /// Runs a booking write ending in `RETURNING number` and appends the booking's new state
+    /// (with `event`, the event the change is) to the outbox in the same synchronous step, so
+    /// neither the D1 index nor a webhook can miss it.
+    fn write(
+        &mut self,
+        q: &str,
+        args: Vec<SqlStorageValue>,
+        b: &Booking,
+        event: Option<EventType>,
+    ) -> Result<(), String> {
         let number = self
             .query::<NumberRow>(q, args)?
             .first()
@@ -408,8 +456,16 @@ impl<'a> SqlInventory<'a> {
             store_id: self.store_id.to_string(),
             number,
             booking: b.clone(),
+            event: event.map(|t| stamp(t, b.updated_at)),
         };
-        let payload = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        self.append(&OutboxItem::Index(entry))?;
+        self.last_written = Some((b.id.clone(), number));
+        Ok(())
+    }
+
+    /// Appends one row to the outbox (the caller's transaction commits it with its change).
+    fn append(&self, item: &OutboxItem) -> Result<(), String> {
+        let payload = serde_json::to_string(item).map_err(|e| e.to_string())?;
         self.sql
             .exec(
                 "INSERT INTO outbox (payload) VALUES (?)",
@@ -417,8 +473,64 @@ impl<'a> SqlInventory<'a> {
             )
             .map_err(err)?;
         self.appended.set(true);
-        self.last_written = Some((b.id.clone(), number));
         Ok(())
+    }
+
+    /// Appends an event that changes no booking.
+    fn append_event(
+        &self,
+        event_type: EventType,
+        at: DateTime<Utc>,
+        subject: EventSubject,
+    ) -> Result<(), String> {
+        self.append(&OutboxItem::Event(EventRecord {
+            store_id: self.store_id.to_string(),
+            event: stamp(event_type, at),
+            subject,
+        }))
+    }
+
+    /// Confirmed bookings not reminded yet whose slot starts in `(from, to]` (the reminder
+    /// window, [`safemarket_engine::reminders::due_window`]).
+    pub fn unreminded_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, String> {
+        self.unnumbered(
+            "slot_start > ? AND slot_start <= ? AND status = 'confirmed' AND reminded = 0
+             ORDER BY slot_start, number",
+            vec![from.timestamp().into(), to.timestamp().into()],
+        )
+    }
+
+    /// The earliest slot start after `t` of a confirmed booking not reminded yet.
+    pub fn next_unreminded_start_after(
+        &self,
+        t: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, String> {
+        let rows: Vec<Sum> = self.query(
+            "SELECT min(slot_start) AS n FROM bookings
+             WHERE status = 'confirmed' AND reminded = 0 AND slot_start > ?",
+            vec![t.timestamp().into()],
+        )?;
+        rows.first().and_then(|r| r.n).map(instant).transpose()
+    }
+
+    /// Records the `booking.reminder` event of `b` at `now` and flags it reminded, in one
+    /// step (the caller's transaction), so it is sent exactly when it is recorded.
+    pub fn remind(&self, b: &Booking, now: DateTime<Utc>) -> Result<(), String> {
+        self.sql
+            .exec(
+                "UPDATE bookings SET reminded = 1 WHERE id = ?",
+                vec![b.id.as_str().into()],
+            )
+            .map_err(err)?;
+        self.append_event(
+            EventType::BookingReminder,
+            now,
+            EventSubject::Booking(b.clone()),
+        )
     }
 
     /// Drops idempotency records created before `cutoff`.
@@ -569,6 +681,7 @@ impl Inventory for SqlInventory<'_> {
                 b.updated_at.timestamp().into(),
             ],
             b,
+            Some(EventType::BookingCreated),
         )
     }
 
@@ -589,6 +702,7 @@ impl Inventory for SqlInventory<'_> {
             )?
             .into_iter()
             .next();
+        let mut event = None;
         if let Some(before) = before {
             let old = Slot {
                 start: instant(before.slot_start)?,
@@ -599,12 +713,18 @@ impl Inventory for SqlInventory<'_> {
                 touched.range(old);
                 touched.range(b.slot());
             }
+            event = booking_event(Some((old, before.status.parse()?)), b);
         }
+        // SET expressions read the row as it was: a booking moved to another slot is
+        // reminded again for the new one.
         self.write(
-            "UPDATE bookings SET owner = ?, slot_start = ?, slot_end = ?, status = ?, updated_at = ?
+            "UPDATE bookings SET owner = ?,
+               reminded = CASE WHEN slot_start = ? THEN reminded ELSE 0 END,
+               slot_start = ?, slot_end = ?, status = ?, updated_at = ?
              WHERE id = ? RETURNING number",
             vec![
                 b.owner.as_ref().map(Owner::to_storage).into(),
+                b.slot_start.timestamp().into(),
                 b.slot_start.timestamp().into(),
                 b.slot_end.timestamp().into(),
                 b.status.as_str().into(),
@@ -612,6 +732,7 @@ impl Inventory for SqlInventory<'_> {
                 b.id.as_str().into(),
             ],
             b,
+            event,
         )
     }
 
@@ -775,6 +896,22 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn entry_update(&mut self, e: &WaitEntry) -> Result<(), String> {
+        #[derive(Deserialize)]
+        struct Before {
+            status: String,
+        }
+        let before = self
+            .query::<Before>(
+                "SELECT status FROM waitlist WHERE id = ?",
+                vec![e.id.as_str().into()],
+            )?
+            .into_iter()
+            .next()
+            .map(|r| r.status.parse::<EntryStatus>())
+            .transpose()?;
+        if let Some(event_type) = entry_event(before, e) {
+            self.append_event(event_type, e.updated_at, EventSubject::Entry(e.clone()))?;
+        }
         self.sql
             .exec(
                 "UPDATE waitlist SET owner = ?, status = ?, updated_at = ?, offer_expires_at = ?,

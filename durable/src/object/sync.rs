@@ -1,6 +1,9 @@
-//! The object's alarm: carries the outbox to the D1 booking index and archives old bookings
-//! to the R2 history bucket. Both only delete locally after D1 or R2 confirmed, so an outage of
-//! either loses nothing; the alarm retries with backoff until it succeeds.
+//! The object's alarm: carries the outbox to the D1 booking index and its events to the
+//! webhook delivery queue, records due reminders, and archives old bookings to the R2 history
+//! bucket. Outbox rows are only deleted after D1 and the queue both confirmed, archived
+//! bookings only after R2 confirmed, so an outage of any of them loses nothing; the alarm
+//! retries with backoff until it succeeds (a retried batch may reach the queue twice: delivery
+//! is at least once, and receivers deduplicate by event id).
 
 use std::time::Duration;
 
@@ -10,13 +13,14 @@ use wasm_bindgen::JsValue;
 use worker::{Bucket, D1Database, D1PreparedStatement, HttpMetadata};
 
 use super::calls::{erase_here, run_here};
-use super::sqlite::IndexEntry;
+use super::sqlite::{IndexEntry, OutboxItem};
 use super::StoreObject;
+use safemarket_engine::events::EventRecord;
 use safemarket_engine::history::{
     archive_cutoff, plan_batch, ArchivedBooking, ARCHIVE_AFTER_DAYS, ARCHIVE_BATCH,
 };
 use safemarket_engine::protocol::{erased_user_key, StoreError};
-use safemarket_engine::waitlist;
+use safemarket_engine::{reminders, waitlist};
 use safemarket_engine::{Inventory, Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
@@ -28,6 +32,8 @@ pub const HISTORY_BUCKET: &str = "HISTORY";
 /// A var that shifts the clock archival reads by this many seconds. For black-box tests,
 /// which cannot make bookings 30 days in the past; never set in a deployment.
 const ARCHIVE_CLOCK_OFFSET: &str = "ARCHIVE_CLOCK_OFFSET_SECONDS";
+/// The queue the Worker's consumer delivers webhooks from (wrangler.toml).
+const EVENTS_QUEUE: &str = "WEBHOOK_EVENTS";
 
 #[derive(Deserialize)]
 struct OutboxRow {
@@ -131,7 +137,17 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
         log_error("waiting-list due work failed; will retry", format!("{e:?}"));
         return Some(Duration::from_secs(5));
     }
-    let next_due = match run_here(obj, &store_id, |inv, ctx| waitlist::next_due(inv, ctx)) {
+    let next_reminder = match remind_due(obj, &store_id) {
+        Ok(next) => next,
+        Err(e) => {
+            log_error("reminders failed; will retry", e);
+            Some(Utc::now() + TimeDelta::seconds(5))
+        }
+    };
+    let next_due = match run_here(obj, &store_id, |inv, ctx| {
+        let due = waitlist::next_due(inv, ctx)?;
+        Ok([due, next_reminder].into_iter().flatten().min())
+    }) {
         Ok(due) => due.map(|at| {
             let ms = (at - Utc::now()).num_milliseconds().max(0);
             Duration::from_millis(u64::try_from(ms).unwrap_or(0))
@@ -171,6 +187,49 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     [next_due, next_archive].into_iter().flatten().min()
 }
 
+/// Records the `booking.reminder` events due now (one transaction) and answers when the next
+/// one falls due.
+fn remind_due(obj: &StoreObject, store_id: &str) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    let Some(before) = obj
+        .schedule()
+        .map_err(|e| format!("{e:?}"))?
+        .and_then(|s| s.reminder_before())
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let (from, to) = reminders::due_window(before, now);
+    obj.atomically(|| {
+        let inv = obj.inventory(store_id);
+        for booking in inv.unreminded_between(from, to).map_err(super::internal)? {
+            if reminders::is_due(&booking, false, before, now) {
+                inv.remind(&booking, now).map_err(super::internal)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    let next = obj
+        .inventory(store_id)
+        .next_unreminded_start_after(to)
+        .map_err(|e| e.to_string())?;
+    Ok(reminders::next_due(before, next))
+}
+
+/// Hands `events` to the delivery queue in one batch (at most [`BATCH`] messages, each the
+/// JSON text of an [`EventRecord`]).
+async fn enqueue(obj: &StoreObject, events: &[EventRecord]) -> Result<(), String> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let queue = obj.env.queue(EVENTS_QUEUE).map_err(|e| e.to_string())?;
+    let mut bodies = Vec::with_capacity(events.len());
+    for event in events {
+        bodies.push(serde_json::to_string(event).map_err(|e| e.to_string())?);
+    }
+    queue.send_batch(bodies).await.map_err(|e| e.to_string())
+}
+
 #[derive(Deserialize)]
 struct ErasedRow {
     user_hash: String,
@@ -196,9 +255,14 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         return Ok(false);
     };
     let mut entries = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
     let mut owners: Vec<UserId> = Vec::new();
     for row in &rows {
-        let entry: IndexEntry = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        let item: OutboxItem = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        events.extend(item.event());
+        let OutboxItem::Index(entry) = item else {
+            continue;
+        };
         if let Some(owner) = entry.user_id() {
             if !owners.contains(owner) {
                 owners.push(owner.clone());
@@ -233,7 +297,10 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
             erase_here(obj, &store_id, &Owner::User(owner)).map_err(|e| format!("{e:?}"))?;
         }
     }
-    // Only now that D1 has them.
+    // The events after their index rows, so a receiver that reads the API back finds the
+    // change in `GET /me/bookings`.
+    enqueue(obj, &events).await?;
+    // Only now that D1 and the queue have them.
     obj.sql
         .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
         .map_err(|e| e.to_string())?;
