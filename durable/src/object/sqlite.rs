@@ -940,7 +940,7 @@ impl Inventory for SqlInventory<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{overlap_args, unpack_held, Slot};
+    use super::{overlap_args, unpack_held, OutboxItem, Slot};
     use chrono::DateTime;
     use worker::SqlStorageValue;
 
@@ -980,6 +980,42 @@ mod tests {
         assert!(unpack_held("12:13").is_err());
         assert!(unpack_held("12:13:x").is_err());
         assert!(unpack_held("12:13:1:4").is_err());
+    }
+
+    #[test]
+    fn outbox_rows_of_either_kind_and_of_before_events_parse() {
+        let booking = serde_json::json!({
+            "id": "b", "code": "ABCDEFGH", "owner": null, "guest_name": null,
+            "guest_phone": null, "slot_start": "2027-01-15T08:00:00Z",
+            "slot_end": "2027-01-15T08:30:00Z", "party_size": 1, "status": "confirmed",
+            "created_at": "2027-01-15T07:00:00Z", "updated_at": "2027-01-15T07:00:00Z"
+        });
+        // A row written before events existed: indexed, no event.
+        let old = serde_json::json!({"store_id": "s", "number": 3, "booking": booking});
+        let item: OutboxItem = serde_json::from_value(old).unwrap();
+        assert!(matches!(&item, OutboxItem::Index(e) if e.number == 3));
+        assert!(item.event().is_none());
+        let stamp = serde_json::json!({
+            "id": "evt", "type": "booking.created", "created_at": "2027-01-15T07:00:00Z"
+        });
+        let indexed = serde_json::json!({
+            "store_id": "s", "number": 3, "booking": booking, "event": stamp
+        });
+        let item: OutboxItem = serde_json::from_value(indexed).unwrap();
+        let event = item.event().unwrap();
+        assert_eq!(
+            (event.store_id.as_str(), event.event.id.as_str()),
+            ("s", "evt")
+        );
+        // An event alone (a reminder) is no index row.
+        let reminder = serde_json::json!({
+            "store_id": "s",
+            "event": {"id": "evt2", "type": "booking.reminder", "created_at": "2027-01-15T07:30:00Z"},
+            "subject": {"booking": booking}
+        });
+        let item: OutboxItem = serde_json::from_value(reminder).unwrap();
+        assert!(matches!(item, OutboxItem::Event(_)));
+        assert_eq!(item.event().unwrap().event.id, "evt2");
     }
 
     #[test]
