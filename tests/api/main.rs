@@ -22,6 +22,7 @@ mod integrations;
 mod legacy;
 mod live;
 mod platform;
+mod rate_limits;
 mod stores;
 mod waitlist;
 
