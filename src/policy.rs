@@ -107,7 +107,12 @@ pub async fn admit(ctx: &mut Ctx, route: RouteId) -> Result<(), ApiError> {
         return key_may_use(key, route, ctx.params.get("store_id"));
     }
     let address = ctx.header("cf-connecting-ip");
-    public_limit::admit(&ctx.env, address.as_deref(), public_limit::bucket(Some(route))).await?;
+    public_limit::admit(
+        &ctx.env,
+        address.as_deref(),
+        public_limit::bucket(Some(route)),
+    )
+    .await?;
     authenticated
 }
 

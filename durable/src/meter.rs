@@ -13,14 +13,14 @@
 //! | `worker_requests`, `worker_wall_ms` | the request itself; its wall time (CPU is not visible inside an isolate: the bench measures it from the processes) |
 //! | `do_requests`, `do_wall_ms` | each `stub.fetch`, and its wall time as the caller sees it (what duration is billed on) |
 //! | `do_rows_read`, `do_rows_written` | an object's SQL cursors (`rowsRead`/`rowsWritten`) and key-value storage rows, reported in the object's reply |
-//! | `do_alarms` | alarm runs of an object, reported with its next reply |
+//! | `bg_*` | what an object's alarm used (`bg_do_alarms`, `bg_d1_rows_written`, ...), reported with its next reply |
 //! | `d1_rows_read`, `d1_rows_written` | D1 result `meta` of every `all`/`run`/`first`/`batch` |
 //! | `kv_reads`, `kv_writes`, `kv_deletes`, `kv_lists` | KV operations |
 //! | `queue_messages` | messages sent to a Queue (`send` 1, `sendBatch` its length) |
 //! | `r2_class_a`, `r2_class_b` | R2 writes/lists and reads |
 //!
 //! An object reports what it used since its previous reply, so work done between requests
-//! (the outbox alarm's D1 batch) arrives with the next reply of that object.
+//! (the outbox alarm's D1 batch, as `bg_*`) arrives with the next reply of that object.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -41,6 +41,10 @@ extern "C" {
     /// Adds `n` of the unit `name`.
     #[wasm_bindgen(method)]
     pub fn add(this: &Meter, name: &str, n: f64);
+
+    /// Marks the start (`true`) or end (`false`) of an alarm's work (units `bg_*`).
+    #[wasm_bindgen(method, js_name = setBackground)]
+    fn set_background(this: &Meter, on: bool);
 
     /// Everything counted as `name=n;...`, and a fresh start.
     #[wasm_bindgen(method)]
@@ -90,7 +94,10 @@ impl RequestMeter {
 
 /// An object's state and env with storage and bindings metered, and the meter, when
 /// `COST_METER` is on.
-pub fn attach_object(state: DurableObjectState, env: Env) -> (DurableObjectState, Env, Option<Meter>) {
+pub fn attach_object(
+    state: DurableObjectState,
+    env: Env,
+) -> (DurableObjectState, Env, Option<Meter>) {
     if !enabled(&env) {
         return (state, env, None);
     }
@@ -108,9 +115,18 @@ pub fn stamp(meter: Option<&Meter>, resp: Response) -> worker::Result<Response> 
     Ok(resp)
 }
 
-/// Counts one alarm run of an object.
+/// Counts one alarm run of an object; what it uses until [`alarm_done`] is reported as
+/// `bg_<unit>` (`bg_do_alarms=1`, `bg_d1_rows_written=...`).
 pub fn alarm(meter: Option<&Meter>) {
     if let Some(meter) = meter {
+        meter.set_background(true);
         meter.add("do_alarms", 1.0);
+    }
+}
+
+/// Ends an alarm's background units.
+pub fn alarm_done(meter: Option<&Meter>) {
+    if let Some(meter) = meter {
+        meter.set_background(false);
     }
 }

@@ -179,7 +179,10 @@ mod tests {
             let total = lost_after as usize + more;
             assert!(total <= 60, "lost after {lost_after}: {total} admitted");
             // At most a tenth of the budget (6) is lost to the reload.
-            assert!(total >= 54, "lost after {lost_after}: only {total} admitted");
+            assert!(
+                total >= 54,
+                "lost after {lost_after}: only {total} admitted"
+            );
         }
     }
 

@@ -96,7 +96,10 @@ pub async fn admit(env: &Env, connecting_ip: Option<&str>, bucket: Bucket) -> Re
     let Some(limit) = rate(bucket, raw.as_deref()) else {
         return Ok(());
     };
-    let name = format!("public:{}", sha256_hex(client_key(connecting_ip).as_bytes()));
+    let name = format!(
+        "public:{}",
+        sha256_hex(client_key(connecting_ip).as_bytes())
+    );
     let asked = async {
         let stub = env
             .durable_object(bindings::KEY_LIMITER)?

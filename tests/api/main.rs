@@ -16,6 +16,7 @@
 mod accounts;
 mod bookings;
 mod contract;
+mod cost_meter;
 mod edge;
 mod hostile;
 mod integrations;

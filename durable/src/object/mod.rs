@@ -198,6 +198,7 @@ impl DurableObject for StoreObject {
         for delay in [next, tick].into_iter().flatten() {
             self.ensure_alarm(delay).await;
         }
+        meter::alarm_done(self.meter.as_ref());
         Response::ok("done")
     }
 
