@@ -4,16 +4,21 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PORT ?= 8787
 PERSIST ?= .wrangler/state
-ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
+# `make deploy ENV=staging|production` names the environment on the command line, where it
+# would replace the recipe prefix below: keep its value, then take the name back.
+DEPLOY_ENV := $(if $(filter command line,$(origin ENV)),$(ENV))
+override ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
 
-.PHONY: dev test bench capacity capacity-smoke mock setup site wasm migrate reset fmt lint unit blackbox clean
+.PHONY: dev test bench capacity capacity-smoke mock setup site wasm migrate reset fmt lint unit blackbox clean envcheck actionlint deploy-check deploy
 
 ## dev: install what is missing, build, migrate, seed a demo and serve until Ctrl-C
 dev: setup site
 	@$(ENV); PORT=$(PORT) PERSIST=$(PERSIST) bash scripts/dev.sh
 
-## test: the same setup, then fmt, clippy, native tests, the wasm build and the black-box tests
-test: setup site fmt lint unit capacity-smoke wasm blackbox
+## test: the same setup, then fmt, clippy, native tests, the capacity model on a small scenario,
+## the wasm build and the black-box tests, then the shipping checks (wrangler environments,
+## workflows, deploy dry-runs with the size limit)
+test: setup site fmt lint unit capacity-smoke wasm blackbox envcheck actionlint deploy-check
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +44,23 @@ wasm:
 ## blackbox: starts its own `wrangler dev` on a free port with throw-away state
 blackbox:
 	@$(ENV); cargo test --quiet -p safemarket-blackbox --test api
+
+## envcheck: every top-level binding, var and cron of wrangler.toml restated in each environment
+envcheck:
+	@python3 scripts/check-envs.py --self-test >/dev/null
+	@python3 scripts/check-envs.py wrangler.toml
+
+actionlint:
+	@$(ENV); "$$ACTIONLINT_VENV/bin/actionlint" .github/workflows/*.yml
+
+## deploy-check: release build, `wrangler deploy --dry-run` per environment, bundle-size limit
+deploy-check:
+	@$(ENV); bash scripts/deploy-check.sh
+
+## deploy: what .github/workflows/deploy.yml does, from an operator's machine:
+## `make deploy ENV=staging|production` (make test, D1 migrations, deploy, smoke test)
+deploy: test
+	@$(ENV); bash scripts/deploy.sh $(DEPLOY_ENV)
 
 ## bench: builds the optimised Worker, runs it on fresh state, prints a table and writes
 ## target/bench/latest.json (profile wasm-dev: opt-level 1, no LTO, quick to build)

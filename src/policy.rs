@@ -26,7 +26,7 @@
 use safemarket_engine::{Booking, Owner};
 use worker::D1Database;
 
-use crate::auth::{self, api_keys, operator, AuthUser};
+use crate::auth::{self, api_keys, operator, public_limit, AuthUser};
 use crate::context::Ctx;
 use crate::domain::integration::{ApiKey, Scope};
 use crate::domain::store::{Role, StoreId, StoreRow};
@@ -97,14 +97,23 @@ impl<'a> From<&'a Caller> for Principal<'a> {
 // --- Callers -------------------------------------------------------------------------------
 
 /// Admits a request before its handler runs: an api key is authenticated (401) and counted
-/// (429) by `auth`, then must fit the route (403, [`key_may_use`]). Requests without an api
-/// key pass untouched; their handlers ask for the user they need.
+/// (429) by `auth`, then must fit the route (403, [`key_may_use`]). Requests without a valid
+/// api key (none, or one refused with 401) count against their address's public limit (429,
+/// `auth::public_limit`); their handlers ask for the user they need.
 pub async fn admit(ctx: &mut Ctx, route: RouteId) -> Result<(), ApiError> {
-    api_keys::authenticate(ctx).await?;
-    match &ctx.api_key {
-        Some(key) => key_may_use(key, route, ctx.params.get("store_id")),
-        None => Ok(()),
+    let authenticated = api_keys::authenticate(ctx).await;
+    if let Some(key) = &ctx.api_key {
+        authenticated?;
+        return key_may_use(key, route, ctx.params.get("store_id"));
     }
+    let address = ctx.header("cf-connecting-ip");
+    public_limit::admit(
+        &ctx.env,
+        address.as_deref(),
+        public_limit::bucket(Some(route)),
+    )
+    .await?;
+    authenticated
 }
 
 /// The calling user: 403 for api keys, which are not users, 401 without a live session.

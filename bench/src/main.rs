@@ -11,6 +11,7 @@
 //! (`--no-build` benchmarks whatever `build/` holds; for quick iterations on the bench itself).
 //! Harness failures (seeding, starting the server) panic with the harness's message.
 
+mod cost;
 mod live;
 mod load;
 mod machine;
@@ -66,8 +67,17 @@ const HIGH_CONCURRENCY: usize = 32;
 fn main() -> ExitCode {
     let build = !std::env::args().any(|a| a == "--no-build");
     match run(build) {
-        Ok(report) => {
+        Ok(mut report) => {
             println!("{}", report.table());
+            // What it costs: a second, metered server (bench/src/cost.rs).
+            progress("cost run: metered server, each kind of request priced...");
+            match cost::run(&project_root(), report.wasm.1 + report.js.1) {
+                Ok(costs) => {
+                    println!("{}", costs.table());
+                    report.cost = Some(costs.json());
+                }
+                Err(e) => report.failures.push(format!("cost run: {e}")),
+            }
             if let Err(e) = report.write_json(&latest_json()) {
                 eprintln!("bench: {e}");
                 return ExitCode::FAILURE;

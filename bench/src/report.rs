@@ -175,6 +175,8 @@ pub struct Report {
     pub wall: Duration,
     /// CPU use during the load part of the run.
     pub usage: Option<Usage>,
+    /// The cost run's figures (bench/src/cost.rs), the `cost` part of latest.json.
+    pub cost: Option<Value>,
 }
 
 impl Report {
@@ -197,6 +199,7 @@ impl Report {
             load_after: 0.0,
             wall: Duration::ZERO,
             usage: None,
+            cost: None,
         }
     }
 
@@ -322,6 +325,7 @@ impl Report {
             })).collect::<Vec<_>>(),
             "warnings": self.warnings,
             "failures": self.failures,
+            "cost": self.cost,
         });
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

@@ -4,7 +4,9 @@
 //! `safemarket-engine` crate, which has no runtime dependency.
 
 pub mod limiter;
+pub mod meter;
 pub mod object;
+pub mod public_window;
 
 pub use limiter::KeyRateLimiter;
 pub use object::StoreObject;

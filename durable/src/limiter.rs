@@ -1,5 +1,7 @@
 //! The per-api-key request budget: one [`KeyRateLimiter`] Durable Object per key id
-//! (`KEY_LIMITER.idFromName(key_id)`).
+//! (`KEY_LIMITER.idFromName(key_id)`). The same class keeps the public budgets of client
+//! addresses (one instance per address, [`crate::public_window`], at [`PUBLIC_ADMIT_URL`]), so
+//! they need no class of their own.
 //!
 //! A Durable Object runs one request's synchronous code at a time, so the check-and-count in
 //! [`SlidingWindow::admit`] is exact however many requests of one key arrive at once, on one
@@ -14,12 +16,17 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 use worker::{durable_object, wasm_bindgen, Date, DurableObject, Env, Request, Response, State};
 
+use crate::meter::{self, Meter};
+use crate::public_window::{PublicAdmit, PublicWindows, PUBLIC_ADMIT_URL};
+
 /// Length of the window in milliseconds.
 pub const WINDOW_MS: i64 = 60_000;
 /// Path the Worker posts [`AdmitRequest`]s to (Durable Object stubs need a full URL).
 pub const ADMIT_URL: &str = "https://limiter.internal/admit";
 /// Storage key of the persisted window (so a restarted object keeps counting).
 const STORAGE_KEY: &str = "window";
+/// Storage key of an address's public windows.
+const PUBLIC_KEY: &str = "public";
 
 /// The Worker's question: may one more request of this key pass, at `limit` per window?
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,17 +108,36 @@ pub struct KeyRateLimiter {
     state: State,
     /// Loaded from storage on the first request after the object started.
     window: RefCell<Option<SlidingWindow>>,
+    /// An address's public windows (instances named `public:...`), loaded likewise.
+    public: RefCell<Option<PublicWindows>>,
+    /// The cost meter, when `COST_METER` is on (see [`crate::meter`]).
+    meter: Option<Meter>,
 }
 
 impl DurableObject for KeyRateLimiter {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
+        let (state, _, meter) = meter::attach_object(state._inner(), env);
         Self {
-            state,
+            state: State::from(state),
             window: RefCell::new(None),
+            public: RefCell::new(None),
+            meter,
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let resp = if req.inner().url() == PUBLIC_ADMIT_URL {
+            self.admit_public(req).await?
+        } else {
+            self.admit_key(req).await?
+        };
+        meter::stamp(self.meter.as_ref(), resp)
+    }
+}
+
+impl KeyRateLimiter {
+    /// One request of an api key (sliding log, persisted on every admitted request).
+    async fn admit_key(&self, mut req: Request) -> worker::Result<Response> {
         let Ok(input) = req.json::<AdmitRequest>().await else {
             return Response::error("expected an AdmitRequest", 400);
         };
@@ -137,6 +163,38 @@ impl DurableObject for KeyRateLimiter {
         if let Some(window) = snapshot {
             if let Err(e) = self.state.storage().put(STORAGE_KEY, &window).await {
                 log_error("cannot persist the rate window", &e);
+            }
+        }
+        Response::from_json(&decision)
+    }
+
+    /// One public request of an address (fixed windows, persisted only when the reserved
+    /// bound moves; see [`crate::public_window`]).
+    async fn admit_public(&self, mut req: Request) -> worker::Result<Response> {
+        let Ok(input) = req.json::<PublicAdmit>().await else {
+            return Response::error("expected a PublicAdmit", 400);
+        };
+        if self.public.borrow().is_none() {
+            let stored = match self.state.storage().get::<PublicWindows>(PUBLIC_KEY).await {
+                Ok(stored) => stored.unwrap_or_default().reloaded(),
+                Err(e) => {
+                    log_error("cannot read the public windows", &e);
+                    PublicWindows::default()
+                }
+            };
+            self.public.borrow_mut().get_or_insert(stored);
+        }
+        // No await from here to the decision: this address's requests are serialised.
+        let now_ms = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
+        let (decision, snapshot) = {
+            let mut slot = self.public.borrow_mut();
+            let windows = slot.get_or_insert_with(PublicWindows::default);
+            let (decision, persist) = windows.of(input.bucket).admit(now_ms, input.limit);
+            (decision, persist.then_some(*windows))
+        };
+        if let Some(windows) = snapshot {
+            if let Err(e) = self.state.storage().put(PUBLIC_KEY, &windows).await {
+                log_error("cannot persist the public windows", &e);
             }
         }
         Response::from_json(&decision)

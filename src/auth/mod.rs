@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod hs256;
 pub mod operator;
 pub mod password;
+pub mod public_limit;
 pub mod session;
 pub mod throttle;
 pub mod tokens;

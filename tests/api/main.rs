@@ -16,6 +16,7 @@
 mod accounts;
 mod bookings;
 mod contract;
+mod cost_meter;
 mod edge;
 mod history;
 mod hostile;
@@ -24,6 +25,7 @@ mod legacy;
 mod live;
 mod notifications;
 mod platform;
+mod rate_limits;
 mod stores;
 mod waitlist;
 

@@ -97,6 +97,9 @@ pub fn apply_migrations(state: &Path) {
     );
 }
 
+/// The vars of the public rate limits, which [`Server::start`] sets to `0` (off) by default.
+pub const PUBLIC_RATE_VARS: [&str; 2] = ["PUBLIC_WRITE_RATE_PER_MINUTE", "PUBLIC_RATE_PER_MINUTE"];
+
 /// A running `wrangler dev`; stopped (whole process group) on drop.
 pub struct Server {
     child: Mutex<Child>,
@@ -135,6 +138,13 @@ impl Server {
             .arg(state);
         for (name, value) in vars {
             cmd.args(["--var", &format!("{name}:{value}")]);
+        }
+        // Every test and bench client comes from 127.0.0.1: the public rate limits are off
+        // unless a caller sets them (tests/api/rate_limits.rs does).
+        for name in PUBLIC_RATE_VARS {
+            if !vars.iter().any(|(n, _)| *n == name) {
+                cmd.args(["--var", &format!("{name}:0")]);
+            }
         }
         let child = cmd
             .stdout(log_file.try_clone().expect("log"))

@@ -34,6 +34,7 @@ use worker::{
     WebSocket, WebSocketIncomingMessage,
 };
 
+use crate::meter::{self, Meter};
 use live::Touched;
 use safemarket_engine::protocol::{call_name, StoreError, ERROR_STATUS};
 use safemarket_engine::{FieldError, Schedule};
@@ -103,6 +104,9 @@ pub struct StoreObject {
     /// not known to this instance), so an alarm that fires for the outbox between two slot
     /// boundaries sends nothing.
     announced_slot: Cell<Option<Option<DateTime<Utc>>>>,
+    /// The cost meter, when `COST_METER` is on: storage and D1 count into it, each reply
+    /// reports it (see [`crate::meter`]).
+    meter: Option<Meter>,
 }
 
 impl DurableObject for StoreObject {
@@ -110,7 +114,7 @@ impl DurableObject for StoreObject {
         // workers-rs keeps the JS state object private; `_inner` (public for its own macro) and
         // `From` hand it out and take it back, which is the only way to reach
         // `storage.transactionSync` without changing the crate.
-        let raw = state._inner();
+        let (raw, env, meter) = meter::attach_object(state._inner(), env);
         let tx_storage = raw
             .storage()
             .ok()
@@ -139,6 +143,7 @@ impl DurableObject for StoreObject {
             timezone: Cell::new(None),
             touched: RefCell::new(Touched::default()),
             announced_slot: Cell::new(None),
+            meter,
         }
     }
 
@@ -149,7 +154,7 @@ impl DurableObject for StoreObject {
             if resp.status_code() == 101 {
                 self.arm_live_tick().await;
             }
-            return Ok(resp);
+            return meter::stamp(self.meter.as_ref(), resp);
         }
         let server = call_name(&path).and_then(calls::route);
         let body = req.bytes().await;
@@ -175,14 +180,16 @@ impl DurableObject for StoreObject {
             // The armed alarm stays as the retry should this flush fail.
             sync::flush_now(self).await;
         }
-        match outcome {
+        let resp = match outcome {
             // Bytes, not a string: a JS string would be transcoded to UTF-16 and back.
-            Ok(served) => Response::from_bytes(served.body),
-            Err(e) => Ok(Response::from_json(&e)?.with_status(ERROR_STATUS)),
-        }
+            Ok(served) => Response::from_bytes(served.body)?,
+            Err(e) => Response::from_json(&e)?.with_status(ERROR_STATUS),
+        };
+        meter::stamp(self.meter.as_ref(), resp)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        meter::alarm(self.meter.as_ref());
         self.alarm_at.set(None);
         let next = sync::run(self).await;
         // The flush may have erased bookings of an erased user.
@@ -191,6 +198,7 @@ impl DurableObject for StoreObject {
         for delay in [next, tick].into_iter().flatten() {
             self.ensure_alarm(delay).await;
         }
+        meter::alarm_done(self.meter.as_ref());
         Response::ok("done")
     }
 
