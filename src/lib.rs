@@ -53,6 +53,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         return site(req, &env, https).await;
     }
     let started = Date::now().as_millis();
+    let log_on = request_log::enabled(&env);
     // The method as sent: `worker::Method` maps every method it does not know (QUERY,
     // PROPFIND, ...) to GET, which would serve GET routes for them instead of a 405.
     let method = req.inner().method().to_ascii_uppercase();
@@ -100,16 +101,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(resp) => resp,
         Err(e) => e.into_response()?,
     };
-    let status = resp.status_code();
-    let log = RequestLog {
-        request_id: &request_id,
-        method: &method,
-        route: pattern,
-        status,
-        duration_ms: Date::now().as_millis().saturating_sub(started),
-        api_key_id: api_key_id.as_deref(),
-    };
-    worker::console_log!("{}", log.line());
+    if log_on {
+        let log = RequestLog {
+            request_id: &request_id,
+            method: &method,
+            route: pattern,
+            status: resp.status_code(),
+            duration_ms: Date::now().as_millis().saturating_sub(started),
+            api_key_id: api_key_id.as_deref(),
+        };
+        worker::console_log!("{}", log.line());
+    }
     let out = resp.headers();
     out.set("x-request-id", &request_id)?;
     headers::apply(out, https, true)?;
