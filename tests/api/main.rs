@@ -20,6 +20,7 @@ mod edge;
 mod hostile;
 mod integrations;
 mod legacy;
+mod listings;
 mod live;
 mod platform;
 mod stores;
