@@ -678,7 +678,7 @@ fn run(build: bool) -> Result<Report, String> {
     ));
 
     // ---- rush: one store, 64 clients, 90 % 1-day reads and 10 % bookings ----------------------
-    let rush_failure = rush::run(&api, &base, &owner, &mut report);
+    let rush_failure = rush::run(&api, &base, &runtime, &owner, &mut report);
 
     // ---- wrap up -----------------------------------------------------------------------------
     let wall_secs = usage_start.0.elapsed().as_secs_f64();

@@ -9,8 +9,11 @@ use std::time::Duration;
 use safemarket_blackbox::{guest, store_with_schedule, utc_date_in, Api, TestUser};
 
 use crate::load::{self, drive, par_map, Turn};
+use crate::machine::Runtime;
 use crate::report::{Budget, Report, Row};
-use crate::{book_body, progress, schedule, slot_starts, verify_store, SEED_WORKERS};
+use crate::{
+    book_body, measured, progress, schedule, slot_starts, verify_store, ALARM_TAIL, SEED_WORKERS,
+};
 
 /// Shoppers at once.
 const CLIENTS: usize = 64;
@@ -28,7 +31,13 @@ const READ_P99_BUDGET_MS: f64 = 100.0;
 
 /// Runs the rush against `base` with a store of its own (created by `owner`), adds its rows
 /// and budget to `report` and returns an overbooking failure, if any.
-pub fn run(api: &Api, base: &str, owner: &TestUser, report: &mut Report) -> Option<String> {
+pub fn run(
+    api: &Api,
+    base: &str,
+    runtime: &Runtime,
+    owner: &TestUser,
+    report: &mut Report,
+) -> Option<String> {
     progress(&format!(
         "rush: {CLIENTS} clients, 90 % 1-day availability reads, 10 % bookings..."
     ));
@@ -64,7 +73,9 @@ pub fn run(api: &Api, base: &str, owner: &TestUser, report: &mut Report) -> Opti
     };
     // The warm-up books too (a few per slot at most): its bookings count like the others.
     drive(base, CLIENTS, MAX_REQUESTS, Duration::from_secs(1), send);
-    let rush = drive(base, CLIENTS, MAX_REQUESTS, PHASE, send);
+    let (rush, cpu) = measured(runtime, ALARM_TAIL, || {
+        drive(base, CLIENTS, MAX_REQUESTS, PHASE, send)
+    });
     report.warn_unexpected("rush", &rush, &[200, 201, 409]);
     let reads = Row::throughput(
         "rush_reads",
@@ -72,7 +83,9 @@ pub fn run(api: &Api, base: &str, owner: &TestUser, report: &mut Report) -> Opti
         &rush,
         200,
         "reads/s",
-    );
+    )
+    // Reads and bookings together: the CPU of the whole mix per request answered.
+    .with_cpu(cpu, rush.samples.len(), "request");
     let mut bookings = Row::throughput(
         "rush_bookings",
         format!("rush: bookings, same {CLIENTS} clients (10 %)"),
