@@ -68,6 +68,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     let started = Date::now().as_millis();
     // With COST_METER=1 the bindings count what this request bills (`x-cost-meter`).
     let (env, meter) = safemarket_durable::meter::attach(env);
+    let log_on = request_log::enabled(&env);
     // The method as sent: `worker::Method` maps every method it does not know (QUERY,
     // PROPFIND, ...) to GET, which would serve GET routes for them instead of a 405.
     let method = req.inner().method().to_ascii_uppercase();
@@ -122,16 +123,17 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         Ok(resp) => resp,
         Err(e) => e.into_response()?,
     };
-    let status = resp.status_code();
-    let log = RequestLog {
-        request_id: &request_id,
-        method: &method,
-        route: pattern,
-        status,
-        duration_ms: Date::now().as_millis().saturating_sub(started),
-        api_key_id: api_key_id.as_deref(),
-    };
-    worker::console_log!("{}", log.line());
+    if log_on {
+        let log = RequestLog {
+            request_id: &request_id,
+            method: &method,
+            route: pattern,
+            status: resp.status_code(),
+            duration_ms: Date::now().as_millis().saturating_sub(started),
+            api_key_id: api_key_id.as_deref(),
+        };
+        worker::console_log!("{}", log.line());
+    }
     if let Some(meter) = &meter {
         meter.finish(&resp)?;
     }

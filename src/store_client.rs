@@ -94,17 +94,37 @@ where
     }
 }
 
+/// The longest `If-None-Match` passed on to the object (a few of its tags).
+const MAX_IF_NONE_MATCH: usize = 512;
+
 /// The client's slot listing of local dates `from..=to` of the store named in the path, as its
-/// object rendered it, passed through without decoding.
+/// object rendered it (or kept it since), passed through without decoding, with its `ETag`;
+/// `304 Not Modified` when the request's `If-None-Match` names the current listing.
 pub async fn rendered_slots(
     ctx: &Ctx,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Response, ApiError> {
-    let (_, listing) = call_path_store(ctx, RenderSlots { from, to }).await?;
+    // A client's tag list is short; a longer header is not ours and is ignored.
+    let if_none_match = ctx
+        .header("if-none-match")
+        .filter(|value| value.len() <= MAX_IF_NONE_MATCH);
+    let call = RenderSlots {
+        from,
+        to,
+        if_none_match,
+    };
+    let (_, listing) = call_path_store(ctx, call).await?;
     let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    Ok(Response::from_bytes(listing.0)?.with_headers(headers))
+    headers.set("etag", &listing.etag)?;
+    match listing.body {
+        Some(json) => {
+            headers.set("content-type", "application/json")?;
+            Ok(Response::from_bytes(json)?.with_headers(headers))
+        }
+        // 304: the client's copy is current (RFC 9110 15.4.5: no body, the tag again).
+        None => Ok(Response::empty()?.with_status(304).with_headers(headers)),
+    }
 }
 
 /// How many store objects one request asks at once: a request that concerns many stores must

@@ -180,6 +180,18 @@ pub trait Inventory {
     /// Stores a new booking.
     fn insert(&mut self, booking: &Booking) -> Result<(), Self::Error>;
 
+    /// Stores a new booking made under an idempotency record (whose `booking_id` is the
+    /// booking's). By default the booking and the record are stored one after the other; a
+    /// store that keeps the record in the booking's own row overrides this to write once.
+    fn insert_keyed(
+        &mut self,
+        booking: &Booking,
+        record: &IdempotencyRecord,
+    ) -> Result<(), Self::Error> {
+        self.insert(booking)?;
+        self.idempotency_put(record)
+    }
+
     /// Overwrites the stored booking with the same id (status, slot, `updated_at`).
     fn update(&mut self, booking: &Booking) -> Result<(), Self::Error>;
 
@@ -548,29 +560,27 @@ pub fn book<I: Inventory + ?Sized>(
     // integration (its phone system) for many different callers under one principal, so
     // counting them together would stop the hotline after a handful of calls.
     let limited = req.guest.is_none();
+    let record = req.idempotency_key.map(|key| IdempotencyRecord {
+        owner: req.owner.clone(),
+        key: key.into(),
+        fingerprint: request_fingerprint,
+        booking_id: new_id.clone(),
+        created_at: ctx.now,
+    });
     let booking = insert_booking(
         inv,
         ctx,
         NewBooking {
             id: new_id,
-            owner: req.owner.clone(),
+            owner: req.owner,
             slot,
             party_size: req.party_size,
             guest: req.guest,
         },
         limited,
+        record.as_ref(),
         rng,
     )?;
-    if let Some(key) = req.idempotency_key {
-        inv.idempotency_put(&IdempotencyRecord {
-            owner: req.owner,
-            key: key.into(),
-            fingerprint: request_fingerprint,
-            booking_id: booking.id.clone(),
-            created_at: ctx.now,
-        })
-        .map_err(storage)?;
-    }
     Ok(BookOutcome {
         booking,
         replayed: false,
@@ -598,12 +608,13 @@ pub(crate) struct NewBooking {
 }
 
 /// Checks the owner's limit of active bookings when `limited`, draws a code unique among
-/// confirmed bookings and inserts the booking, confirmed.
+/// confirmed bookings and inserts the booking, confirmed, with its idempotency `record`.
 pub(crate) fn insert_booking<I: Inventory + ?Sized>(
     inv: &mut I,
     ctx: &StoreContext<'_>,
     new: NewBooking,
     limited: bool,
+    record: Option<&IdempotencyRecord>,
     rng: &mut dyn RandomSource,
 ) -> Result<Booking, BookingError> {
     let schedule = ctx.schedule.ok_or(BookingError::SlotNotOffered)?;
@@ -633,7 +644,11 @@ pub(crate) fn insert_booking<I: Inventory + ?Sized>(
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    inv.insert(&booking).map_err(storage)?;
+    match record {
+        Some(record) => inv.insert_keyed(&booking, record),
+        None => inv.insert(&booking),
+    }
+    .map_err(storage)?;
     Ok(booking)
 }
 

@@ -46,7 +46,7 @@ pub use booking::{
 pub use codes::{generate_code, parse_code, BookingCode, InvalidCode, RandomSource};
 pub use idempotency::{fingerprint, IdempotencyKey, IdempotencyRecord, InvalidKey};
 pub use ids::{KeyId, Owner, StoreId, UserId};
-pub use listing::{render_slot_listing, OverlapSweep, SlotCounts};
+pub use listing::{listing_etag, none_match_names, render_slot_listing, OverlapSweep, SlotCounts};
 pub use memory::MemoryInventory;
 pub use schedule::{DayOverride, Interval, Schedule, ScheduleInput, WallTime};
 pub use slots::{

@@ -7,7 +7,7 @@
 //! seconds, years outside `0000..=9999`) fall back to chrono's formatting so the output is
 //! always exactly what serialising `SlotView`s produces.
 
-use chrono::{DateTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::slots::{local_rfc3339, Slot};
@@ -213,8 +213,57 @@ fn push_u32(out: &mut Vec<u8>, mut n: u32) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// The strong entity tag of a rendered listing of local dates `from..=to`: `instance` names
+/// the object instance that rendered it (random per instance, so a restarted object never
+/// repeats a tag of the one before) and `version` counts the writes that instance saw, so
+/// any write that may change a count, the schedule or the zone gives the listing a new tag.
+pub fn listing_etag(instance: u64, version: u64, from: NaiveDate, to: NaiveDate) -> String {
+    format!("\"{instance:016x}-{version}-{from}-{to}\"")
+}
+
+/// Whether an `If-None-Match` header value names `etag` (RFC 9110 13.1.2: a list of tags
+/// compared weakly, so `W/"x"` names `"x"`, and `*` names any current listing).
+pub fn none_match_names(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|tag| {
+        tag == "*"
+            || tag.strip_prefix("W/").unwrap_or(tag) == etag.strip_prefix("W/").unwrap_or(etag)
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn etags_differ_by_instance_version_and_range() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let a = super::listing_etag(1, 7, d("2027-03-28"), d("2027-03-28"));
+        assert_eq!(a, "\"0000000000000001-7-2027-03-28-2027-03-28\"");
+        assert_ne!(
+            a,
+            super::listing_etag(2, 7, d("2027-03-28"), d("2027-03-28"))
+        );
+        assert_ne!(
+            a,
+            super::listing_etag(1, 8, d("2027-03-28"), d("2027-03-28"))
+        );
+        assert_ne!(
+            a,
+            super::listing_etag(1, 7, d("2027-03-28"), d("2027-03-29"))
+        );
+    }
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags() {
+        let tag = "\"ab-1-2027-03-28-2027-03-28\"";
+        assert!(super::none_match_names(tag, tag));
+        assert!(super::none_match_names(&format!("\"x\", W/{tag}"), tag));
+        assert!(super::none_match_names("*", tag));
+        assert!(!super::none_match_names(
+            "\"ab-2-2027-03-28-2027-03-28\"",
+            tag
+        ));
+        assert!(!super::none_match_names("", tag));
+    }
+
     use super::*;
     use crate::protocol::SlotView;
     use crate::{format_utc, slots_between, Schedule};

@@ -81,17 +81,40 @@ json_replies!(
     Vec<ArchivedBooking>,
 );
 
-/// The client's JSON of a slot listing as the object rendered it (see
-/// `render_slot_listing`): the Worker passes these bytes through without decoding them.
+/// A slot listing as the object has it: its entity tag and, unless the caller already has
+/// that version (`if_none_match`), the client's JSON as the object rendered it (see
+/// `render_slot_listing`), which the Worker passes through without decoding it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderedListing(pub Vec<u8>);
+pub struct RenderedListing {
+    /// The strong `ETag` of this listing (quoted), unique to its content.
+    pub etag: String,
+    /// The JSON, `None` when the caller's `If-None-Match` matched `etag`.
+    pub body: Option<Vec<u8>>,
+}
 
 impl WireReply for RenderedListing {
+    /// The tag, a line feed, then the JSON (nothing when not modified: a listing is never
+    /// empty). Bytes, not JSON, so the listing is not escaped into a string.
     fn to_body(&self) -> Result<Vec<u8>, String> {
-        Ok(self.0.clone())
+        let json = self.body.as_deref().unwrap_or_default();
+        let mut out = Vec::with_capacity(self.etag.len() + 1 + json.len());
+        out.extend_from_slice(self.etag.as_bytes());
+        out.push(b'\n');
+        out.extend_from_slice(json);
+        Ok(out)
     }
-    fn from_body(body: Vec<u8>) -> Result<Self, String> {
-        Ok(RenderedListing(body))
+    fn from_body(mut body: Vec<u8>) -> Result<Self, String> {
+        let split = body
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or("a rendered listing without its tag")?;
+        let json = body.split_off(split + 1);
+        body.truncate(split);
+        let etag = String::from_utf8(body).map_err(|e| e.to_string())?;
+        Ok(RenderedListing {
+            etag,
+            body: (!json.is_empty()).then_some(json),
+        })
     }
 }
 
@@ -162,6 +185,8 @@ calls! {
         from: NaiveDate,
         /// Last local date (inclusive).
         to: NaiveDate,
+        /// The client's `If-None-Match` (absent: always answer the listing).
+        if_none_match: Option<String>,
     } -> RenderedListing;
     /// Books a slot.
     "book" => Book {
@@ -432,11 +457,17 @@ mod tests {
     fn replies_and_errors_round_trip() {
         let pong = Pong { nonce: "x".into() };
         assert_eq!(Pong::from_body(pong.to_body().unwrap()).unwrap(), pong);
-        let listing = RenderedListing(b"{\"items\":[]}".to_vec());
-        assert_eq!(
-            RenderedListing::from_body(listing.to_body().unwrap()).unwrap(),
-            listing
-        );
+        for body in [Some(b"{\"items\":[]}".to_vec()), None] {
+            let listing = RenderedListing {
+                etag: "\"a-1\"".into(),
+                body,
+            };
+            assert_eq!(
+                RenderedListing::from_body(listing.to_body().unwrap()).unwrap(),
+                listing
+            );
+        }
+        assert!(RenderedListing::from_body(b"no tag".to_vec()).is_err());
         for e in [
             StoreError::Booking(BookingError::SlotFull { available: 2 }),
             StoreError::Booking(BookingError::Storage("disk".into())),

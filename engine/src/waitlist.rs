@@ -324,6 +324,7 @@ pub fn accept<I: Inventory + ?Sized>(
             guest: None,
         },
         true,
+        None,
         rng,
     )?;
     entry.status = EntryStatus::Accepted;

@@ -22,6 +22,7 @@ mod history;
 mod hostile;
 mod integrations;
 mod legacy;
+mod listings;
 mod live;
 mod notifications;
 mod platform;

@@ -281,22 +281,36 @@ impl Handle for ListSlots {
 
 impl Handle for RenderSlots {
     fn handle(self, here: &Here<'_>) -> Result<RenderedListing, StoreError> {
-        let Some(schedule) = here.obj.schedule()? else {
-            return Ok(RenderedListing(engine::render_slot_listing(
-                &[],
-                0,
-                here.tz,
-                |_| SlotCounts::default(),
-            )));
+        let obj = here.obj;
+        let version = obj.writes.version();
+        let etag = engine::listing_etag(obj.instance, version, self.from, self.to);
+        if self
+            .if_none_match
+            .as_deref()
+            .is_some_and(|header| engine::none_match_names(header, &etag))
+        {
+            return Ok(RenderedListing { etag, body: None });
+        }
+        if let Some(json) = obj.listings.get(version, self.from, self.to) {
+            return Ok(RenderedListing {
+                etag,
+                body: Some(json.as_ref().clone()),
+            });
+        }
+        let json = match here.obj.schedule()? {
+            None => engine::render_slot_listing(&[], 0, here.tz, |_| SlotCounts::default()),
+            Some(schedule) => {
+                let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
+                let counts = here.counted(&slots)?;
+                engine::render_slot_listing(&slots, schedule.capacity(), here.tz, counts)
+            }
         };
-        let slots = engine::slots_between(&schedule, here.tz, self.from, self.to);
-        let counts = here.counted(&slots)?;
-        Ok(RenderedListing(engine::render_slot_listing(
-            &slots,
-            schedule.capacity(),
-            here.tz,
-            counts,
-        )))
+        obj.listings
+            .put(version, self.from, self.to, Rc::new(json.clone()));
+        Ok(RenderedListing {
+            etag,
+            body: Some(json),
+        })
     }
 }
 

@@ -14,6 +14,7 @@
 //! a booking whose idempotency record or outbox entry could not be written is not left behind.
 
 mod calls;
+mod listing_cache;
 pub mod live;
 mod random;
 mod schema;
@@ -35,10 +36,11 @@ use worker::{
 };
 
 use crate::meter::{self, Meter};
+use listing_cache::ListingCache;
 use live::Touched;
 use safemarket_engine::protocol::{call_name, StoreError, ERROR_STATUS};
 use safemarket_engine::{FieldError, Schedule};
-use sqlite::SqlInventory;
+use sqlite::{SqlInventory, Writes};
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
@@ -92,6 +94,13 @@ pub struct StoreObject {
     outbox_appended: Cell<bool>,
     /// Consecutive failed index flushes (for backoff).
     flush_failures: Cell<u32>,
+    /// The calls' writes: rows written since the last index flush (which logs them, see
+    /// [`sync`]) and the data version the listing cache is keyed by.
+    writes: Writes,
+    /// Rendered listings of the current data version.
+    listings: ListingCache,
+    /// Random per instance: the prefix of its listings' entity tags.
+    instance: u64,
     /// Whether the store was closed (read from `meta` once, then kept in step).
     closed: Cell<Option<bool>>,
     /// The store's zone as recorded in `meta`, once read (`Some(None)`: none recorded).
@@ -138,6 +147,9 @@ impl DurableObject for StoreObject {
             outbox_checked: Cell::new(false),
             outbox_appended: Cell::new(false),
             flush_failures: Cell::new(0),
+            writes: Writes::default(),
+            listings: ListingCache::default(),
+            instance: random::instance_tag(),
             store_id: RefCell::new(None),
             closed: Cell::new(None),
             timezone: Cell::new(None),
@@ -347,6 +359,7 @@ impl StoreObject {
         if recorded != Some(tz) {
             self.set_meta("timezone", tz.name())?;
             self.timezone.set(Some(Some(tz)));
+            self.writes.changed();
             if recorded.is_some() {
                 // Every `local_start` (and "today") may differ.
                 self.touched.borrow_mut().everything();
@@ -485,13 +498,20 @@ impl StoreObject {
     /// The engine's inventory over this object's SQLite for `store_id`; its outbox writes are
     /// noted so that the call that made them arms the index alarm.
     fn inventory<'a>(&'a self, store_id: &'a str) -> SqlInventory<'a> {
-        SqlInventory::new(&self.sql, store_id, &self.outbox_appended, &self.touched)
+        SqlInventory::new(
+            &self.sql,
+            store_id,
+            &self.outbox_appended,
+            &self.touched,
+            &self.writes,
+        )
     }
 
     /// Records that the store was closed (new bookings are refused from now on).
     fn mark_closed(&self) -> Result<(), StoreError> {
         self.set_meta("closed", "1")?;
         self.closed.set(Some(true));
+        self.writes.changed();
         self.touched.borrow_mut().store_closed();
         Ok(())
     }
@@ -501,6 +521,7 @@ impl StoreObject {
         let json = serde_json::to_string(schedule).map_err(internal)?;
         self.set_meta("schedule", &json)?;
         *self.schedule.borrow_mut() = Some(Some(Rc::new(schedule.clone())));
+        self.writes.changed();
         self.touched.borrow_mut().everything();
         // The alarm re-plans what the schedule decides: reminders, releases.
         self.outbox_appended.set(true);

@@ -14,6 +14,14 @@ impl RandomSource for OsRandom {
     }
 }
 
+/// A random tag for an object instance (its listings' entity tags start with it); the clock
+/// should the random source fail, which still differs between instances.
+pub fn instance_tag() -> u64 {
+    OsRandom
+        .next_u64()
+        .unwrap_or_else(|_| chrono::Utc::now().timestamp_micros().unsigned_abs())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

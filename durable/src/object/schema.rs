@@ -58,6 +58,50 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX waitlist_by_owner ON waitlist (owner);",
     // Whether a booking's `booking.reminder` went out (reset when it moves to another slot).
     "ALTER TABLE bookings ADD COLUMN reminded INTEGER NOT NULL DEFAULT 0;",
+    // Fewer rows written per booking: the idempotency record moves into its booking's row
+    // (no second table with its primary key and age index), and `number` stays the row id
+    // without AUTOINCREMENT (whose `sqlite_sequence` row was written with every booking).
+    // The highest number ever given is kept as `meta.booking_number_floor` (from
+    // `sqlite_sequence` here, by the archive from then on), so numbers of archived bookings
+    // are never given again. Expired records are no longer purged: they go with their booking.
+    "CREATE TABLE bookings_new (
+        number           INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL UNIQUE,
+        code             TEXT NOT NULL,
+        owner            TEXT,
+        guest_name       TEXT,
+        guest_phone      TEXT,
+        slot_start       INTEGER NOT NULL,
+        slot_end         INTEGER NOT NULL,
+        party_size       INTEGER NOT NULL CHECK (party_size > 0),
+        status           TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled', 'checked_in', 'no_show')),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        idem_key         TEXT,
+        idem_fingerprint TEXT,
+        reminded         INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO bookings_new (number, id, code, owner, guest_name, guest_phone, slot_start,
+        slot_end, party_size, status, created_at, updated_at, idem_key, idem_fingerprint,
+        reminded)
+      SELECT b.number, b.id, b.code, b.owner, b.guest_name, b.guest_phone, b.slot_start,
+        b.slot_end, b.party_size, b.status, b.created_at, b.updated_at,
+        (SELECT i.key FROM idempotency i WHERE i.booking_id = b.id AND i.owner = b.owner
+           ORDER BY i.created_at DESC LIMIT 1),
+        (SELECT i.fingerprint FROM idempotency i WHERE i.booking_id = b.id AND i.owner = b.owner
+           ORDER BY i.created_at DESC LIMIT 1),
+        b.reminded
+      FROM bookings b;
+    INSERT INTO meta (key, value)
+      SELECT 'booking_number_floor', CAST(seq AS TEXT) FROM sqlite_sequence
+      WHERE name = 'bookings'
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    DROP TABLE bookings;
+    DROP TABLE idempotency;
+    ALTER TABLE bookings_new RENAME TO bookings;
+    CREATE INDEX bookings_by_slot ON bookings (slot_start, status);
+    CREATE INDEX bookings_by_owner ON bookings (owner, status, slot_end);
+    CREATE INDEX bookings_by_code ON bookings (code, status);",
 ];
 
 /// Statements that bring a database at `current` to the latest version, with the version
@@ -70,8 +114,81 @@ pub fn pending(current: usize) -> impl Iterator<Item = (usize, &'static str)> {
         .map(|(i, sql)| (i + 1, *sql))
 }
 
+/// Runs Python `script` against a real SQLite, with the migrations as `MIGRATIONS`, for
+/// tests of the object's SQL: the object's SQLite is not available natively, Python's
+/// `sqlite3` module is on every machine that builds this project (setup needs Python).
+#[cfg(test)]
+pub fn python_sqlite(script: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let migrations = serde_json::to_string(MIGRATIONS).unwrap();
+    let program =
+        format!("import json, sqlite3\nMIGRATIONS = json.loads({migrations:?})\n{script}");
+    let mut child = Command::new("python3")
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(program.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::python_sqlite;
+
+    #[test]
+    fn version_5_moves_idempotency_into_bookings_and_keeps_numbers() {
+        // A database at version 4 with bookings (the newest deleted, as the archive does, one
+        // reminded), idempotency records and outbox rows; then version 5.
+        let out = python_sqlite(
+            r#"
+db = sqlite3.connect(":memory:")
+for sql in MIGRATIONS[:4]:
+    db.executescript(sql)
+row = "INSERT INTO bookings (id, code, owner, slot_start, slot_end, party_size, status, created_at, updated_at) VALUES (?, 'C', ?, 10, 20, 1, 'confirmed', 5, 5)"
+for i in range(1, 5):
+    db.execute(row, (f"b{i}", "user:u1"))
+db.execute("INSERT INTO idempotency VALUES ('user:u1', 'k1', 'fp1', 'b1', 5)")
+db.execute("INSERT INTO idempotency VALUES ('user:u1', 'k3', 'fp3', 'b3', 5)")
+db.execute("INSERT INTO outbox (payload) VALUES ('{}')")
+db.execute("DELETE FROM bookings WHERE id = 'b4'")
+db.execute("UPDATE bookings SET reminded = 1 WHERE id = 'b2'")
+db.executescript(MIGRATIONS[4])
+print(db.execute("SELECT group_concat(number || ':' || id || ':' || coalesce(idem_key, '-') || ':' || coalesce(idem_fingerprint, '-'), ' ') FROM (SELECT * FROM bookings ORDER BY number)").fetchone()[0])
+print(db.execute("SELECT value FROM meta WHERE key = 'booking_number_floor'").fetchone()[0])
+print(db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'idempotency'").fetchone()[0])
+print(db.execute("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'bookings' AND name NOT LIKE 'sqlite_%' ORDER BY name)").fetchone()[0])
+print(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+print(db.execute("SELECT group_concat(id, ' ') FROM bookings WHERE reminded = 1").fetchone()[0])
+"#,
+        );
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "1:b1:k1:fp1 2:b2:-:- 3:b3:k3:fp3",
+                "4",
+                "0",
+                "bookings_by_code bookings_by_owner bookings_by_slot",
+                "1",
+                "b2"
+            ]
+        );
+    }
+
     #[test]
     fn pending_skips_applied_versions() {
         let all: Vec<_> = super::pending(0).collect();

@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use worker::{SqlStorage, SqlStorageValue};
+use worker::{SqlCursor, SqlStorage, SqlStorageValue};
 
 use safemarket_engine::events::{
     booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
@@ -47,11 +47,18 @@ macro_rules! booking_fields {
 /// Columns of [`BookingRow`].
 const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
 
-/// Inserts a booking (all of [`booking_fields!`]) and answers its number.
+/// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint)
+/// and answers its number: one above every number this store ever gave, also those of
+/// bookings since archived (`meta.booking_number_floor`, see the schema), so the legacy app's
+/// reservation ids are never reused. `number` is the row id: no `AUTOINCREMENT`, whose
+/// `sqlite_sequence` row would be one more row written per booking.
 const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_fields!(),
-    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number"
+    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+       (SELECT max(coalesce(max(number), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta
+          WHERE key = 'booking_number_floor'), 0)) + 1 FROM bookings))
+     RETURNING number"
 );
 
 fn instant(secs: i64) -> Result<DateTime<Utc>, String> {
@@ -219,6 +226,42 @@ pub struct SqlInventory<'a> {
     touched: &'a RefCell<Touched>,
     /// Id and number of the booking this inventory wrote last (saves re-reading it).
     last_written: Option<(String, i64)>,
+    /// Where its writes are counted.
+    writes: &'a Writes,
+}
+
+/// What the object learns of its inventory's writes.
+#[derive(Debug, Default)]
+pub struct Writes {
+    /// Rows written (table rows and index entries, as SQLite's cursor counts them) since the
+    /// last [`take_rows`](Self::take_rows), for the index flush's log line.
+    rows: Cell<u64>,
+    /// Moves on with every write statement and every [`changed`](Self::changed): the data
+    /// version rendered listings are kept at.
+    version: Cell<u64>,
+}
+
+impl Writes {
+    /// Counts one write statement that wrote `rows` rows.
+    fn record(&self, rows: u64) {
+        self.rows.set(self.rows.get().saturating_add(rows));
+        self.changed();
+    }
+
+    /// Notes a change made outside the inventory (schedule, zone, closure).
+    pub fn changed(&self) {
+        self.version.set(self.version.get().wrapping_add(1));
+    }
+
+    /// The data version.
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
+
+    /// The rows written since the last call.
+    pub fn take_rows(&self) -> u64 {
+        self.rows.take()
+    }
 }
 
 fn err(e: worker::Error) -> String {
@@ -237,12 +280,14 @@ struct Sum {
 
 impl<'a> SqlInventory<'a> {
     /// The inventory of store `store_id` in `sql`; `appended` is set whenever it appends to
-    /// the outbox, and the ranges of the bookings it writes go to `touched`.
+    /// the outbox, the ranges of the bookings it writes go to `touched`, and its writes are
+    /// counted in `writes`.
     pub fn new(
         sql: &'a SqlStorage,
         store_id: &'a str,
         appended: &'a Cell<bool>,
         touched: &'a RefCell<Touched>,
+        writes: &'a Writes,
     ) -> Self {
         Self {
             sql,
@@ -250,7 +295,32 @@ impl<'a> SqlInventory<'a> {
             appended,
             touched,
             last_written: None,
+            writes,
         }
+    }
+
+    /// Runs a statement that writes and counts the rows it wrote.
+    fn exec_write(&self, q: &str, args: Vec<SqlStorageValue>) -> Result<(), String> {
+        let cursor = self.sql.exec(q, args).map_err(err)?;
+        self.count_written(&cursor);
+        Ok(())
+    }
+
+    /// [`query`](Self::query) for a statement that writes (`... RETURNING`), counting its rows.
+    fn query_write<T: for<'de> Deserialize<'de>>(
+        &self,
+        q: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, String> {
+        let cursor = self.sql.exec(q, args).map_err(err)?;
+        let rows = cursor.to_array().map_err(err)?;
+        self.count_written(&cursor);
+        Ok(rows)
+    }
+
+    fn count_written(&self, cursor: &SqlCursor) {
+        self.writes
+            .record(u64::try_from(cursor.rows_written()).unwrap_or(u64::MAX));
     }
 
     fn query<T: for<'de> Deserialize<'de>>(
@@ -448,7 +518,7 @@ impl<'a> SqlInventory<'a> {
         event: Option<EventType>,
     ) -> Result<(), String> {
         let number = self
-            .query::<NumberRow>(q, args)?
+            .query_write::<NumberRow>(q, args)?
             .first()
             .map(|r| r.number)
             .ok_or_else(|| format!("booking {} vanished", b.id))?;
@@ -466,12 +536,10 @@ impl<'a> SqlInventory<'a> {
     /// Appends one row to the outbox (the caller's transaction commits it with its change).
     fn append(&self, item: &OutboxItem) -> Result<(), String> {
         let payload = serde_json::to_string(item).map_err(|e| e.to_string())?;
-        self.sql
-            .exec(
-                "INSERT INTO outbox (payload) VALUES (?)",
-                vec![payload.into()],
-            )
-            .map_err(err)?;
+        self.exec_write(
+            "INSERT INTO outbox (payload) VALUES (?)",
+            vec![payload.into()],
+        )?;
         self.appended.set(true);
         Ok(())
     }
@@ -520,28 +588,15 @@ impl<'a> SqlInventory<'a> {
     /// Records the `booking.reminder` event of `b` at `now` and flags it reminded, in one
     /// step (the caller's transaction), so it is sent exactly when it is recorded.
     pub fn remind(&self, b: &Booking, now: DateTime<Utc>) -> Result<(), String> {
-        self.sql
-            .exec(
-                "UPDATE bookings SET reminded = 1 WHERE id = ?",
-                vec![b.id.as_str().into()],
-            )
-            .map_err(err)?;
+        self.exec_write(
+            "UPDATE bookings SET reminded = 1 WHERE id = ?",
+            vec![b.id.as_str().into()],
+        )?;
         self.append_event(
             EventType::BookingReminder,
             now,
             EventSubject::Booking(b.clone()),
         )
-    }
-
-    /// Drops idempotency records created before `cutoff`.
-    pub fn purge_idempotency(&self, cutoff: DateTime<Utc>) -> Result<(), String> {
-        self.sql
-            .exec(
-                "DELETE FROM idempotency WHERE created_at < ?",
-                vec![cutoff.timestamp().into()],
-            )
-            .map_err(err)?;
-        Ok(())
     }
 
     /// Bookings whose slot starts in `[from, to)`, by `(slot_start, id)`, after `after`, at
@@ -586,12 +641,20 @@ impl<'a> SqlInventory<'a> {
         rows.first().and_then(|r| r.n).map(instant).transpose()
     }
 
-    /// Deletes bookings by id (after they were archived).
+    /// Deletes bookings by id (after they were archived). The highest number given so far
+    /// is kept first as `meta.booking_number_floor`, so the numbers of the deleted bookings
+    /// are never given again.
     pub fn delete_bookings(&self, ids: &[&str]) -> Result<(), String> {
+        self.exec_write(
+            "INSERT INTO meta (key, value)
+             SELECT 'booking_number_floor', CAST(m AS TEXT)
+             FROM (SELECT max(number) AS m FROM bookings) WHERE m IS NOT NULL
+             ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER),
+               CAST(excluded.value AS INTEGER)) AS TEXT)",
+            Vec::new(),
+        )?;
         for id in ids {
-            self.sql
-                .exec("DELETE FROM bookings WHERE id = ?", vec![(*id).into()])
-                .map_err(err)?;
+            self.exec_write("DELETE FROM bookings WHERE id = ?", vec![(*id).into()])?;
         }
         Ok(())
     }
@@ -623,6 +686,38 @@ impl<'a> SqlInventory<'a> {
             .bookings_where("id = ?", vec![id.into()])?
             .into_iter()
             .next())
+    }
+}
+
+impl SqlInventory<'_> {
+    /// Inserts a new booking with its idempotency record in the same row (one row and its
+    /// index entries, instead of a second table's row and index entries).
+    fn insert_row(
+        &mut self,
+        b: &Booking,
+        record: Option<&IdempotencyRecord>,
+    ) -> Result<(), String> {
+        self.touched.borrow_mut().range(b.slot());
+        self.write(
+            INSERT_BOOKING,
+            vec![
+                b.id.as_str().into(),
+                b.code.as_str().into(),
+                b.owner.as_ref().map(Owner::to_storage).into(),
+                b.guest_name.clone().into(),
+                b.guest_phone.clone().into(),
+                b.slot_start.timestamp().into(),
+                b.slot_end.timestamp().into(),
+                i64::from(b.party_size).into(),
+                b.status.as_str().into(),
+                b.created_at.timestamp().into(),
+                b.updated_at.timestamp().into(),
+                record.map(|r| r.key.clone()).into(),
+                record.map(|r| r.fingerprint.clone()).into(),
+            ],
+            b,
+            Some(EventType::BookingCreated),
+        )
     }
 }
 
@@ -664,25 +759,17 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn insert(&mut self, b: &Booking) -> Result<(), String> {
-        self.touched.borrow_mut().range(b.slot());
-        self.write(
-            INSERT_BOOKING,
-            vec![
-                b.id.as_str().into(),
-                b.code.as_str().into(),
-                b.owner.as_ref().map(Owner::to_storage).into(),
-                b.guest_name.clone().into(),
-                b.guest_phone.clone().into(),
-                b.slot_start.timestamp().into(),
-                b.slot_end.timestamp().into(),
-                i64::from(b.party_size).into(),
-                b.status.as_str().into(),
-                b.created_at.timestamp().into(),
-                b.updated_at.timestamp().into(),
-            ],
-            b,
-            Some(EventType::BookingCreated),
-        )
+        self.insert_row(b, None)
+    }
+
+    fn insert_keyed(&mut self, b: &Booking, record: &IdempotencyRecord) -> Result<(), String> {
+        if record.booking_id != b.id || b.owner.as_ref() != Some(&record.owner) {
+            return Err(format!(
+                "idempotency record of another booking than {}",
+                b.id
+            ));
+        }
+        self.insert_row(b, Some(record))
     }
 
     fn update(&mut self, b: &Booking) -> Result<(), String> {
@@ -741,14 +828,19 @@ impl Inventory for SqlInventory<'_> {
         owner: &Owner,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, String> {
+        // The newest booking of the owner with this key: an expired key may have been used
+        // again, and the later use is the record. The owner's bookings in this store are few
+        // (the active-booking limit, the archive after 30 days) and `bookings_by_owner` finds
+        // them, so the key needs no index of its own (which would be a row written per booking).
         #[derive(Deserialize)]
         struct Row {
-            fingerprint: String,
-            booking_id: String,
+            idem_fingerprint: String,
+            id: String,
             created_at: i64,
         }
         let rows: Vec<Row> = self.query(
-            "SELECT fingerprint, booking_id, created_at FROM idempotency WHERE owner = ? AND key = ?",
+            "SELECT idem_fingerprint, id, created_at FROM bookings
+             WHERE owner = ? AND idem_key = ? ORDER BY number DESC LIMIT 1",
             vec![owner.to_storage().into(), key.into()],
         )?;
         rows.into_iter()
@@ -757,8 +849,8 @@ impl Inventory for SqlInventory<'_> {
                 Ok(IdempotencyRecord {
                     owner: owner.clone(),
                     key: key.to_string(),
-                    fingerprint: r.fingerprint,
-                    booking_id: r.booking_id,
+                    fingerprint: r.idem_fingerprint,
+                    booking_id: r.id,
                     created_at: instant(r.created_at)?,
                 })
             })
@@ -766,32 +858,25 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn idempotency_put(&mut self, r: &IdempotencyRecord) -> Result<(), String> {
-        self.sql
-            .exec(
-                "INSERT INTO idempotency (owner, key, fingerprint, booking_id, created_at)
-                 VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (owner, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                   booking_id = excluded.booking_id, created_at = excluded.created_at",
-                vec![
-                    r.owner.to_storage().into(),
-                    r.key.as_str().into(),
-                    r.fingerprint.as_str().into(),
-                    r.booking_id.as_str().into(),
-                    r.created_at.timestamp().into(),
-                ],
-            )
-            .map_err(err)?;
-        Ok(())
+        // Records live in their booking's row; new bookings get theirs with the insert
+        // (`insert_keyed`), so this only serves a record for a booking already stored.
+        self.exec_write(
+            "UPDATE bookings SET idem_key = ?, idem_fingerprint = ? WHERE id = ? AND owner = ?",
+            vec![
+                r.key.as_str().into(),
+                r.fingerprint.as_str().into(),
+                r.booking_id.as_str().into(),
+                r.owner.to_storage().into(),
+            ],
+        )
     }
 
     fn idempotency_forget(&mut self, owner: &Owner) -> Result<(), String> {
-        self.sql
-            .exec(
-                "DELETE FROM idempotency WHERE owner = ?",
-                vec![owner.to_storage().into()],
-            )
-            .map_err(err)?;
-        Ok(())
+        self.exec_write(
+            "UPDATE bookings SET idem_key = NULL, idem_fingerprint = NULL
+             WHERE owner = ? AND idem_key IS NOT NULL",
+            vec![owner.to_storage().into()],
+        )
     }
 
     fn bookings_of(&self, owner: &Owner) -> Result<Vec<Booking>, String> {
@@ -872,25 +957,23 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn entry_insert(&mut self, e: &WaitEntry) -> Result<(), String> {
-        self.sql
-            .exec(
-                "INSERT INTO waitlist (id, owner, slot_start, slot_end, party_size, status,
+        self.exec_write(
+            "INSERT INTO waitlist (id, owner, slot_start, slot_end, party_size, status,
                    created_at, updated_at, offer_expires_at, booking_id)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    e.id.as_str().into(),
-                    e.owner.as_ref().map(Owner::to_storage).into(),
-                    e.slot_start.timestamp().into(),
-                    e.slot_end.timestamp().into(),
-                    i64::from(e.party_size).into(),
-                    e.status.as_str().into(),
-                    e.created_at.timestamp().into(),
-                    e.updated_at.timestamp().into(),
-                    e.offer_expires_at.map(|t| t.timestamp()).into(),
-                    e.booking_id.clone().into(),
-                ],
-            )
-            .map_err(err)?;
+            vec![
+                e.id.as_str().into(),
+                e.owner.as_ref().map(Owner::to_storage).into(),
+                e.slot_start.timestamp().into(),
+                e.slot_end.timestamp().into(),
+                i64::from(e.party_size).into(),
+                e.status.as_str().into(),
+                e.created_at.timestamp().into(),
+                e.updated_at.timestamp().into(),
+                e.offer_expires_at.map(|t| t.timestamp()).into(),
+                e.booking_id.clone().into(),
+            ],
+        )?;
         self.touch(e.slot());
         Ok(())
     }
@@ -912,20 +995,18 @@ impl Inventory for SqlInventory<'_> {
         if let Some(event_type) = entry_event(before, e) {
             self.append_event(event_type, e.updated_at, EventSubject::Entry(e.clone()))?;
         }
-        self.sql
-            .exec(
-                "UPDATE waitlist SET owner = ?, status = ?, updated_at = ?, offer_expires_at = ?,
+        self.exec_write(
+            "UPDATE waitlist SET owner = ?, status = ?, updated_at = ?, offer_expires_at = ?,
                    booking_id = ? WHERE id = ?",
-                vec![
-                    e.owner.as_ref().map(Owner::to_storage).into(),
-                    e.status.as_str().into(),
-                    e.updated_at.timestamp().into(),
-                    e.offer_expires_at.map(|t| t.timestamp()).into(),
-                    e.booking_id.clone().into(),
-                    e.id.as_str().into(),
-                ],
-            )
-            .map_err(err)?;
+            vec![
+                e.owner.as_ref().map(Owner::to_storage).into(),
+                e.status.as_str().into(),
+                e.updated_at.timestamp().into(),
+                e.offer_expires_at.map(|t| t.timestamp()).into(),
+                e.booking_id.clone().into(),
+                e.id.as_str().into(),
+            ],
+        )?;
         self.touch(e.slot());
         Ok(())
     }
@@ -946,6 +1027,32 @@ mod tests {
 
     fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
         DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    #[test]
+    fn numbers_continue_above_archived_bookings() {
+        // The insert statement as the object runs it, on the current schema: numbers go on
+        // from the highest stored one, or from the floor the archive recorded when higher.
+        let script = format!(
+            r#"
+db = sqlite3.connect(":memory:")
+for sql in MIGRATIONS:
+    db.executescript(sql)
+insert = {insert:?}
+def book(i):
+    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp")
+    return db.execute(insert, args).fetchone()[0]
+print(book(1), book(2))
+db.execute("INSERT INTO meta VALUES ('booking_number_floor', '7')")
+db.execute("DELETE FROM bookings")
+print(book(3), book(4))
+"#,
+            insert = super::INSERT_BOOKING
+        );
+        assert_eq!(
+            crate::object::schema::python_sqlite(&script).trim(),
+            "1 2\n8 9"
+        );
     }
 
     #[test]

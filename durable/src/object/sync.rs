@@ -169,13 +169,6 @@ pub async fn run(obj: &StoreObject) -> Option<Duration> {
     } else {
         next_due
     };
-    // Expired idempotency records never replay; dropping them here keeps bookings cheap.
-    if let Err(e) = obj
-        .inventory(&store_id)
-        .purge_idempotency(safemarket_engine::idempotency::expiry_cutoff(Utc::now()))
-    {
-        log_error("purging idempotency records failed", e);
-    }
     let next_archive = match archive(obj, archive_now(obj)).await {
         Ok(next) => next,
         Err(e) => {
@@ -285,6 +278,10 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         statements.push(upsert_index(db, "booking_index", entry, *seq).map_err(|e| e.to_string())?);
     }
     let results = db.batch(statements).await.map_err(|e| e.to_string())?;
+    let d1_rows: usize = results
+        .iter()
+        .filter_map(|r| r.meta().ok().flatten().and_then(|m| m.rows_written))
+        .sum();
     let erased: Vec<ErasedRow> = match results.first() {
         Some(first) => first.results().map_err(|e| e.to_string())?,
         None => Vec::new(),
@@ -301,10 +298,33 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     // change in `GET /me/bookings`.
     enqueue(obj, &events).await?;
     // Only now that D1 and the queue have them.
-    obj.sql
+    let deleted = obj
+        .sql
         .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
         .map_err(|e| e.to_string())?;
+    let object_rows = obj
+        .writes
+        .take_rows()
+        .saturating_add(u64::try_from(deleted.rows_written()).unwrap_or(u64::MAX));
+    log_flush(rows.len(), object_rows, d1_rows);
     Ok(rows.len() as i64 == BATCH || !erased.is_empty())
+}
+
+/// The flush's line: how many outbox entries it carried, the rows the object's SQLite wrote
+/// for them (the calls' writes since the last flush, and the outbox rows this flush deleted)
+/// and the rows the D1 batch wrote, each counting table rows and index entries. Rows written
+/// are billed; `make bench` divides these by the bookings to show the rows per booking.
+fn log_flush(entries: usize, object_rows: u64, d1_rows: usize) {
+    worker::console_log!(
+        "{}",
+        serde_json::json!({
+            "level": "info",
+            "msg": "index flush",
+            "entries": entries,
+            "object_rows_written": object_rows,
+            "d1_rows_written": d1_rows,
+        })
+    );
 }
 
 /// The instant archival decides at: now, unless a test shifted it ([`ARCHIVE_CLOCK_OFFSET`]).
