@@ -119,7 +119,7 @@ fn usd_per_million(units: &Units, prices: &Value) -> f64 {
         + u("kv_reads") * price("kv_reads")
         + (u("kv_writes") + u("kv_deletes") + u("kv_lists")) * price("kv_writes")
         + 3.0 * u("queue_messages") * price("queue_operations");
-    // Per request times a million requests, over a million: the per-million price itself.
+    // Units per request times prices per million units: dollars per million requests.
     per_request
 }
 
