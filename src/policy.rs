@@ -244,6 +244,8 @@ pub enum Action {
     AddMember,
     /// `DELETE .../members/{user_id}`: also on closed stores, so staff access can be revoked.
     RemoveMember,
+    /// `GET .../members`: also on closed stores.
+    ListMembers,
     /// `POST .../api-keys`.
     CreateApiKey,
     /// `GET .../api-keys`.
@@ -304,8 +306,8 @@ impl Action {
     fn rule(self) -> Rule {
         use Action::*;
         match self {
-            UpdateStore | CloseStore | AddMember | RemoveMember | CreateApiKey | ListApiKeys
-            | RevokeApiKey => Rule::Owner,
+            UpdateStore | CloseStore | AddMember | RemoveMember | ListMembers | CreateApiKey
+            | ListApiKeys | RevokeApiKey => Rule::Owner,
             WriteSchedule | WriteStoreProfile | CheckIn | MarkNoShow => Rule::Member,
             ListDayBookings | UseBookingCode => Rule::MemberOrKey,
             WritePartnerDocument => Rule::OwnKey,
@@ -519,11 +521,12 @@ mod tests {
         (e.status(), e.slug_and_title().0)
     }
 
-    const ALL_ACTIONS: [Action; 14] = [
+    const ALL_ACTIONS: [Action; 15] = [
         Action::UpdateStore,
         Action::CloseStore,
         Action::AddMember,
         Action::RemoveMember,
+        Action::ListMembers,
         Action::CreateApiKey,
         Action::ListApiKeys,
         Action::RevokeApiKey,
@@ -610,6 +613,7 @@ mod tests {
             Action::CloseStore,
             Action::AddMember,
             Action::RemoveMember,
+            Action::ListMembers,
             Action::CreateApiKey,
             Action::ListApiKeys,
             Action::RevokeApiKey,

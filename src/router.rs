@@ -36,6 +36,7 @@ pub enum RouteId {
     MyStores,
     AddMember,
     RemoveMember,
+    ListMembers,
     GetStoreProfile,
     PutStoreProfile,
     PatchStoreProfile,
@@ -128,6 +129,11 @@ pub static ROUTES: &[RouteDef] = &[
         "POST",
         "/api/v1/stores/{store_id}/members",
         RouteId::AddMember,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/members",
+        RouteId::ListMembers,
     ),
     route(
         "DELETE",

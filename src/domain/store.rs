@@ -52,15 +52,7 @@ impl StoreRow {
     }
 }
 
-/// A user's role in a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Created the store; manages everything.
-    Owner,
-    /// Added by the owner; runs the door and the schedule.
-    Staff,
-}
+pub use safemarket_api::stores::Role;
 
 pub use safemarket_engine::StoreId;
 
