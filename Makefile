@@ -6,14 +6,14 @@ PORT ?= 8787
 PERSIST ?= .wrangler/state
 ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
 
-.PHONY: dev test bench mock setup site wasm migrate reset fmt lint unit blackbox clean
+.PHONY: dev test bench mock setup site app wasm migrate reset fmt lint unit blackbox clean
 
 ## dev: install what is missing, build, migrate, seed a demo and serve until Ctrl-C
-dev: setup site
+dev: setup site app
 	@$(ENV); PORT=$(PORT) PERSIST=$(PERSIST) bash scripts/dev.sh
 
 ## test: the same setup, then fmt, clippy, native tests, the wasm build and the black-box tests
-test: setup site fmt lint unit wasm blackbox
+test: setup site app fmt lint unit wasm blackbox
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,10 @@ setup:
 site:
 	@$(ENV); hugo --source static --minify --quiet --cleanDestinationDir
 	@bash scripts/api-docs.sh
+
+## app: the staff app (crate app/) into static/public/staff/, after Hugo (which empties static/public)
+app:
+	@bash scripts/build-app.sh
 
 fmt:
 	@$(ENV); cargo fmt --all -- --check
@@ -42,7 +46,7 @@ blackbox:
 
 ## bench: builds the optimised Worker, runs it on fresh state, prints a table and writes
 ## target/bench/latest.json (profile wasm-dev: opt-level 1, no LTO, quick to build)
-bench: setup site
+bench: setup site app
 	@$(ENV); cargo run --quiet --profile wasm-dev -p safemarket-bench
 
 ## mock: a mock server of openapi/openapi.json (Prism) on 127.0.0.1:4010 until Ctrl-C

@@ -22,6 +22,7 @@ mod integrations;
 mod legacy;
 mod live;
 mod platform;
+mod staff_app;
 mod stores;
 mod waitlist;
 
