@@ -77,9 +77,21 @@ pub fn remember(lang: Lang) {
     }
 }
 
-/// The language shown, from the app's context.
+thread_local! {
+    static SHOWN: std::cell::OnceCell<RwSignal<Lang>> = const { std::cell::OnceCell::new() };
+}
+
+/// Makes `signal` the language shown (once, at start).
+pub fn install(signal: RwSignal<Lang>) {
+    SHOWN.with(|s| {
+        let _ = s.set(signal);
+    });
+}
+
+/// The language shown. A global rather than a context: event handlers and spawned tasks run
+/// outside the reactive owner that contexts hang on.
 pub fn lang() -> RwSignal<Lang> {
-    expect_context::<RwSignal<Lang>>()
+    SHOWN.with(|s| *s.get_or_init(|| RwSignal::new(Lang::En)))
 }
 
 /// The string `key` in the current language (reactive when called in a closure).

@@ -27,9 +27,20 @@ pub struct AppState {
     pub online: RwSignal<bool>,
 }
 
-/// The app's state from the context.
+thread_local! {
+    static STATE: std::cell::OnceCell<AppState> = const { std::cell::OnceCell::new() };
+}
+
+/// The app's state (a global, like [`i18n::lang`], for event handlers and tasks).
 pub fn state() -> AppState {
-    expect_context::<AppState>()
+    STATE.with(|s| {
+        *s.get_or_init(|| AppState {
+            path: RwSignal::new(current_path()),
+            user: RwSignal::new(None),
+            ready: RwSignal::new(false),
+            online: RwSignal::new(true),
+        })
+    })
 }
 
 fn current_path() -> String {
@@ -140,15 +151,10 @@ pub fn start() {
     let online = web_sys::window()
         .map(|w| w.navigator().on_line())
         .unwrap_or(true);
-    let app = AppState {
-        path: RwSignal::new(current_path()),
-        user: RwSignal::new(None),
-        ready: RwSignal::new(false),
-        online: RwSignal::new(online),
-    };
+    i18n::install(lang);
+    let app = state();
+    app.online.set(online);
     leptos::mount::mount_to_body(move || {
-        provide_context(lang);
-        provide_context(app);
         let _ = window_event_listener(leptos::ev::popstate, move |_| app.path.set(current_path()));
         let _ = window_event_listener(leptos::ev::online, move |_| app.online.set(true));
         let _ = window_event_listener(leptos::ev::offline, move |_| app.online.set(false));
