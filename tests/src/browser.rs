@@ -25,6 +25,8 @@ fn candidates(role: &str) -> String {
         "link" => "a[href]",
         "textbox" => "input:not([type]), input[type=text], input[type=email], input[type=password], input[type=url], input[type=search], input[type=tel], textarea",
         "spinbutton" => "input[type=number]",
+        // Chromium names the role of date inputs `Date` (no ARIA role maps it).
+        "date" => "input[type=date]",
         "combobox" => "select",
         "checkbox" => "input[type=checkbox]",
         "heading" => "h1, h2, h3, h4, h5, h6",
@@ -195,7 +197,7 @@ impl Browser {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|v| v[ELEMENT].as_str().map(|s| Element(s.to_string())))
-            .filter(|e| self.computed(e, "computedrole") == role)
+            .filter(|e| self.computed(e, "computedrole").eq_ignore_ascii_case(role))
             .filter(|e| {
                 want.as_ref()
                     .is_none_or(|w| &self.computed(e, "computedlabel") == w)
