@@ -773,28 +773,6 @@ fn run(build: bool) -> Result<Report, String> {
     Ok(report)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slot_starts_cover_whole_days() {
-        let slots = slot_starts(2, 10);
-        assert_eq!(slots.len(), 2 * 144);
-        assert!(slots[0].ends_with("T00:00:00Z"));
-        assert!(slots[143].ends_with("T23:50:00Z"));
-        assert_ne!(slots[0][..10], slots[144][..10]);
-    }
-
-    #[test]
-    fn enough_users_to_stay_under_the_limit() {
-        for clients in [1, 8, 32] {
-            let per_client = users_per_client(clients, 33_000);
-            assert!(33_000usize.div_ceil(clients).div_ceil(per_client) <= MAX_ACTIVE_PER_USER);
-        }
-    }
-}
-
 /// Gzipped bytes the staff app's first load fetches: `static/public/staff/index.html` and the
 /// hashed wasm, JS and CSS it names (not the service worker, manifest or icons, which load
 /// after the app starts).
@@ -815,4 +793,26 @@ fn staff_app_first_load(root: &Path) -> Result<u64, String> {
         }
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_starts_cover_whole_days() {
+        let slots = slot_starts(2, 10);
+        assert_eq!(slots.len(), 2 * 144);
+        assert!(slots[0].ends_with("T00:00:00Z"));
+        assert!(slots[143].ends_with("T23:50:00Z"));
+        assert_ne!(slots[0][..10], slots[144][..10]);
+    }
+
+    #[test]
+    fn enough_users_to_stay_under_the_limit() {
+        for clients in [1, 8, 32] {
+            let per_client = users_per_client(clients, 33_000);
+            assert!(33_000usize.div_ceil(clients).div_ceil(per_client) <= MAX_ACTIVE_PER_USER);
+        }
+    }
 }
