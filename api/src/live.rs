@@ -48,3 +48,26 @@ pub enum LiveMessage {
     /// Answer to a keep-alive ping.
     Pong,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::occupancy::Fill;
+
+    #[test]
+    fn feed_messages_decode_by_type() {
+        let occupancy = r#"{"type":"occupancy","slot_start":null,"capacity":0,"booked":0,"checked_in":0,"fill_status":"green"}"#;
+        match serde_json::from_str::<LiveMessage>(occupancy).unwrap() {
+            LiveMessage::Occupancy(o) => {
+                assert_eq!((o.slot_start, o.fill_status), (None, Fill::Green))
+            }
+            other => panic!("{other:?}"),
+        }
+        let slot = r#"{"type":"slot","item":{"start":"2026-12-01T09:00:00Z","end":"2026-12-01T10:00:00Z","local_start":"2026-12-01T10:00:00+01:00","capacity":10,"booked":2,"available":8}}"#;
+        match serde_json::from_str::<LiveMessage>(slot).unwrap() {
+            LiveMessage::Slot { item } => assert_eq!((item.held, item.available), (0, 8)),
+            other => panic!("{other:?}"),
+        }
+        assert!(serde_json::from_str::<LiveMessage>(r#"{"type":"unknown"}"#).is_err());
+    }
+}

@@ -53,3 +53,19 @@ impl Problem {
             .map(|e| e.message.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_and_field_messages() {
+        let p: Problem = serde_json::from_str(
+            r#"{"type":"https://safemarket.dev/problems/validation-failed","title":"Validation failed","status":422,"detail":"d","errors":[{"field":"weekly[0].close","message":"bad"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.slug(), "validation-failed");
+        assert_eq!(p.field("weekly[0].close"), Some("bad"));
+        assert_eq!(p.field("capacity"), None);
+    }
+}
