@@ -9,16 +9,16 @@ PERSIST ?= .wrangler/state
 DEPLOY_ENV := $(if $(filter command line,$(origin ENV)),$(ENV))
 override ENV := SAFEMARKET_ENV_SELF=$(CURDIR)/scripts/env.sh . $(CURDIR)/scripts/env.sh
 
-.PHONY: dev test bench capacity capacity-smoke mock setup site wasm migrate reset fmt lint unit blackbox clean envcheck actionlint deploy-check deploy
+.PHONY: dev test bench capacity capacity-smoke mock setup site app wasm migrate reset fmt lint unit blackbox clean envcheck actionlint deploy-check deploy
 
 ## dev: install what is missing, build, migrate, seed a demo and serve until Ctrl-C
-dev: setup site
+dev: setup site app
 	@$(ENV); PORT=$(PORT) PERSIST=$(PERSIST) bash scripts/dev.sh
 
 ## test: the same setup, then fmt, clippy, native tests, the capacity model on a small scenario,
-## the wasm build and the black-box tests, then the shipping checks (wrangler environments,
-## workflows, deploy dry-runs with the size limit)
-test: setup site fmt lint unit capacity-smoke wasm blackbox envcheck actionlint deploy-check
+## the wasm build and the black-box and browser tests, then the shipping checks (wrangler
+## environments, workflows, deploy dry-runs with the size limit)
+test: setup site app fmt lint unit capacity-smoke wasm blackbox envcheck actionlint deploy-check
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,10 @@ setup:
 site:
 	@$(ENV); hugo --source static --minify --quiet --cleanDestinationDir
 	@bash scripts/api-docs.sh
+
+## app: the staff app (crate app/) into static/public/staff/, after Hugo (which empties static/public)
+app:
+	@bash scripts/build-app.sh
 
 fmt:
 	@$(ENV); cargo fmt --all -- --check
@@ -64,7 +68,7 @@ deploy: test
 
 ## bench: builds the optimised Worker, runs it on fresh state, prints a table and writes
 ## target/bench/latest.json (profile wasm-dev: opt-level 1, no LTO, quick to build)
-bench: setup site
+bench: setup site app
 	@$(ENV); cargo run --quiet --profile wasm-dev -p safemarket-bench
 
 ## capacity: the capacity model (README "Scaling") for the town, city and country presets, or

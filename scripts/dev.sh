@@ -46,5 +46,6 @@ SafeMarket is running (Ctrl-C stops it; data persists in $PERSIST, \`make reset\
   API      $base/api/v1
   health   $base/api/health
   docs     $base/api/docs
+  staff    $base/staff/   (the staff app: sign in with the demo account above)
 MSG
 wait "$wrangler_pid"

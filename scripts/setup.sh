@@ -2,8 +2,8 @@
 # Installs whatever the project needs and is missing, idempotently and quietly: the wasm target,
 # wasm-bindgen-cli (= Cargo.lock's wasm-bindgen) and worker-build from crates.io, a Node >= 22
 # from PyPI when the machine's is older, the npm packages (wrangler, esbuild, binaryen,
-# swagger-ui-dist, Prism), Schemathesis and openapi-spec-validator from PyPI (in a venv), Hugo
-# from Debian, and a generated .dev.vars. Everything comes from the package registries.
+# swagger-ui-dist, Prism, axe-core), Schemathesis and openapi-spec-validator from PyPI (in a venv), Hugo
+# and Chromium + chromedriver from Debian, and a generated .dev.vars. Everything comes from the package registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SAFEMARKET_ENV_SELF="$(pwd)/scripts/env.sh"
@@ -92,6 +92,18 @@ if ! command -v hugo >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y -qq hugo >/dev/null 2>&1 || {
         $sudo_cmd apt-get update -qq >/dev/null
         $sudo_cmd apt-get install -y -qq hugo >/dev/null
+    }
+fi
+
+# --- Chromium and chromedriver from Debian (the staff app's browser tests) --------------------
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    say "installing chromium and chromium-driver from Debian"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || {
+        $sudo_cmd apt-get update -qq >/dev/null
+        $sudo_cmd apt-get install -y -qq chromium chromium-driver >/dev/null
     }
 fi
 

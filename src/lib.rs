@@ -1,6 +1,7 @@
 //! SafeMarket's Worker: routes every HTTP request under `/api` to a thin handler and serves the
 //! marketing site from static assets otherwise.
 
+mod app_shell;
 mod auth;
 mod body;
 mod clock;
@@ -168,9 +169,24 @@ async fn count_public_read(req: &Request, env: &Env) -> Result<(), ApiError> {
 /// its content type, HSTS included on https (the assets' answers have immutable headers,
 /// hence the copy; the body streams through untouched).
 async fn site(req: Request, env: &Env, https: bool) -> worker::Result<Response> {
-    let found = env.assets(bindings::ASSETS)?.fetch_request(req).await?;
+    let shell = app_shell::shell_for(&req.path());
+    let assets = env.assets(bindings::ASSETS)?;
+    let found = match shell {
+        Some(shell) => {
+            let mut url = req.url()?;
+            url.set_path(shell);
+            url.set_query(None);
+            assets.fetch(url.to_string(), None).await?
+        }
+        None => assets.fetch_request(req).await?,
+    };
     let out = found.headers().clone();
-    headers::apply(&out, https, false)?;
+    if shell.is_some() {
+        // The shell names the hashed files of one build: always ask for the current one.
+        out.set("content-security-policy", app_shell::STAFF_CSP)?;
+        out.set("cache-control", "no-cache")?;
+    }
+    headers::apply(&out, https, shell.is_some())?;
     let status = found.status_code();
     let (_, body) = found.into_parts();
     Ok(Response::from_body(body)?
@@ -208,6 +224,7 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::MyStores => store_search::mine(ctx).await,
         RouteId::AddMember => members::add(ctx).await,
         RouteId::RemoveMember => members::remove(ctx).await,
+        RouteId::ListMembers => members::list(ctx).await,
         RouteId::GetStoreProfile => store_profile::get(ctx).await,
         RouteId::PutStoreProfile => store_profile::write(ctx, Write::Replace).await,
         RouteId::PatchStoreProfile => store_profile::write(ctx, Write::Merge).await,

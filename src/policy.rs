@@ -253,6 +253,8 @@ pub enum Action {
     AddMember,
     /// `DELETE .../members/{user_id}`: also on closed stores, so staff access can be revoked.
     RemoveMember,
+    /// `GET .../members`: also on closed stores.
+    ListMembers,
     /// `POST .../api-keys`.
     CreateApiKey,
     /// `GET .../api-keys`.
@@ -321,10 +323,9 @@ impl Action {
     fn rule(self) -> Rule {
         use Action::*;
         match self {
-            UpdateStore | CloseStore | AddMember | RemoveMember | CreateApiKey | ListApiKeys
-            | RevokeApiKey | ExportBookings | CreateWebhook | ListWebhooks | DeleteWebhook => {
-                Rule::Owner
-            }
+            UpdateStore | CloseStore | AddMember | RemoveMember | ListMembers | CreateApiKey
+            | ListApiKeys | RevokeApiKey | ExportBookings | CreateWebhook | ListWebhooks
+            | DeleteWebhook => Rule::Owner,
             WriteSchedule | WriteStoreProfile | CheckIn | MarkNoShow => Rule::Member,
             ListDayBookings | UseBookingCode => Rule::MemberOrKey,
             WritePartnerDocument => Rule::OwnKey,
@@ -543,11 +544,12 @@ mod tests {
         (e.status(), e.slug_and_title().0)
     }
 
-    const ALL_ACTIONS: [Action; 14] = [
+    const ALL_ACTIONS: [Action; 15] = [
         Action::UpdateStore,
         Action::CloseStore,
         Action::AddMember,
         Action::RemoveMember,
+        Action::ListMembers,
         Action::CreateApiKey,
         Action::ListApiKeys,
         Action::RevokeApiKey,
@@ -634,6 +636,7 @@ mod tests {
             Action::CloseStore,
             Action::AddMember,
             Action::RemoveMember,
+            Action::ListMembers,
             Action::CreateApiKey,
             Action::ListApiKeys,
             Action::RevokeApiKey,

@@ -36,6 +36,7 @@ pub enum RouteId {
     MyStores,
     AddMember,
     RemoveMember,
+    ListMembers,
     GetStoreProfile,
     PutStoreProfile,
     PatchStoreProfile,
@@ -136,6 +137,11 @@ pub static ROUTES: &[RouteDef] = &[
         "POST",
         "/api/v1/stores/{store_id}/members",
         RouteId::AddMember,
+    ),
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/members",
+        RouteId::ListMembers,
     ),
     route(
         "DELETE",

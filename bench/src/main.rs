@@ -780,6 +780,14 @@ fn run(build: bool) -> Result<Report, String> {
         holds: wasm.1 <= 450_000,
         detail: format!("{} bytes gzipped (KB = 1000 bytes)", wasm.1),
     });
+    let staff = staff_app_first_load(&root)?;
+    report.budgets.push(Budget {
+        name: "staff app first load <= 350 KB gzipped".to_string(),
+        holds: staff <= 350_000,
+        detail: format!(
+            "{staff} bytes gzipped: the shell, its wasm, JS, boot script and CSS (`make app`)"
+        ),
+    });
     let p99 = availability.percentile_ms(200, 0.99);
     report.budgets.push(Budget {
         name: "availability p99 < 20 ms".to_string(),
@@ -801,6 +809,28 @@ fn run(build: bool) -> Result<Report, String> {
         ));
     }
     Ok(report)
+}
+
+/// Gzipped bytes the staff app's first load fetches: `static/public/staff/index.html` and the
+/// hashed wasm, JS and CSS it names (not the service worker, manifest or icons, which load
+/// after the app starts).
+fn staff_app_first_load(root: &Path) -> Result<u64, String> {
+    let dir = root.join("static/public/staff");
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| format!("no staff app build in {} (`make app`): {e}", dir.display()))?;
+    let mut total = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let first_load = name == "index.html"
+            || ((name.starts_with("app-")
+                || name.starts_with("boot-")
+                || name.starts_with("style-"))
+                && (name.ends_with(".wasm") || name.ends_with(".js") || name.ends_with(".css")));
+        if first_load {
+            total += machine::sizes(&entry.path())?.1;
+        }
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

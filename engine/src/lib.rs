@@ -17,8 +17,6 @@
 //! Nothing here reads a clock or a random source on its own: `now` and a
 //! [`RandomSource`] are always passed in.
 
-use serde::{Deserialize, Serialize};
-
 pub mod booking;
 pub mod codes;
 pub mod events;
@@ -55,21 +53,4 @@ pub use slots::{
 };
 pub use waitlist::{EntryStatus, EntryView, JoinRequest, WaitEntry};
 
-/// A validation problem with one input field, named by its JSON path (`weekly[2].open`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FieldError {
-    /// JSON path of the field (`""` for the whole body).
-    pub field: String,
-    /// What is wrong, in a sentence fit for an API client.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A problem with `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use safemarket_api::FieldError;

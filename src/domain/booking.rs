@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use safemarket_engine::{format_utc, Booking};
-use serde::Serialize;
 
 use super::time_range;
 use crate::error::FieldError;
@@ -88,60 +87,27 @@ pub fn listing_range(
     }
 }
 
-/// A booking as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct BookingView {
-    /// Booking id.
-    pub id: String,
-    /// Code to show at the door.
-    pub code: String,
-    /// Store id.
-    pub store_id: String,
-    /// Slot start (UTC).
-    pub slot_start: String,
-    /// Slot end (UTC).
-    pub slot_end: String,
-    /// People.
-    pub party_size: u32,
-    /// `confirmed`, `cancelled`, `checked_in` or `no_show`.
-    pub status: String,
-    /// When it was booked (UTC).
-    pub created_at: String,
-    /// The caller a phone system booked for (staff and integrations only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub guest: Option<GuestView>,
-}
+pub use safemarket_api::bookings::{BookingView, GuestView};
 
-/// Name and phone of a caller booked by an integration.
-#[derive(Debug, Clone, Serialize)]
-pub struct GuestView {
-    /// Name.
-    pub name: String,
-    /// E.164 phone number.
-    pub phone: String,
-}
-
-impl BookingView {
-    /// The view of `b` in `store_id`.
-    pub fn new(store_id: &str, b: &Booking) -> Self {
-        let guest = match (&b.guest_name, &b.guest_phone) {
-            (Some(name), Some(phone)) => Some(GuestView {
-                name: name.clone(),
-                phone: phone.clone(),
-            }),
-            _ => None,
-        };
-        BookingView {
-            id: b.id.clone(),
-            code: b.code.clone(),
-            store_id: store_id.to_string(),
-            slot_start: format_utc(b.slot_start),
-            slot_end: format_utc(b.slot_end),
-            party_size: b.party_size,
-            status: b.status.as_str().to_string(),
-            created_at: format_utc(b.created_at),
-            guest,
-        }
+/// The view of `b` in `store_id`.
+pub fn booking_view(store_id: &str, b: &Booking) -> BookingView {
+    let guest = match (&b.guest_name, &b.guest_phone) {
+        (Some(name), Some(phone)) => Some(GuestView {
+            name: name.clone(),
+            phone: phone.clone(),
+        }),
+        _ => None,
+    };
+    BookingView {
+        id: b.id.clone(),
+        code: b.code.clone(),
+        store_id: store_id.to_string(),
+        slot_start: format_utc(b.slot_start),
+        slot_end: format_utc(b.slot_end),
+        party_size: b.party_size,
+        status: b.status.as_str().to_string(),
+        created_at: format_utc(b.created_at),
+        guest,
     }
 }
 

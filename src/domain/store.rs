@@ -52,15 +52,7 @@ impl StoreRow {
     }
 }
 
-/// A user's role in a store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Created the store; manages everything.
-    Owner,
-    /// Added by the owner; runs the door and the schedule.
-    Staff,
-}
+pub use safemarket_api::stores::Role;
 
 pub use safemarket_engine::StoreId;
 
@@ -421,6 +413,31 @@ impl<'a> StoreView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Worker's borrowed view is the wire shape the app decodes (`safemarket_api::stores::Store`).
+    #[test]
+    fn store_view_is_the_shared_wire_shape() {
+        let row = StoreRow {
+            id: "s1".into(),
+            legacy_id: 7,
+            name: "Bakery".into(),
+            category: "bakery".into(),
+            address: "Street 1".into(),
+            latitude: 52.5,
+            longitude: 13.4,
+            timezone: "Europe/Berlin".into(),
+            owner_id: "u1".into(),
+            place_id: None,
+            verified: 0,
+            created_at: "2026-12-01T09:00:00Z".into(),
+            updated_at: "2026-12-01T09:00:00Z".into(),
+            closed_at: None,
+        };
+        let json = serde_json::to_value(StoreView::of(&row).with_role(Role::Owner)).unwrap();
+        let store: safemarket_api::stores::Store = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&store).unwrap(), json);
+        assert_eq!(store.role, Some(Role::Owner));
+    }
     use serde_json::json;
 
     fn object(v: Value) -> Map<String, Value> {

@@ -1,7 +1,5 @@
 //! Users: emails, passwords, display names, device ids, and the public user representation.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::FieldError;
 
 /// A normalised (trimmed, lower-cased) email address of plausible shape.
@@ -119,30 +117,7 @@ impl DeviceId {
     }
 }
 
-/// Whether a user registered with email and password or is a device-bound guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UserKind {
-    /// Email + password.
-    Registered,
-    /// Bound to one device id, no credentials.
-    Guest,
-}
-
-/// A user as stored in D1 (`users` row) and shown by `GET /api/v1/me`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct User {
-    /// UUID.
-    pub id: String,
-    /// Normalised email; `null` for guests.
-    pub email: Option<String>,
-    /// `registered` or `guest`.
-    pub kind: UserKind,
-    /// Optional display name.
-    pub display_name: Option<String>,
-    /// RFC 3339 UTC.
-    pub created_at: String,
-}
+pub use safemarket_api::auth::{User, UserKind};
 
 #[cfg(test)]
 mod tests {

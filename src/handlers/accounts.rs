@@ -1,7 +1,5 @@
 //! `/api/v1/auth/*`: register, login, guest, refresh, logout.
 
-use serde::Deserialize;
-use serde_json::json;
 use worker::Response;
 
 use crate::auth::password::{self, PasswordHash};
@@ -18,29 +16,10 @@ use crate::policy;
 use crate::repo::users;
 use crate::respond;
 
-#[derive(Deserialize)]
-struct RegisterBody {
-    email: String,
-    password: String,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct LoginBody {
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-struct GuestBody {
-    device_id: String,
-}
-
-#[derive(Deserialize)]
-struct RefreshBody {
-    refresh_token: String,
-}
+use safemarket_api::auth::{
+    GuestRequest as GuestBody, LoginRequest as LoginBody, RefreshRequest as RefreshBody,
+    RegisterRequest as RegisterBody, TokenPair,
+};
 
 /// The token pair answer shared by register, login, guest and refresh.
 fn token_pair(
@@ -48,7 +27,7 @@ fn token_pair(
     session: &Session,
     refresh: &RefreshToken,
     user: Option<&User>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<TokenPair, ApiError> {
     let access = config
         .tokens()
         .issue(
@@ -57,16 +36,13 @@ fn token_pair(
             clock::unix_now().max(0) as u64,
         )
         .map_err(ApiError::internal)?;
-    let mut body = json!({
-        "access_token": access,
-        "refresh_token": refresh.encode(),
-        "token_type": "Bearer",
-        "expires_in": ACCESS_TTL_SECS,
-    });
-    if let Some(user) = user {
-        body["user"] = serde_json::to_value(user).map_err(ApiError::internal)?;
-    }
-    Ok(body)
+    Ok(TokenPair {
+        access_token: access,
+        refresh_token: refresh.encode(),
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_TTL_SECS,
+        user: user.cloned(),
+    })
 }
 
 /// Starts a session for `user` and answers its token pair with `user` (register, login, guest).
@@ -89,7 +65,7 @@ async fn signed_in(
     json_response(&token_pair(config, &session, &refresh, Some(user))?, status)
 }
 
-fn json_response(body: &serde_json::Value, status: u16) -> Result<Response, ApiError> {
+fn json_response(body: &impl serde::Serialize, status: u16) -> Result<Response, ApiError> {
     let resp = Response::from_json(body)?.with_status(status);
     resp.headers().set("cache-control", "no-store")?;
     Ok(resp)

@@ -1,7 +1,7 @@
 //! `/api/v1/stores/{store_id}/api-keys`: the owner creates, lists and revokes the store's api
 //! keys. The key itself is in the create answer only; D1 keeps its SHA-256.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1Database, Response};
 
 use crate::auth::{api_keys as keys, AuthUser};
@@ -16,11 +16,7 @@ use crate::policy::{self, Action};
 use crate::repo::api_keys::{self as repo, ApiKeyRow, NewKey};
 use crate::respond;
 
-#[derive(Deserialize)]
-struct CreateKey {
-    name: String,
-    scopes: Vec<String>,
-}
+use safemarket_api::api_keys::CreateKey;
 
 /// A key as listed: never its secret.
 #[derive(Serialize)]

@@ -6,14 +6,13 @@ use safemarket_engine::protocol::{
     Reschedule, StoreCall,
 };
 use safemarket_engine::{Booking, Guest, IdempotencyKey};
-use serde::Deserialize;
 use serde_json::json;
 use worker::Response;
 
 use crate::body;
 use crate::clock;
 use crate::context::Ctx;
-use crate::domain::booking::{parse_date, BookingView, PartySize, SlotStart};
+use crate::domain::booking::{booking_view, parse_date, BookingView, PartySize, SlotStart};
 use crate::domain::integration::parse_guest;
 use crate::domain::store::StoreRow;
 use crate::error::{ApiError, FieldError};
@@ -23,35 +22,13 @@ use crate::repo::booking_index::{self, Scope};
 use crate::respond;
 use crate::store_client;
 
-#[derive(Deserialize)]
-struct BookBody {
-    slot_start: String,
-    #[serde(default)]
-    party_size: Option<i64>,
-    /// The caller an integration books for (api keys only).
-    #[serde(default)]
-    guest: Option<GuestBody>,
-}
-
-#[derive(Deserialize)]
-struct GuestBody {
-    name: String,
-    phone: String,
-}
-
-#[derive(Deserialize)]
-struct RescheduleBody {
-    slot_start: String,
-}
-
-#[derive(Deserialize)]
-struct CheckInBody {
-    code: String,
-}
+use safemarket_api::bookings::{
+    BookRequest as BookBody, CheckInRequest as CheckInBody, RescheduleRequest as RescheduleBody,
+};
 
 /// A booking as the answer (200).
 fn booking_response(store: &StoreRow, booking: &Booking) -> Result<Response, ApiError> {
-    respond::json(&BookingView::new(&store.id, booking), 200)
+    respond::json(&booking_view(&store.id, booking), 200)
 }
 
 async fn call<C: StoreCall>(ctx: &Ctx, store: &StoreRow, call: C) -> Result<C::Reply, ApiError> {
@@ -112,7 +89,7 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
     // The hot path: no D1 read of the store (its object knows the zone and whether it closed).
     let (store_id, booked) = store_client::call_path_store(&ctx, book).await?;
     respond::json(
-        &BookingView::new(store_id.as_str(), &booked.booking),
+        &booking_view(store_id.as_str(), &booked.booking),
         if booked.replayed { 200 } else { 201 },
     )
 }
@@ -126,7 +103,7 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     let id = ctx.param("booking_id")?.to_string();
     let booking = call(&ctx, &store, GetBooking { id }).await?;
     policy::may_see_booking(&db, &store, &caller, &booking).await?;
-    respond::json(&BookingView::new(&store.id, &booking), 200)
+    respond::json(&booking_view(&store.id, &booking), 200)
 }
 
 /// `GET /api/v1/stores/{store_id}/bookings/{booking_id}/qr.svg` (booking owner, staff): the
@@ -198,7 +175,7 @@ pub async fn day(ctx: Ctx) -> Result<Response, ApiError> {
     // fixed-width RFC 3339, so its text order is its time order.
     let mut views: Vec<BookingView> = bookings
         .iter()
-        .map(|b| BookingView::new(&store.id, b))
+        .map(|b| booking_view(&store.id, b))
         .collect();
     views.sort_by(|a, b| (&a.slot_start, &a.id).cmp(&(&b.slot_start, &b.id)));
     views.retain(|v| (v.slot_start.as_str(), v.id.as_str()) > (&after_start, &after_id));

@@ -1,6 +1,5 @@
 //! `/api/v1/stores/{store_id}/members`: the owner adds and removes staff.
 
-use serde::{Deserialize, Serialize};
 use worker::Response;
 
 use crate::body;
@@ -13,21 +12,8 @@ use crate::policy::{self, Action};
 use crate::repo::{stores, users};
 use crate::respond;
 
-#[derive(Deserialize)]
-struct AddMember {
-    email: String,
-    role: String,
-}
-
-/// A membership as answered by `POST`.
-#[derive(Serialize)]
-struct Membership<'a> {
-    store_id: &'a str,
-    user_id: &'a str,
-    email: &'a str,
-    role: Role,
-    created_at: &'a str,
-}
+use safemarket_api::members::{AddMember, Membership};
+use safemarket_api::page::Page;
 
 /// Only staff can be added: a store has exactly one owner.
 fn parse_role(raw: &str) -> Result<Role, FieldError> {
@@ -60,11 +46,11 @@ pub async fn add(mut ctx: Ctx) -> Result<Response, ApiError> {
     let now = clock::now_rfc3339();
     stores::add_staff(&db, &store.id, &user.id, &now).await?;
     let membership = Membership {
-        store_id: &store.id,
-        user_id: &user.id,
-        email: email.as_str(),
+        store_id: store.id,
+        user_id: user.id,
+        email: email.as_str().to_string(),
         role,
-        created_at: &now,
+        created_at: now,
     };
     respond::json(&membership, 201)
 }
@@ -90,4 +76,20 @@ pub async fn remove(ctx: Ctx) -> Result<Response, ApiError> {
             respond::no_content()
         }
     }
+}
+
+/// `GET /api/v1/stores/{store_id}/members` (owner): every member with email and role, the
+/// owner first, as one page (a store has few members).
+pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
+    let caller = policy::user(&ctx).await?;
+    let db = ctx.db()?;
+    let store = policy::store(&ctx, &db, &caller, Action::ListMembers).await?;
+    let items = stores::members(&db, &store.id).await?;
+    respond::json(
+        &Page {
+            items,
+            next_cursor: None,
+        },
+        200,
+    )
 }

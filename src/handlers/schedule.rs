@@ -7,7 +7,7 @@ use worker::Response;
 
 use crate::body;
 use crate::context::Ctx;
-use crate::domain::booking::{listing_range, BookingView};
+use crate::domain::booking::{booking_view, listing_range, BookingView};
 use crate::error::{ApiError, FieldError};
 use crate::policy::{self, Action};
 use crate::respond;
@@ -42,7 +42,7 @@ pub async fn put(mut ctx: Ctx) -> Result<Response, ApiError> {
     let affected: Vec<BookingView> = changed
         .affected_bookings
         .iter()
-        .map(|b| BookingView::new(&store.id, b))
+        .map(|b| booking_view(&store.id, b))
         .collect();
     let mut body = serde_json::to_value(&changed.schedule).map_err(ApiError::internal)?;
     body["affected_bookings"] = serde_json::to_value(affected).map_err(ApiError::internal)?;

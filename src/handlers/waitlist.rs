@@ -8,7 +8,7 @@ use worker::Response;
 
 use crate::body;
 use crate::context::Ctx;
-use crate::domain::booking::{BookingView, PartySize, SlotStart};
+use crate::domain::booking::{booking_view, PartySize, SlotStart};
 use crate::domain::store::StoreRow;
 use crate::error::ApiError;
 use crate::policy;
@@ -118,7 +118,7 @@ pub async fn accept(ctx: Ctx) -> Result<Response, ApiError> {
         owner,
     };
     let booked = store_client::call(&ctx.env, &store, call).await?;
-    respond::json(&BookingView::new(&store.id, &booked.booking), 201)
+    respond::json(&booking_view(&store.id, &booked.booking), 201)
 }
 
 /// `DELETE /api/v1/stores/{store_id}/waitlist/{entry_id}` (entry owner, staff): 204; an open

@@ -1,7 +1,7 @@
 //! `/api/v1/stores/{store_id}/webhooks`: the owner registers, lists and deletes the store's
 //! webhooks and reads each one's deliveries log. The secret is in the create answer only.
 
-use serde::{Deserialize, Serialize};
+use safemarket_api::webhooks::{CreateWebhook, Delivery, Webhook};
 use worker::{D1Database, Response};
 
 use safemarket_engine::events::EventType;
@@ -17,62 +17,31 @@ use crate::policy::{self, Action};
 use crate::repo::webhooks::{self as repo, DeliveryRow, WebhookRow, MAX_PER_STORE};
 use crate::respond;
 
-#[derive(Deserialize)]
-struct CreateWebhook {
-    url: String,
-    events: Vec<String>,
-}
-
-/// A webhook as listed: never its secret.
-#[derive(Serialize)]
-struct WebhookView<'a> {
-    id: &'a str,
-    url: &'a str,
-    events: Vec<&'a str>,
-    created_at: &'a str,
-}
-
-impl<'a> WebhookView<'a> {
-    fn of(row: &'a WebhookRow) -> Self {
-        WebhookView {
-            id: &row.id,
-            url: &row.url,
-            events: row.events.split(' ').filter(|e| !e.is_empty()).collect(),
-            created_at: &row.created_at,
-        }
+/// The webhook as listed (never its secret), in the shared wire shape.
+fn webhook_view(row: &WebhookRow) -> Webhook {
+    Webhook {
+        id: row.id.clone(),
+        url: row.url.clone(),
+        events: row
+            .events
+            .split(' ')
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        created_at: row.created_at.clone(),
+        secret: None,
     }
 }
 
-/// The create answer: the listing fields plus the secret, shown this once.
-#[derive(Serialize)]
-struct CreatedWebhook<'a> {
-    #[serde(flatten)]
-    view: WebhookView<'a>,
-    secret: &'a str,
-}
-
-/// One logged attempt.
-#[derive(Serialize)]
-struct DeliveryView<'a> {
-    event_id: &'a str,
-    #[serde(rename = "type")]
-    event_type: &'a str,
-    attempt: i64,
-    status_code: Option<i64>,
-    error: Option<&'a str>,
-    at: &'a str,
-}
-
-impl<'a> DeliveryView<'a> {
-    fn of(row: &'a DeliveryRow) -> Self {
-        DeliveryView {
-            event_id: &row.event_id,
-            event_type: &row.event_type,
-            attempt: row.attempt,
-            status_code: row.status_code,
-            error: row.error.as_deref(),
-            at: &row.at,
-        }
+/// One logged attempt, in the shared wire shape.
+fn delivery_view(row: &DeliveryRow) -> Delivery {
+    Delivery {
+        event_id: row.event_id.clone(),
+        kind: row.event_type.clone(),
+        attempt: u32::try_from(row.attempt).unwrap_or(u32::MAX),
+        status_code: row.status_code.and_then(|c| u16::try_from(c).ok()),
+        error: row.error.clone(),
+        at: row.at.clone(),
     }
 }
 
@@ -162,9 +131,9 @@ pub async fn create(mut ctx: Ctx) -> Result<Response, ApiError> {
             detail: format!("A store can have at most {MAX_PER_STORE} webhooks."),
         });
     }
-    let created = CreatedWebhook {
-        view: WebhookView::of(&row),
-        secret: &row.secret,
+    let created = Webhook {
+        secret: Some(row.secret.clone()),
+        ..webhook_view(&row)
     };
     let resp = respond::json(&created, 201)?;
     // The only time the secret is ever sent: keep it out of every cache.
@@ -183,7 +152,7 @@ pub async fn list(ctx: Ctx) -> Result<Response, ApiError> {
     let (rows, next_cursor) = repo::of_store(&db, &store.id, &page).await?;
     respond::json(
         &Listing {
-            items: rows.iter().map(WebhookView::of).collect(),
+            items: rows.iter().map(webhook_view).collect(),
             next_cursor,
         },
         200,
@@ -211,7 +180,7 @@ pub async fn deliveries(ctx: Ctx) -> Result<Response, ApiError> {
     let (rows, next_cursor) = repo::deliveries(&db, &hook.id, &page).await?;
     respond::json(
         &Listing {
-            items: rows.iter().map(DeliveryView::of).collect(),
+            items: rows.iter().map(delivery_view).collect(),
             next_cursor,
         },
         200,

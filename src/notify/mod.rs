@@ -13,7 +13,7 @@ use worker::Env;
 use safemarket_engine::events::{EventRecord, EventSubject};
 use safemarket_engine::{format_utc, EntryView};
 
-use crate::domain::booking::BookingView;
+use crate::domain::booking::booking_view;
 use crate::handlers::waitlist::EntryBody;
 use target::Targets;
 
@@ -80,7 +80,7 @@ struct EventBody<'a> {
 pub fn event_body(record: &EventRecord) -> Result<String, serde_json::Error> {
     let store_id = record.store_id.as_str();
     let data = match &record.subject {
-        EventSubject::Booking(b) => serde_json::to_value(BookingView::new(store_id, b))?,
+        EventSubject::Booking(b) => serde_json::to_value(booking_view(store_id, b))?,
         EventSubject::Entry(e) => serde_json::to_value(EntryBody::new(
             store_id,
             &EntryView {

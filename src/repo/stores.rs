@@ -4,6 +4,8 @@ use serde::Deserialize;
 use wasm_bindgen::JsValue;
 use worker::D1Database;
 
+use safemarket_api::members::Membership;
+
 use crate::domain::store::{Role, StoreRow};
 use crate::error::ApiError;
 use crate::geo::BoundingBox;
@@ -233,6 +235,22 @@ pub async fn add_staff(
         }
     })?;
     Ok(())
+}
+
+/// The members of `store_id` with their emails, the owner first, then by when they joined.
+pub async fn members(db: &D1Database, store_id: &str) -> Result<Vec<Membership>, ApiError> {
+    Ok(db
+        .prepare(
+            "SELECT m.store_id AS store_id, m.user_id AS user_id, u.email AS email,
+                    m.role AS role, m.created_at AS created_at
+             FROM store_members m JOIN users u ON u.id = m.user_id
+             WHERE m.store_id = ?1
+             ORDER BY m.role = 'staff', m.created_at, m.user_id",
+        )
+        .bind(&[store_id.into()])?
+        .all()
+        .await?
+        .results::<Membership>()?)
 }
 
 /// Removes a staff membership (never the owner's).

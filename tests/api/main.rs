@@ -27,6 +27,7 @@ mod live;
 mod notifications;
 mod platform;
 mod rate_limits;
+mod staff_app;
 mod stores;
 mod waitlist;
 

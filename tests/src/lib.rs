@@ -3,6 +3,7 @@
 //! [`TestApp`] that tests speak the API through, and the `#[blackbox]` test registry.
 
 pub mod app;
+pub mod browser;
 pub mod client;
 pub mod geocoder;
 pub mod receiver;

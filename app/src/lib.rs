@@ -1,0 +1,172 @@
+//! SafeMarket Staff: the client-side-rendered app served at `/staff/` (README "Staff app";
+//! the accessible names are shared/UI.md's). It talks only to the public API, with the wire
+//! types of `safemarket-api`.
+
+mod http;
+mod i18n;
+mod live;
+mod screens;
+mod time;
+
+use leptos::prelude::*;
+use safemarket_api::auth::User;
+use wasm_bindgen::prelude::*;
+
+use crate::i18n::{t, Lang};
+
+/// The app-wide state: the path shown, the signed-in user, whether start-up is done.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// `location.pathname`, kept in step with the history.
+    pub path: RwSignal<String>,
+    /// The signed-in user.
+    pub user: RwSignal<Option<User>>,
+    /// Start-up (resuming a session) is over.
+    pub ready: RwSignal<bool>,
+    /// The browser has a network.
+    pub online: RwSignal<bool>,
+}
+
+thread_local! {
+    static STATE: std::cell::OnceCell<AppState> = const { std::cell::OnceCell::new() };
+}
+
+/// The app's state (a global, like [`i18n::lang`], for event handlers and tasks).
+pub fn state() -> AppState {
+    STATE.with(|s| {
+        *s.get_or_init(|| AppState {
+            path: RwSignal::new(current_path()),
+            user: RwSignal::new(None),
+            ready: RwSignal::new(false),
+            online: RwSignal::new(true),
+        })
+    })
+}
+
+fn current_path() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/staff/".into())
+}
+
+/// Shows `path` (an app path under `/staff/`) and records it in the history.
+pub fn navigate(path: &str) {
+    if let Some(w) = web_sys::window() {
+        if let Ok(h) = w.history() {
+            let _ = h.push_state_with_url(&JsValue::NULL, "", Some(path));
+        }
+        w.scroll_to_with_x_and_y(0.0, 0.0);
+    }
+    state().path.set(path.to_string());
+}
+
+/// A same-app link: the history changes, the page does not reload.
+#[component]
+pub fn Link(href: String, children: Children) -> impl IntoView {
+    let target = href.clone();
+    view! {
+        <a
+            href=href
+            on:click=move |ev: leptos::ev::MouseEvent| {
+                if !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.button() != 0) {
+                    ev.prevent_default();
+                    navigate(&target);
+                }
+            }
+        >
+            {children()}
+        </a>
+    }
+}
+
+#[component]
+fn LanguageSelect() -> impl IntoView {
+    let lang = i18n::lang();
+    view! {
+        <label class="lang">
+            {move || t("language")}
+            " "
+            <select on:change=move |ev| {
+                if let Some(l) = Lang::parse(&event_target_value(&ev)) {
+                    i18n::remember(l);
+                    lang.set(l);
+                }
+            }>
+                <option value="en" selected=move || lang.get() == Lang::En lang="en">"English"</option>
+                <option value="de" selected=move || lang.get() == Lang::De lang="de">"Deutsch"</option>
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn Shell() -> impl IntoView {
+    let app = state();
+    view! {
+        <header class="bar">
+            <span class="brand">{move || t("app")}</span>
+            <LanguageSelect />
+        </header>
+        {move || {
+            (!app.online.get())
+                .then(|| view! { <p role="status" class="offline">{t("offline")}</p> })
+        }}
+        <main id="main">
+            {move || {
+                if !app.ready.get() {
+                    return view! { <p>{t("loading")}</p> }.into_any();
+                }
+                let path = app.path.get();
+                let rest = path.trim_start_matches("/staff").trim_matches('/').to_string();
+                let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
+                if app.user.get().is_none() {
+                    return match parts.as_slice() {
+                        ["signup"] => view! { <screens::signin::SignUp /> }.into_any(),
+                        _ => view! { <screens::signin::SignIn /> }.into_any(),
+                    };
+                }
+                match parts.as_slice() {
+                    ["new"] => view! { <screens::stores::NewStore /> }.into_any(),
+                    ["s", id] => {
+                        let id = id.to_string();
+                        view! { <screens::store::StorePage id=id tab="today".to_string() /> }
+                            .into_any()
+                    }
+                    ["s", id, tab] => {
+                        let (id, tab) = (id.to_string(), tab.to_string());
+                        view! { <screens::store::StorePage id=id tab=tab /> }.into_any()
+                    }
+                    _ => view! { <screens::stores::YourStores /> }.into_any(),
+                }
+            }}
+        </main>
+    }
+}
+
+/// Mounts the app.
+#[wasm_bindgen(start)]
+pub fn start() {
+    let lang = RwSignal::new(i18n::initial());
+    i18n::remember(lang.get_untracked());
+    let online = web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true);
+    i18n::install(lang);
+    let app = state();
+    app.online.set(online);
+    leptos::mount::mount_to_body(move || {
+        let _ = window_event_listener(leptos::ev::popstate, move |_| app.path.set(current_path()));
+        let _ = window_event_listener(leptos::ev::online, move |_| app.online.set(true));
+        let _ = window_event_listener(leptos::ev::offline, move |_| app.online.set(false));
+        Effect::new(move |_| i18n::remember(lang.get()));
+        leptos::task::spawn_local(async move {
+            if http::has_session() && http::refresh().await {
+                if let Ok(user) = http::get::<User>(lang.get_untracked(), "/api/v1/me").await {
+                    app.user.set(Some(user));
+                }
+            }
+            app.ready.set(true);
+        });
+        view! { <Shell /> }
+    });
+}

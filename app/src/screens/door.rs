@@ -1,0 +1,256 @@
+//! "Door": check a booking code in (typed or scanned) and the live occupancy of the slot.
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use safemarket_api::bookings::{BookingView, CheckInRequest};
+use safemarket_api::live::LiveMessage;
+use safemarket_api::occupancy::{Fill, Occupancy};
+use safemarket_api::stores::Store;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::http::Failure;
+use crate::i18n::{lang, t};
+use crate::{http, live, time};
+
+/// The words of a refused check-in: what it means at the door, then the API's detail.
+fn refusal(f: &Failure) -> String {
+    let detail = f
+        .problem
+        .as_ref()
+        .map(|p| p.detail.clone())
+        .unwrap_or_else(|| f.message.clone());
+    let head = match f.slug() {
+        "not-found" => t("unknown_code"),
+        "outside-check-in-window" => t("not_in_slot"),
+        "invalid-transition" if detail.contains("checked_in") || detail.contains("checked in") => {
+            t("already_checked_in")
+        }
+        "invalid-transition" => t("not_checkable"),
+        _ => return f.message.clone(),
+    };
+    format!("{head}. {detail}")
+}
+
+fn fill_word(fill: Fill) -> &'static str {
+    match fill {
+        Fill::Green => t("green"),
+        Fill::Yellow => t("yellow"),
+        Fill::Red => t("red"),
+    }
+}
+
+/// The "Occupancy" element of the store, live from its `/live` feed.
+#[component]
+pub fn OccupancyView(store_id: String) -> impl IntoView {
+    let occupancy = RwSignal::new(None::<Occupancy>);
+    let l = lang().get_untracked();
+    {
+        let id = store_id.clone();
+        spawn_local(async move {
+            if let Ok(o) =
+                http::get::<Occupancy>(l, &format!("/api/v1/stores/{id}/occupancy")).await
+            {
+                occupancy.set(Some(o));
+            }
+        });
+    }
+    live::watch(store_id, move |m| match m {
+        LiveMessage::Snapshot { occupancy: o, .. } | LiveMessage::Occupancy(o) => {
+            occupancy.set(Some(o))
+        }
+        _ => {}
+    });
+    view! {
+        <section class="occupancy" aria-label=move || t("occupancy") aria-live="polite">
+            <h2>{move || t("occupancy")}</h2>
+            {move || occupancy.get().map(|o| {
+                let fill = o.fill_status;
+                if o.slot_start.is_none() {
+                    view! { <p>{t("closed_now")}</p> }.into_any()
+                } else {
+                    view! {
+                        <p class="big">
+                            {format!("{} / {}", o.booked, o.capacity)}" "{t("booked")}
+                            ", "{format!("{} {}", o.checked_in, t("checked_in"))}
+                        </p>
+                        <p class=format!("fill fill-{fill:?}").to_lowercase()>{fill_word(fill)}</p>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+/// Whether this browser can scan: `BarcodeDetector` and a camera.
+async fn can_scan() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    if !Reflect::has(&window, &JsValue::from_str("BarcodeDetector")).unwrap_or(false) {
+        return false;
+    }
+    let Ok(devices) = window.navigator().media_devices() else {
+        return false;
+    };
+    let Ok(list) = devices.enumerate_devices() else {
+        return false;
+    };
+    match JsFuture::from(list).await {
+        Ok(list) => Array::from(&list).iter().any(|d| {
+            Reflect::get(&d, &JsValue::from_str("kind"))
+                .ok()
+                .and_then(|k| k.as_string())
+                .as_deref()
+                == Some("videoinput")
+        }),
+        Err(_) => false,
+    }
+}
+
+/// Reads one QR code from the camera into `code`, then stops.
+async fn scan(video: web_sys::HtmlVideoElement, scanning: RwSignal<bool>) -> Option<String> {
+    let window = web_sys::window()?;
+    let constraints = web_sys::MediaStreamConstraints::new();
+    let video_opts = Object::new();
+    let _ = Reflect::set(&video_opts, &"facingMode".into(), &"environment".into());
+    constraints.set_video(&video_opts);
+    let stream = JsFuture::from(
+        window
+            .navigator()
+            .media_devices()
+            .ok()?
+            .get_user_media_with_constraints(&constraints)
+            .ok()?,
+    )
+    .await
+    .ok()?;
+    let stream: web_sys::MediaStream = stream.dyn_into().ok()?;
+    video.set_src_object(Some(&stream));
+    let _ = video.play();
+    let ctor: Function = Reflect::get(&window, &"BarcodeDetector".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let opts = Object::new();
+    let _ = Reflect::set(&opts, &"formats".into(), &Array::of1(&"qr_code".into()));
+    let detector = Reflect::construct(&ctor, &Array::of1(&opts)).ok()?;
+    let detect: Function = Reflect::get(&detector, &"detect".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let mut found = None;
+    while scanning.get_untracked() && found.is_none() {
+        if let Ok(p) = detect.call1(&detector, &video) {
+            if let Ok(codes) = JsFuture::from(Promise::from(p)).await {
+                found = Array::from(&codes).iter().find_map(|c| {
+                    Reflect::get(&c, &"rawValue".into())
+                        .ok()
+                        .and_then(|v| v.as_string())
+                });
+            }
+        }
+        let wait = Promise::new(&mut |resolve, _| {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 250);
+        });
+        let _ = JsFuture::from(wait).await;
+    }
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+            track.stop();
+        }
+    }
+    video.set_src_object(None);
+    found
+}
+
+/// "Door": "Booking code", "Check in", the result, "Occupancy", "Scan QR code".
+#[component]
+pub fn Door(store: Store) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Result<BookingView, Failure>>);
+    let scanner = RwSignal::new(false);
+    let scanning = RwSignal::new(false);
+    let video = NodeRef::<leptos::html::Video>::new();
+    spawn_local(async move { scanner.set(can_scan().await) });
+    let id = store.id.clone();
+    let zone = store.timezone.clone();
+    let check_in = move |raw: String| {
+        let id = id.clone();
+        let l = lang().get_untracked();
+        spawn_local(async move {
+            let body = CheckInRequest {
+                code: raw.trim().to_uppercase(),
+            };
+            let answer = http::call::<BookingView, _>(
+                l,
+                "POST",
+                &format!("/api/v1/stores/{id}/check-ins"),
+                Some(&body),
+            )
+            .await;
+            if answer.is_ok() {
+                code.set(String::new());
+            }
+            result.set(Some(answer));
+        });
+    };
+    let submit = {
+        let check_in = check_in.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            check_in(code.get_untracked());
+        }
+    };
+    let start_scan = move |_| {
+        let Some(v) = video.get() else { return };
+        scanning.set(true);
+        let check_in = check_in.clone();
+        spawn_local(async move {
+            let found = scan(v, scanning).await;
+            scanning.set(false);
+            if let Some(found) = found {
+                code.set(found.clone());
+                check_in(found);
+            }
+        });
+    };
+    view! {
+        <h2>{move || t("door")}</h2>
+        <div class="door">
+            <form on:submit=submit class="card">
+                <label>
+                    {move || t("booking_code")}
+                    <input type="text" class="code" autocomplete="off" autocapitalize="characters"
+                        spellcheck="false" required
+                        prop:value=move || code.get()
+                        on:input=move |ev| code.set(event_target_value(&ev)) />
+                </label>
+                <button type="submit" class="big-button">{move || t("check_in")}</button>
+                <Show when=move || scanner.get()>
+                    <button type="button" on:click=start_scan.clone() disabled=move || scanning.get()>{move || t("scan_qr")}</button>
+                    <button type="button" class="secondary" hidden=move || !scanning.get()
+                        on:click=move |_| scanning.set(false)>{move || t("stop_scan")}</button>
+                </Show>
+                <video node_ref=video class="scanner" hidden=move || !scanning.get() muted=true playsinline=true></video>
+            </form>
+            {move || {
+                let zone = zone.clone();
+                result.get().map(|r| match r {
+                    Ok(b) => {
+                        let at = time::local_time(&b.slot_start, &zone, lang().get().tag());
+                        view! {
+                            <div role="status" class="result ok">
+                                <p class="big">{t("checked_in")}</p>
+                                <p>{format!("{} {}", b.party_size, t("people"))}" · "{t("slot")}" "{at}" · "{b.code}</p>
+                            </div>
+                        }.into_any()
+                    }
+                    Err(f) => view! { <p role="alert" class="result bad">{refusal(&f)}</p> }.into_any(),
+                })
+            }}
+            <OccupancyView store_id=store.id.clone() />
+        </div>
+    }
+}
