@@ -16,9 +16,10 @@ dev: setup site app
 	@$(ENV); PORT=$(PORT) PERSIST=$(PERSIST) bash scripts/dev.sh
 
 ## test: the same setup, then fmt, clippy, native tests, the capacity model on a small scenario,
-## the wasm build and the black-box and browser tests, then the shipping checks (wrangler
-## environments, workflows, deploy dry-runs with the size limit)
-test: setup site app fmt lint unit capacity-smoke wasm blackbox envcheck actionlint deploy-check
+## the shipping checks (wrangler environments, workflows, deploy dry-runs with the size limit),
+## the wasm build and, last, so that the run ends with their summary, the black-box and browser
+## tests
+test: setup site app fmt lint unit capacity-smoke envcheck actionlint deploy-check wasm blackbox
 
 setup:
 	@bash scripts/setup.sh
