@@ -42,6 +42,7 @@ lint:
 
 unit:
 	@$(ENV); cargo test --quiet --workspace --exclude safemarket-blackbox
+	@$(ENV); cargo test --quiet -p safemarket-blackbox --lib
 
 wasm:
 	@$(ENV); mkdir -p target; WRANGLER_COMMAND=dev sh scripts/build-worker.sh >target/wasm-build.log 2>&1 || { cat target/wasm-build.log; exit 1; }
