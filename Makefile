@@ -24,14 +24,18 @@ test: setup site app fmt lint unit capacity-smoke envcheck actionlint deploy-che
 setup:
 	@bash scripts/setup.sh
 
-## site: the Hugo site, plus the OpenAPI document and Swagger UI under /api-docs/
+## site: the Hugo site, plus the OpenAPI document and Swagger UI under /api-docs/, plus the
+## zone tables under /tz/ (derived from the pinned chrono-tz; the Worker compiles in none)
 site:
 	@$(ENV); hugo --source static --minify --quiet --cleanDestinationDir
 	@bash scripts/api-docs.sh
+	@$(ENV); cargo run --quiet -p safemarket-engine --bin tzdata -- static/public/tz
 
-## app: the staff app (crate app/) into static/public/staff/, after Hugo (which empties static/public)
+## app: the staff app (crate app/) into static/public/staff/ and the booking page (crate book/)
+## into static/public/book/, after Hugo (which empties static/public)
 app:
 	@bash scripts/build-app.sh
+	@bash scripts/build-book.sh
 
 fmt:
 	@$(ENV); cargo fmt --all -- --check

@@ -47,5 +47,6 @@ SafeMarket is running (Ctrl-C stops it; data persists in $PERSIST, \`make reset\
   health   $base/api/health
   docs     $base/api/docs
   staff    $base/staff/   (the staff app: sign in with the demo account above)
+  book     $base/book/<store id>   (a store's booking page for shoppers: each demo store's above)
 MSG
 wait "$wrangler_pid"

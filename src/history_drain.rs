@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use safemarket_engine::history::{plan_batch, ArchivedBooking, Channel};
+use safemarket_engine::zone::{canonical_name, Tz};
 use safemarket_engine::BookingStatus;
 use serde::Deserialize;
-use worker::{D1Database, Env, HttpMetadata};
+use worker::{D1Database, Env};
 
 use crate::context::bindings;
 
@@ -79,15 +79,15 @@ pub fn record_of(row: &HistoryRow) -> Result<ArchivedBooking, String> {
 pub type Put = (String, String);
 
 /// The archive objects of one batch of rows (grouped by store; each store's part named by its
-/// first booking id) and the ids they carry.
-pub fn plan(rows: &[HistoryRow]) -> Result<(Vec<Put>, Vec<String>), String> {
+/// first booking id) and the ids they carry; `zone` is the zone of a name (`None`: archived
+/// under UTC months).
+pub fn plan(
+    rows: &[HistoryRow],
+    zone: impl Fn(&str) -> Option<Tz>,
+) -> Result<(Vec<Put>, Vec<String>), String> {
     let mut by_store: BTreeMap<&str, (Tz, Vec<ArchivedBooking>)> = BTreeMap::new();
     for row in rows {
-        let tz = row
-            .timezone
-            .as_deref()
-            .and_then(|z| z.parse::<Tz>().ok())
-            .unwrap_or(Tz::UTC);
+        let tz = row.timezone.as_deref().and_then(&zone).unwrap_or(Tz::UTC);
         by_store
             .entry(row.store_id.as_str())
             .or_insert_with(|| (tz, Vec::new()))
@@ -106,6 +106,20 @@ pub fn plan(rows: &[HistoryRow]) -> Result<(Vec<Put>, Vec<String>), String> {
     }
     let ids = rows.iter().map(|r| r.booking_id.clone()).collect();
     Ok((puts, ids))
+}
+
+/// The zones the rows name (each table read once; a name that is no zone is left out).
+async fn zones_of(env: &Env, rows: &[HistoryRow]) -> Result<BTreeMap<String, Tz>, String> {
+    let mut zones = BTreeMap::new();
+    for name in rows.iter().filter_map(|r| r.timezone.as_deref()) {
+        if !zones.contains_key(name) && canonical_name(name).is_some() {
+            let tz = crate::zones::zone(env, name)
+                .await
+                .map_err(|e| format!("zone {name}: {e}"))?;
+            zones.insert(name.to_string(), tz);
+        }
+    }
+    Ok(zones)
 }
 
 /// Moves up to [`DRAIN_ROUNDS`] batches; the rows moved.
@@ -133,17 +147,10 @@ pub async fn drain(env: &Env, db: &D1Database) -> Result<u64, String> {
         if rows.is_empty() {
             break;
         }
-        let (puts, ids) = plan(&rows)?;
+        let zones = zones_of(env, &rows).await?;
+        let (puts, ids) = plan(&rows, |name| zones.get(name).copied())?;
         for (key, body) in puts {
-            bucket
-                .put(key, body)
-                .http_metadata(HttpMetadata {
-                    content_type: Some("application/x-ndjson".into()),
-                    ..Default::default()
-                })
-                .execute()
-                .await
-                .map_err(|e| e.to_string())?;
+            safemarket_durable::r2::put_ndjson(&bucket, key, body).await?;
         }
         // Only now that R2 has them.
         let ids_json = serde_json::to_string(&ids).map_err(|e| e.to_string())?;
@@ -191,7 +198,7 @@ mod tests {
             row("b2", "s1", "2025-04-10T09:00:00Z", None),
             row("b3", "s2", "2025-03-11T09:00:00Z", None),
         ];
-        let (puts, ids) = plan(&rows).unwrap();
+        let (puts, ids) = plan(&rows, Tz::known).unwrap();
         let keys: Vec<&str> = puts.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
             keys,
@@ -211,13 +218,13 @@ mod tests {
             Channel::Unknown
         );
         // The same rows read again (a retry after a failed delete) write the same objects.
-        assert_eq!(plan(&rows).unwrap().0, puts);
+        assert_eq!(plan(&rows, Tz::known).unwrap().0, puts);
     }
 
     #[test]
     fn a_row_that_cannot_be_read_stops_the_batch() {
         let mut bad = row("b1", "s1", "2025-03-10T09:00:00Z", None);
         bad.status = "lost".into();
-        assert!(plan(&[bad]).is_err());
+        assert!(plan(&[bad], Tz::known).is_err());
     }
 }

@@ -15,7 +15,6 @@ mod geocoder;
 mod handlers;
 mod headers;
 mod history_drain;
-mod ics;
 mod notify;
 mod objects;
 #[cfg(test)]
@@ -28,6 +27,7 @@ mod request_log;
 mod respond;
 mod router;
 mod store_client;
+mod zones;
 
 use worker::{
     event, Context, Date, Env, MessageBatch, Request, Response, ScheduleContext, ScheduledEvent,
@@ -169,24 +169,27 @@ async fn count_public_read(req: &Request, env: &Env) -> Result<(), ApiError> {
 /// its content type, HSTS included on https (the assets' answers have immutable headers,
 /// hence the copy; the body streams through untouched).
 async fn site(req: Request, env: &Env, https: bool) -> worker::Result<Response> {
-    let shell = app_shell::shell_for(&req.path());
+    let path = req.path();
+    let shell = app_shell::shell_for(&path);
+    let own = app_shell::own_policy(&path);
     let assets = env.assets(bindings::ASSETS)?;
     let found = match shell {
         Some(shell) => {
             let mut url = req.url()?;
-            url.set_path(shell);
+            url.set_path(shell.asset);
             url.set_query(None);
             assets.fetch(url.to_string(), None).await?
         }
         None => assets.fetch_request(req).await?,
     };
     let out = found.headers().clone();
-    if shell.is_some() {
-        // The shell names the hashed files of one build: always ask for the current one.
-        out.set("content-security-policy", app_shell::STAFF_CSP)?;
+    if let Some(csp) = own {
+        // The shell and the service worker name the hashed files of one build: always ask
+        // for the current one.
+        out.set("content-security-policy", csp)?;
         out.set("cache-control", "no-cache")?;
     }
-    headers::apply(&out, https, shell.is_some())?;
+    headers::apply(&out, https, own.is_some())?;
     let status = found.status_code();
     let (_, body) = found.into_parts();
     Ok(Response::from_body(body)?
@@ -259,5 +262,6 @@ async fn dispatch(id: RouteId, ctx: Ctx) -> Result<Response, ApiError> {
         RouteId::CreateCalendarFeed => calendar::create(ctx).await,
         RouteId::CalendarFeed => calendar::feed(ctx).await,
         RouteId::BookingQr => bookings::qr(ctx).await,
+        RouteId::PosterQr => stores::poster_qr(ctx).await,
     }
 }

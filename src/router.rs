@@ -71,6 +71,7 @@ pub enum RouteId {
     CreateCalendarFeed,
     CalendarFeed,
     BookingQr,
+    PosterQr,
 }
 
 /// One row of the route table.
@@ -171,6 +172,12 @@ pub static ROUTES: &[RouteDef] = &[
     public_get("/api/v1/stores/{store_id}/schedule", RouteId::GetSchedule),
     public_get("/api/v1/stores/{store_id}/slots", RouteId::ListSlots),
     public_get("/api/v1/stores/{store_id}/occupancy", RouteId::Occupancy),
+    // Anyone may fetch it, but it is not among the contract's public reads: no CORS.
+    route(
+        "GET",
+        "/api/v1/stores/{store_id}/poster-qr.svg",
+        RouteId::PosterQr,
+    ),
     route("GET", "/api/v1/stores/{store_id}/live", RouteId::Live),
     route(
         "POST",

@@ -186,7 +186,7 @@ async fn send<C: StoreCall>(
     let stub = stub(env, store_id)?;
     let request = StoreRequest {
         store_id: store_id.clone(),
-        timezone: timezone.map(str::to_string),
+        timezone: crate::zones::table(env, timezone).await?,
         index_now,
         call,
     };

@@ -1,117 +1,18 @@
-//! The UI strings: one catalogue per language, chosen by `?lang=`, the remembered choice or the
-//! browser's language. English names are the accessible names of shared/UI.md.
+//! The staff app's strings: one catalogue per language (the machinery that chooses the language
+//! is `safemarket_web::i18n`). English names are the accessible names of shared/UI.md.
 
-use leptos::prelude::*;
+pub use safemarket_web::i18n::{initial, install, lang, remember, t};
 
-/// A language the app is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// English.
-    En,
-    /// German.
-    De,
-}
-
-impl Lang {
-    /// The BCP 47 tag (`<html lang>`, `Intl`).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::De => "de",
-        }
-    }
-
-    /// The language a tag starts with, if the app has it.
-    pub fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "de" => Some(Lang::De),
-            _ => None,
-        }
-    }
-}
-
-const KEY: &str = "safemarket.staff.lang";
-
-/// The language at start: `?lang=` (then remembered), the remembered one, the browser's.
-pub fn initial() -> Lang {
-    let window = web_sys::window();
-    let query = window
-        .as_ref()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    let forced = query
-        .trim_start_matches('?')
-        .split('&')
-        .filter_map(|kv| kv.strip_prefix("lang="))
-        .find_map(Lang::parse);
-    let storage = window
-        .as_ref()
-        .and_then(|w| w.local_storage().ok().flatten());
-    if let Some(lang) = forced {
-        remember(lang);
-        return lang;
-    }
-    let stored = storage
-        .and_then(|s| s.get_item(KEY).ok().flatten())
-        .and_then(|t| Lang::parse(&t));
-    stored
-        .or_else(|| {
-            window
-                .and_then(|w| w.navigator().language())
-                .and_then(|t| Lang::parse(&t))
-        })
-        .unwrap_or(Lang::En)
-}
-
-/// Remembers the choice and names it in `<html lang>`.
-pub fn remember(lang: Lang) {
-    if let Some(w) = web_sys::window() {
-        if let Ok(Some(s)) = w.local_storage() {
-            let _ = s.set_item(KEY, lang.tag());
-        }
-        if let Some(html) = w.document().and_then(|d| d.document_element()) {
-            let _ = html.set_attribute("lang", lang.tag());
-        }
-    }
-}
-
-thread_local! {
-    static SHOWN: std::cell::OnceCell<RwSignal<Lang>> = const { std::cell::OnceCell::new() };
-}
-
-/// Makes `signal` the language shown (once, at start).
-pub fn install(signal: RwSignal<Lang>) {
-    SHOWN.with(|s| {
-        let _ = s.set(signal);
-    });
-}
-
-/// The language shown. A global rather than a context: event handlers and spawned tasks run
-/// outside the reactive owner that contexts hang on.
-pub fn lang() -> RwSignal<Lang> {
-    SHOWN.with(|s| *s.get_or_init(|| RwSignal::new(Lang::En)))
-}
-
-/// The string `key` in the current language (reactive when called in a closure).
-pub fn t(key: &'static str) -> &'static str {
-    tr(lang().get(), key)
-}
-
-/// The string `key` in `lang`; the key itself when a catalogue lacks it (a test catches that).
-pub fn tr(lang: Lang, key: &'static str) -> &'static str {
-    let found = match lang {
-        Lang::En => en(key),
-        Lang::De => de(key),
-    };
-    found.unwrap_or(key)
-}
+/// The staff app's catalogues and the key of its remembered language.
+pub const STRINGS: safemarket_web::i18n::Strings = safemarket_web::i18n::Strings {
+    key: "safemarket.staff.lang",
+    en,
+    de,
+};
 
 fn en(key: &str) -> Option<&'static str> {
     Some(match key {
         "app" => "SafeMarket Staff",
-        "language" => "Language",
         "offline" => "You are offline. Changes need a connection.",
         "loading" => "Loading…",
         "email" => "Email",
@@ -144,6 +45,11 @@ fn en(key: &str) -> Option<&'static str> {
         "api_keys" => "API keys",
         "webhooks" => "Webhooks",
         "store_nav" => "Store",
+        "poster" => "Poster",
+        "poster_lead" => "Book your time to shop",
+        "poster_qr" => "QR code of the booking page",
+        "poster_how" => "Scan the code with your phone's camera: no app, no account needed.",
+        "print" => "Print",
         "booking_code" => "Booking code",
         "check_in" => "Check in",
         "checked_in" => "Checked in",
@@ -155,13 +61,7 @@ fn en(key: &str) -> Option<&'static str> {
         "already_checked_in" => "Already checked in",
         "not_in_slot" => "Not in its slot",
         "not_checkable" => "Cannot be checked in",
-        "occupancy" => "Occupancy",
-        "booked" => "booked",
         "of_capacity" => "of",
-        "closed_now" => "Closed now",
-        "green" => "Green",
-        "yellow" => "Yellow",
-        "red" => "Red",
         "date" => "Date",
         "time" => "Time",
         "code" => "Code",
@@ -217,8 +117,6 @@ fn en(key: &str) -> Option<&'static str> {
         "no_deliveries" => "No deliveries yet.",
         "attempt" => "Attempt",
         "result" => "Result",
-        "request_failed" => "The request failed",
-        "network_failed" => "The server could not be reached.",
         _ => return None,
     })
 }
@@ -226,7 +124,6 @@ fn en(key: &str) -> Option<&'static str> {
 fn de(key: &str) -> Option<&'static str> {
     Some(match key {
         "app" => "SafeMarket Personal",
-        "language" => "Sprache",
         "offline" => "Sie sind offline. Änderungen brauchen eine Verbindung.",
         "loading" => "Wird geladen…",
         "email" => "E-Mail",
@@ -259,6 +156,11 @@ fn de(key: &str) -> Option<&'static str> {
         "api_keys" => "API-Schlüssel",
         "webhooks" => "Webhooks",
         "store_nav" => "Geschäft",
+        "poster" => "Aushang",
+        "poster_lead" => "Buchen Sie Ihre Einkaufszeit",
+        "poster_qr" => "QR-Code der Buchungsseite",
+        "poster_how" => "Code mit der Handykamera scannen: ohne App, ohne Konto.",
+        "print" => "Drucken",
         "booking_code" => "Buchungscode",
         "check_in" => "Einchecken",
         "checked_in" => "Eingecheckt",
@@ -270,13 +172,7 @@ fn de(key: &str) -> Option<&'static str> {
         "already_checked_in" => "Bereits eingecheckt",
         "not_in_slot" => "Nicht in seinem Zeitfenster",
         "not_checkable" => "Kann nicht eingecheckt werden",
-        "occupancy" => "Auslastung",
-        "booked" => "gebucht",
         "of_capacity" => "von",
-        "closed_now" => "Jetzt geschlossen",
-        "green" => "Grün",
-        "yellow" => "Gelb",
-        "red" => "Rot",
         "date" => "Datum",
         "time" => "Zeit",
         "code" => "Code",
@@ -332,8 +228,6 @@ fn de(key: &str) -> Option<&'static str> {
         "no_deliveries" => "Noch keine Zustellungen.",
         "attempt" => "Versuch",
         "result" => "Ergebnis",
-        "request_failed" => "Die Anfrage ist fehlgeschlagen",
-        "network_failed" => "Der Server war nicht erreichbar.",
         _ => return None,
     })
 }

@@ -2,17 +2,18 @@
 //! the accessible names are shared/UI.md's). It talks only to the public API, with the wire
 //! types of `safemarket-api`.
 
-mod http;
 mod i18n;
-mod live;
 mod screens;
-mod time;
+
+use safemarket_web::{http, live, time};
 
 use leptos::prelude::*;
 use safemarket_api::auth::User;
 use wasm_bindgen::prelude::*;
 
-use crate::i18n::{t, Lang};
+use safemarket_web::i18n::LanguageSelect;
+
+use crate::i18n::t;
 
 /// The app-wide state: the path shown, the signed-in user, whether start-up is done.
 #[derive(Clone, Copy)]
@@ -23,7 +24,7 @@ pub struct AppState {
     pub user: RwSignal<Option<User>>,
     /// Start-up (resuming a session) is over.
     pub ready: RwSignal<bool>,
-    /// The browser has a network.
+    /// The browser has a network and the Worker answered the last request.
     pub online: RwSignal<bool>,
 }
 
@@ -80,26 +81,6 @@ pub fn Link(href: String, children: Children) -> impl IntoView {
 }
 
 #[component]
-fn LanguageSelect() -> impl IntoView {
-    let lang = i18n::lang();
-    view! {
-        <label class="lang">
-            {move || t("language")}
-            " "
-            <select on:change=move |ev| {
-                if let Some(l) = Lang::parse(&event_target_value(&ev)) {
-                    i18n::remember(l);
-                    lang.set(l);
-                }
-            }>
-                <option value="en" selected=move || lang.get() == Lang::En lang="en">"English"</option>
-                <option value="de" selected=move || lang.get() == Lang::De lang="de">"Deutsch"</option>
-            </select>
-        </label>
-    }
-}
-
-#[component]
 fn Shell() -> impl IntoView {
     let app = state();
     view! {
@@ -146,7 +127,8 @@ fn Shell() -> impl IntoView {
 /// Mounts the app.
 #[wasm_bindgen(start)]
 pub fn start() {
-    let lang = RwSignal::new(i18n::initial());
+    http::set_refresh_key("safemarket.staff.refresh");
+    let lang = RwSignal::new(i18n::initial(i18n::STRINGS));
     i18n::remember(lang.get_untracked());
     let online = web_sys::window()
         .map(|w| w.navigator().on_line())
@@ -159,11 +141,16 @@ pub fn start() {
         let _ = window_event_listener(leptos::ev::online, move |_| app.online.set(true));
         let _ = window_event_listener(leptos::ev::offline, move |_| app.online.set(false));
         Effect::new(move |_| i18n::remember(lang.get()));
+        http::on_reachability(move |answered| app.online.set(answered));
         leptos::task::spawn_local(async move {
             if http::has_session() && http::refresh().await {
                 if let Ok(user) = http::get::<User>(lang.get_untracked(), "/api/v1/me").await {
                     app.user.set(Some(user));
                 }
+            } else {
+                // Opened from the service worker's cache without a network, nothing else
+                // would ask: say so before anyone types a password.
+                http::reachable().await;
             }
             app.ready.set(true);
         });

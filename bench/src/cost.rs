@@ -232,13 +232,7 @@ pub fn run(root: &Path, bundle_gzip: u64) -> Result<CostReport, String> {
             ("PUBLIC_RATE_PER_MINUTE", "600"),
         ],
     );
-    let port: u16 = server
-        .base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or("no port")?;
-    let runtime = Runtime::find(port).ok_or("no workerd for the cost server")?;
+    let runtime = Runtime::of_base(&server.base)?;
     let api = Api::new(&server.base);
     let meter = Meter {
         api: &api,

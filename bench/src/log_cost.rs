@@ -103,10 +103,12 @@ pub fn compare(base: &str, runtime: &Runtime, report: &mut Report) -> Option<Str
         &state,
         &[("JWT_SECRET", TEST_JWT_SECRET), ("REQUEST_LOG", "off")],
     );
-    let quiet_port = quiet.base.rsplit(':').next().and_then(|p| p.parse().ok());
-    let Some(quiet_runtime) = quiet_port.and_then(Runtime::find) else {
-        quiet.stop();
-        return Some("no workerd process of the REQUEST_LOG=off server".to_string());
+    let quiet_runtime = match Runtime::of_base(&quiet.base) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            quiet.stop();
+            return Some(format!("the REQUEST_LOG=off server: {e}"));
+        }
     };
     let bodies: Vec<String> = slot_starts(BOOKING_DAYS, SLOT_MINUTES)
         .iter()

@@ -145,6 +145,17 @@ impl std::ops::Sub for CpuTimes {
 }
 
 impl Runtime {
+    /// The runtime serving the harness server at `base` (`http://127.0.0.1:<port>`).
+    pub fn of_base(base: &str) -> Result<Runtime, String> {
+        let port: u16 = base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| format!("no port in {base}"))?;
+        Runtime::find(port)
+            .ok_or_else(|| format!("no workerd process serving 127.0.0.1:{port} in /proc"))
+    }
+
     /// Finds the runtime serving `127.0.0.1:port`.
     pub fn find(port: u16) -> Option<Runtime> {
         let needle = format!("127.0.0.1:{port}");

@@ -278,13 +278,7 @@ fn run(build: bool) -> Result<Report, String> {
     apply_migrations(&state);
     let server = Server::start(&state, &[("JWT_SECRET", TEST_JWT_SECRET)]);
     let base = server.base.clone();
-    let port: u16 = base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("no port in {base}"))?;
-    let runtime = Runtime::find(port)
-        .ok_or_else(|| format!("no workerd process serving 127.0.0.1:{port} in /proc"))?;
+    let runtime = Runtime::of_base(&base)?;
     let api = Api::new(&base);
 
     let mut report = Report::new(machine, wasm, js, build_time);
@@ -780,14 +774,19 @@ fn run(build: bool) -> Result<Report, String> {
         holds: wasm.1 <= 450_000,
         detail: format!("{} bytes gzipped (KB = 1000 bytes)", wasm.1),
     });
-    let staff = staff_app_first_load(&root)?;
-    report.budgets.push(Budget {
-        name: "staff app first load <= 350 KB gzipped".to_string(),
-        holds: staff <= 350_000,
-        detail: format!(
-            "{staff} bytes gzipped: the shell, its wasm, JS, boot script and CSS (`make app`)"
-        ),
-    });
+    for (app, name, limit) in [
+        ("staff", "staff app first load <= 350 KB gzipped", 350_000),
+        ("book", "booking page first load <= 250 KB gzipped", 250_000),
+    ] {
+        let bytes = app_first_load(&root, app)?;
+        report.budgets.push(Budget {
+            name: name.to_string(),
+            holds: bytes <= limit,
+            detail: format!(
+                "{bytes} bytes gzipped: the shell, its wasm, JS, boot script and CSS (`make app`)"
+            ),
+        });
+    }
     let p99 = availability.percentile_ms(200, 0.99);
     report.budgets.push(Budget {
         name: "availability p99 < 20 ms".to_string(),
@@ -811,13 +810,13 @@ fn run(build: bool) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Gzipped bytes the staff app's first load fetches: `static/public/staff/index.html` and the
-/// hashed wasm, JS and CSS it names (not the service worker, manifest or icons, which load
-/// after the app starts).
-fn staff_app_first_load(root: &Path) -> Result<u64, String> {
-    let dir = root.join("static/public/staff");
+/// Gzipped bytes the first load of the app under `static/public/<app>/` fetches (`staff`, the
+/// staff app; `book`, the booking page): its `index.html` and the hashed wasm, JS and CSS it
+/// names (not the service worker, manifest or icons, which load after the app starts).
+fn app_first_load(root: &Path, app: &str) -> Result<u64, String> {
+    let dir = root.join("static/public").join(app);
     let entries = std::fs::read_dir(&dir)
-        .map_err(|e| format!("no staff app build in {} (`make app`): {e}", dir.display()))?;
+        .map_err(|e| format!("no {app} build in {} (`make app`): {e}", dir.display()))?;
     let mut total = 0;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();

@@ -7,6 +7,7 @@ pub mod limiter;
 pub mod meter;
 pub mod object;
 pub mod public_window;
+pub mod r2;
 
 pub use limiter::KeyRateLimiter;
 pub use object::StoreObject;

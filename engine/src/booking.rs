@@ -31,8 +31,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::zone::Tz;
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::codes::{generate_code, parse_code, RandomSource};

@@ -22,8 +22,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::zone::Tz;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::booking::{Booking, BookingStatus};
@@ -373,25 +373,26 @@ mod tests {
         }
         let m = Month::parse("2026-03").unwrap();
         assert_eq!(m.to_string(), "2026-03");
-        let (from, to) = m.bounds(chrono_tz::Europe::Berlin).unwrap();
+        let (from, to) = m.bounds(crate::zone::tzdb::zone("Europe/Berlin")).unwrap();
         assert_eq!(from, at("2026-02-28T23:00:00Z"));
         // The month ends in summer time.
         assert_eq!(to, at("2026-03-31T22:00:00Z"));
         let dec = Month::parse("2026-12").unwrap();
-        assert_eq!(
-            dec.bounds(chrono_tz::UTC).unwrap().1,
-            at("2027-01-01T00:00:00Z")
-        );
+        assert_eq!(dec.bounds(Tz::UTC).unwrap().1, at("2027-01-01T00:00:00Z"));
         // 23:30 UTC on the last day of a month is already the next month in Berlin.
         assert_eq!(
-            Month::of(at("2026-03-31T22:30:00Z"), chrono_tz::Europe::Berlin).to_string(),
+            Month::of(
+                at("2026-03-31T22:30:00Z"),
+                crate::zone::tzdb::zone("Europe/Berlin")
+            )
+            .to_string(),
             "2026-04"
         );
     }
 
     #[test]
     fn a_batch_splits_by_local_month_with_deterministic_sorted_parts() {
-        let tz = chrono_tz::Europe::Berlin;
+        let tz = crate::zone::tzdb::zone("Europe/Berlin");
         let records: Vec<ArchivedBooking> = [
             ("b3", "2026-10-01T09:00:00Z"),
             ("b1", "2026-09-30T22:30:00Z"), // October in Berlin

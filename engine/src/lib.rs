@@ -13,6 +13,7 @@
 //! - [`export`]: the month export's CSV/NDJSON and its streaming merge of object and archive.
 //! - [`memory`]: an in-memory [`Inventory`] for tests.
 //! - [`protocol`]: the typed calls the Worker makes to a store's Durable Object.
+//! - [`zone`]: IANA time zones read from compact tables (no compiled-in database).
 //!
 //! Nothing here reads a clock or a random source on its own: `now` and a
 //! [`RandomSource`] are always passed in.
@@ -31,6 +32,7 @@ pub mod reminders;
 pub mod schedule;
 pub mod slots;
 pub mod waitlist;
+pub mod zone;
 
 #[cfg(test)]
 mod proptests;
@@ -52,5 +54,6 @@ pub use slots::{
     slots_between, wall_instant, Slot, MAX_SLOT_LENGTH,
 };
 pub use waitlist::{EntryStatus, EntryView, JoinRequest, WaitEntry};
+pub use zone::Tz;
 
 pub use safemarket_api::FieldError;

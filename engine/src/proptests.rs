@@ -9,8 +9,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::zone::Tz;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::json;
@@ -24,10 +24,19 @@ use super::schedule::Schedule;
 use super::slots::*;
 use super::waitlist::{self, EntryStatus, JoinRequest};
 
-const BERLIN: Tz = chrono_tz::Europe::Berlin;
+fn berlin() -> Tz {
+    crate::zone::tzdb::zone("Europe/Berlin")
+}
+
 /// The zones the store switches between: Kolkata's half-hour offset shifts every slot off the
 /// hours of the others.
-const STORE_ZONES: [Tz; 3] = [BERLIN, chrono_tz::Asia::Kolkata, chrono_tz::Europe::London];
+fn store_zones() -> [Tz; 3] {
+    [
+        berlin(),
+        crate::zone::tzdb::zone("Asia/Kolkata"),
+        crate::zone::tzdb::zone("Europe/London"),
+    ]
+}
 /// How many schedules [`variant`] knows.
 const VARIANTS: usize = 8;
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -92,9 +101,9 @@ fn test_days_slots(schedule: &Schedule, tz: Tz) -> Vec<Slot> {
 fn candidate_starts() -> Vec<DateTime<Utc>> {
     let mut starts: Vec<_> = (0..VARIANTS)
         .flat_map(|v| {
-            STORE_ZONES
-                .iter()
-                .flat_map(move |tz| test_days_slots(&variant(v, 1), *tz))
+            store_zones()
+                .into_iter()
+                .flat_map(move |tz| test_days_slots(&variant(v, 1), tz))
         })
         .map(|s| s.start)
         .collect();
@@ -196,7 +205,7 @@ fn op_strategy(vary_capacity: bool) -> impl Strategy<Value = Op> {
         1 => any::<Index>().prop_map(Op::NoShow),
         2 => (0usize..VARIANTS, capacity)
             .prop_map(|(variant, capacity)| Op::ChangeSchedule { variant, capacity }),
-        1 => (0usize..STORE_ZONES.len()).prop_map(Op::ChangeZone),
+        1 => (0usize..store_zones().len()).prop_map(Op::ChangeZone),
         1 => (0i64..=180).prop_map(|minutes| Op::Advance { minutes }),
         2 => any::<Index>().prop_map(Op::CancelAndOffer),
         3 => (3u8..6, 1u32..=4, any::<Index>())
@@ -366,7 +375,7 @@ fn pick<'a>(model: &'a Model, i: &Index) -> Option<&'a Booking> {
 fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
     let starts = candidate_starts();
     let mut schedule = variant(0, 5);
-    let mut tz = BERLIN;
+    let mut tz = berlin();
     let mut current = test_days_slots(&schedule, tz);
     let mut now = Utc.with_ymd_and_hms(2026, 10, 24, 5, 0, 0).unwrap();
     let mut inv = MemoryInventory::new();
@@ -601,7 +610,7 @@ fn run(ops: &[Op], seed: u64) -> Result<(), TestCaseError> {
                 current = test_days_slots(&schedule, tz);
             }
             Op::ChangeZone(z) => {
-                tz = STORE_ZONES[*z];
+                tz = store_zones()[*z];
                 current = test_days_slots(&schedule, tz);
             }
             Op::Advance { minutes } => now += TimeDelta::minutes(*minutes),
@@ -783,13 +792,15 @@ proptest! {
     }
 }
 
-const ZONES: [Tz; 5] = [
-    chrono_tz::Europe::Berlin,
-    chrono_tz::America::New_York,
-    chrono_tz::Australia::Lord_Howe,
-    chrono_tz::Asia::Kolkata,
-    chrono_tz::UTC,
-];
+fn zones() -> [Tz; 5] {
+    [
+        berlin(),
+        crate::zone::tzdb::zone("America/New_York"),
+        crate::zone::tzdb::zone("Australia/Lord_Howe"),
+        crate::zone::tzdb::zone("Asia/Kolkata"),
+        Tz::UTC,
+    ]
+}
 
 /// Local dates of `year` on which `tz` changes its UTC offset (compared at local noon of
 /// consecutive days; transitions happen at night, so this is the day of the change).
@@ -829,7 +840,7 @@ proptest! {
 
     #[test]
     fn slot_expansion_round_trips(
-        zone in 0usize..ZONES.len(),
+        zone in 0usize..zones().len(),
         year in 2000i32..2040,
         day_of_year in 0u32..365,
         on_transition in any::<bool>(),
@@ -840,7 +851,7 @@ proptest! {
         gap_quarters in 0u32..16,
         second_len in 0u32..50,
     ) {
-        let tz = ZONES[zone];
+        let tz = zones()[zone];
         let transitions = transition_dates(tz, year);
         let day = if on_transition && !transitions.is_empty() {
             transitions[transition.index(transitions.len())]
@@ -908,12 +919,12 @@ proptest! {
 #[test]
 fn transition_dates_are_found() {
     assert_eq!(
-        transition_dates(BERLIN, 2027),
+        transition_dates(berlin(), 2027),
         [date("2027-03-28"), date("2027-10-31")]
     );
-    assert!(transition_dates(chrono_tz::Asia::Kolkata, 2027).is_empty());
+    assert!(transition_dates(crate::zone::tzdb::zone("Asia/Kolkata"), 2027).is_empty());
     assert_eq!(
-        transition_dates(chrono_tz::Australia::Lord_Howe, 2026).len(),
+        transition_dates(crate::zone::tzdb::zone("Australia/Lord_Howe"), 2026).len(),
         2
     );
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use chrono_tz::Tz;
+use crate::zone::Tz;
 
 use crate::booking::Erased;
 use crate::history::ArchivedBooking;
@@ -119,14 +119,16 @@ impl WireReply for RenderedListing {
 }
 
 /// The envelope of every call: which store it is for (the object records it for its alarm's
-/// D1 writes), the store's IANA zone as the Worker read it from D1 (or `None` on the hot paths,
-/// which skip that read), and the call.
+/// D1 writes), the store's IANA zone as the Worker read it from D1, as the zone's table (or
+/// `None` on the hot paths, which skip that read), and the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRequest<C> {
     /// The store (also the object's name).
     pub store_id: StoreId,
-    /// IANA zone of the store's schedule as D1 has it; the object records it. `None`: use the
-    /// zone recorded last, or answer [`StoreError::UnknownStore`] when there is none.
+    /// IANA zone of the store's schedule as D1 names it, as its table ([`crate::zone::Tz::table`]:
+    /// the object has no zone database and keeps only this one); the object records it.
+    /// `None`: use the zone recorded last, or answer [`StoreError::UnknownStore`] when there is
+    /// none.
     pub timezone: Option<String>,
     /// Answer only once the D1 booking index has this call's changes (the object flushes its
     /// outbox before answering; its alarm still retries should that fail). For the legacy

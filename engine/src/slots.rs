@@ -8,8 +8,8 @@
 //! with 60-minute slots has 23 slots on a spring-forward day and 25 on a fall-back day, and no
 //! slot is ever labelled with a local time that does not exist.
 
+use crate::zone::Tz;
 use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::{Schedule, WallTime};
@@ -262,17 +262,19 @@ mod tests {
         }
     }
 
-    const BERLIN: Tz = chrono_tz::Europe::Berlin;
+    fn berlin() -> Tz {
+        crate::zone::tzdb::zone("Europe/Berlin")
+    }
 
     #[test]
     fn berlin_spring_forward_day_has_23_hourly_slots_and_no_2am() {
         let s = schedule(60, all_week("00:00", "24:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2027-03-28"));
+        let slots = day_slots(&s, berlin(), date("2027-03-28"));
         assert_eq!(slots.len(), 23);
         assert_contiguous(&slots, 60);
         assert_eq!(slots[0].start, utc("2027-03-27T23:00:00Z"));
         assert_eq!(slots[22].end, utc("2027-03-28T22:00:00Z"));
-        let l = labels(&slots, BERLIN);
+        let l = labels(&slots, berlin());
         assert_eq!(l[0], "2027-03-28T00:00:00+01:00");
         assert_eq!(l[1], "2027-03-28T01:00:00+01:00");
         assert_eq!(l[2], "2027-03-28T03:00:00+02:00");
@@ -283,12 +285,12 @@ mod tests {
     #[test]
     fn berlin_fall_back_day_has_25_hourly_slots_with_2am_twice() {
         let s = schedule(60, all_week("00:00", "24:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2026-10-25"));
+        let slots = day_slots(&s, berlin(), date("2026-10-25"));
         assert_eq!(slots.len(), 25);
         assert_contiguous(&slots, 60);
         assert_eq!(slots[0].start, utc("2026-10-24T22:00:00Z"));
         assert_eq!(slots[24].end, utc("2026-10-25T23:00:00Z"));
-        let l = labels(&slots, BERLIN);
+        let l = labels(&slots, berlin());
         assert_eq!(l[2], "2026-10-25T02:00:00+02:00");
         assert_eq!(l[3], "2026-10-25T02:00:00+01:00");
         assert_eq!(slots[2].start, utc("2026-10-25T00:00:00Z"));
@@ -299,34 +301,34 @@ mod tests {
     #[test]
     fn ordinary_days_have_the_wall_clock_count() {
         let s = schedule(60, all_week("00:00", "24:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2026-12-01"));
+        let slots = day_slots(&s, berlin(), date("2026-12-01"));
         assert_eq!(slots.len(), 24);
         assert_contiguous(&slots, 60);
         assert_eq!(
-            local_rfc3339(slots[10].start, BERLIN),
+            local_rfc3339(slots[10].start, berlin()),
             "2026-12-01T10:00:00+01:00"
         );
         assert_eq!(format_utc(slots[10].start), "2026-12-01T09:00:00Z");
 
         let s = schedule(30, all_week("08:00", "20:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2026-12-01"));
+        let slots = day_slots(&s, berlin(), date("2026-12-01"));
         assert_eq!(slots.len(), 24);
         assert_eq!(slots[0].start, utc("2026-12-01T07:00:00Z"));
         assert_eq!(slots[23].end, utc("2026-12-01T19:00:00Z"));
         // Summer time: same wall clock, other instants.
-        let slots = day_slots(&s, BERLIN, date("2026-07-01"));
+        let slots = day_slots(&s, berlin(), date("2026-07-01"));
         assert_eq!(slots[0].start, utc("2026-07-01T06:00:00Z"));
     }
 
     #[test]
     fn spring_forward_with_half_hour_slots_and_opening_in_the_gap() {
         let s = schedule(30, all_week("00:00", "24:00"), json!([]));
-        assert_eq!(day_slots(&s, BERLIN, date("2027-03-28")).len(), 46);
+        assert_eq!(day_slots(&s, berlin(), date("2027-03-28")).len(), 46);
         // Opening at 02:30, which does not exist: the day starts at 03:00 CEST.
         let s = schedule(30, all_week("02:30", "05:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2027-03-28"));
+        let slots = day_slots(&s, berlin(), date("2027-03-28"));
         assert_eq!(
-            labels(&slots, BERLIN),
+            labels(&slots, berlin()),
             [
                 "2027-03-28T03:00:00+02:00",
                 "2027-03-28T03:30:00+02:00",
@@ -336,15 +338,15 @@ mod tests {
         );
         // An interval entirely inside the gap offers nothing.
         let s = schedule(30, all_week("02:00", "03:00"), json!([]));
-        assert!(day_slots(&s, BERLIN, date("2027-03-28")).is_empty());
-        assert_eq!(day_slots(&s, BERLIN, date("2027-03-27")).len(), 2);
+        assert!(day_slots(&s, berlin(), date("2027-03-28")).is_empty());
+        assert_eq!(day_slots(&s, berlin(), date("2027-03-27")).len(), 2);
     }
 
     #[test]
     fn fall_back_close_in_repeated_hour_takes_earliest_instant() {
         // 01:00-02:30: close 02:30 is ambiguous -> the first 02:30 (CEST).
         let s = schedule(30, all_week("01:00", "02:30"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2026-10-25"));
+        let slots = day_slots(&s, berlin(), date("2026-10-25"));
         assert_eq!(slots.len(), 3);
         assert_eq!(slots[2].end, utc("2026-10-25T00:30:00Z"));
     }
@@ -361,12 +363,12 @@ mod tests {
             ]),
         );
         assert_eq!(
-            labels(&day_slots(&s, BERLIN, date("2026-12-24")), BERLIN),
+            labels(&day_slots(&s, berlin(), date("2026-12-24")), berlin()),
             ["2026-12-24T06:00:00+01:00", "2026-12-24T12:00:00+01:00"]
         );
-        assert!(day_slots(&s, BERLIN, date("2026-12-25")).is_empty());
-        assert_eq!(day_slots(&s, BERLIN, date("2026-12-26")).len(), 2);
-        let all = slots_between(&s, BERLIN, date("2026-12-23"), date("2026-12-26"));
+        assert!(day_slots(&s, berlin(), date("2026-12-25")).is_empty());
+        assert_eq!(day_slots(&s, berlin(), date("2026-12-26")).len(), 2);
+        let all = slots_between(&s, berlin(), date("2026-12-23"), date("2026-12-26"));
         // 23rd, 24th (exception), 25th closed, 26th.
         assert_eq!(all.len(), 6);
         assert!(all.windows(2).all(|w| w[0].start < w[1].start));
@@ -375,27 +377,27 @@ mod tests {
     #[test]
     fn close_at_24_00_runs_to_next_midnight() {
         let s = schedule(60, all_week("22:00", "24:00"), json!([]));
-        let slots = day_slots(&s, BERLIN, date("2026-12-01"));
+        let slots = day_slots(&s, berlin(), date("2026-12-01"));
         assert_eq!(slots.len(), 2);
         assert_eq!(slots[1].end, utc("2026-12-01T23:00:00Z"));
         assert_eq!(
-            local_rfc3339(slots[1].end, BERLIN),
+            local_rfc3339(slots[1].end, berlin()),
             "2026-12-02T00:00:00+01:00"
         );
-        assert_eq!(slot_at(&s, BERLIN, slots[1].start), Some(slots[1]));
+        assert_eq!(slot_at(&s, berlin(), slots[1].start), Some(slots[1]));
     }
 
     #[test]
     fn slots_between_handles_empty_and_reversed_ranges() {
         let s = schedule(60, all_week("08:00", "10:00"), json!([]));
-        assert!(slots_between(&s, BERLIN, date("2026-12-02"), date("2026-12-01")).is_empty());
+        assert!(slots_between(&s, berlin(), date("2026-12-02"), date("2026-12-01")).is_empty());
         assert_eq!(
-            slots_between(&s, BERLIN, date("2026-12-01"), date("2026-12-01")).len(),
+            slots_between(&s, berlin(), date("2026-12-01"), date("2026-12-01")).len(),
             2
         );
         // The last representable date must not overflow.
-        let _ = slots_between(&s, BERLIN, NaiveDate::MAX, NaiveDate::MAX);
-        let _ = slots_between(&s, BERLIN, NaiveDate::MIN, NaiveDate::MIN);
+        let _ = slots_between(&s, berlin(), NaiveDate::MAX, NaiveDate::MAX);
+        let _ = slots_between(&s, berlin(), NaiveDate::MIN, NaiveDate::MIN);
     }
 
     #[test]
@@ -407,49 +409,49 @@ mod tests {
         );
         let start = utc("2026-12-01T09:30:00Z"); // 10:30 Berlin
         assert_eq!(
-            slot_at(&s, BERLIN, start),
+            slot_at(&s, berlin(), start),
             Some(Slot {
                 start,
                 end: utc("2026-12-01T10:00:00Z")
             })
         );
         // Unaligned, outside opening hours, at closing time, on a closed date.
-        assert_eq!(slot_at(&s, BERLIN, utc("2026-12-01T09:31:00Z")), None);
-        assert_eq!(slot_at(&s, BERLIN, utc("2026-12-01T09:30:01Z")), None);
-        assert_eq!(slot_at(&s, BERLIN, utc("2026-12-01T12:00:00Z")), None);
-        assert_eq!(slot_at(&s, BERLIN, utc("2026-12-01T11:00:00Z")), None);
-        assert_eq!(slot_at(&s, BERLIN, utc("2026-12-25T08:00:00Z")), None);
-        assert!(slot_at(&s, BERLIN, utc("2026-12-24T08:00:00Z")).is_some());
+        assert_eq!(slot_at(&s, berlin(), utc("2026-12-01T09:31:00Z")), None);
+        assert_eq!(slot_at(&s, berlin(), utc("2026-12-01T09:30:01Z")), None);
+        assert_eq!(slot_at(&s, berlin(), utc("2026-12-01T12:00:00Z")), None);
+        assert_eq!(slot_at(&s, berlin(), utc("2026-12-01T11:00:00Z")), None);
+        assert_eq!(slot_at(&s, berlin(), utc("2026-12-25T08:00:00Z")), None);
+        assert!(slot_at(&s, berlin(), utc("2026-12-24T08:00:00Z")).is_some());
         // Extremes do not panic.
-        assert_eq!(slot_at(&s, BERLIN, DateTime::<Utc>::MAX_UTC), None);
-        assert_eq!(slot_at(&s, BERLIN, DateTime::<Utc>::MIN_UTC), None);
-        let ny = chrono_tz::America::New_York;
+        assert_eq!(slot_at(&s, berlin(), DateTime::<Utc>::MAX_UTC), None);
+        assert_eq!(slot_at(&s, berlin(), DateTime::<Utc>::MIN_UTC), None);
+        let ny = crate::zone::tzdb::zone("America/New_York");
         assert_eq!(slot_at(&s, ny, DateTime::<Utc>::MIN_UTC), None);
         assert_eq!(slot_at(&s, ny, DateTime::<Utc>::MAX_UTC), None);
-        assert_eq!(current_slot(&s, BERLIN, DateTime::<Utc>::MAX_UTC), None);
+        assert_eq!(current_slot(&s, berlin(), DateTime::<Utc>::MAX_UTC), None);
     }
 
     #[test]
     fn slot_at_on_dst_days() {
         let s = schedule(60, all_week("00:00", "24:00"), json!([]));
         // Spring forward: 00:00 UTC would be "02:00 CET", which does not exist -> no slot.
-        assert_eq!(slot_at(&s, BERLIN, utc("2027-03-28T00:30:00Z")), None);
-        assert!(slot_at(&s, BERLIN, utc("2027-03-28T01:00:00Z")).is_some());
+        assert_eq!(slot_at(&s, berlin(), utc("2027-03-28T00:30:00Z")), None);
+        assert!(slot_at(&s, berlin(), utc("2027-03-28T01:00:00Z")).is_some());
         // Fall back: both 02:00 local instants are slots.
-        assert!(slot_at(&s, BERLIN, utc("2026-10-25T00:00:00Z")).is_some());
-        assert!(slot_at(&s, BERLIN, utc("2026-10-25T01:00:00Z")).is_some());
+        assert!(slot_at(&s, berlin(), utc("2026-10-25T00:00:00Z")).is_some());
+        assert!(slot_at(&s, berlin(), utc("2026-10-25T01:00:00Z")).is_some());
         // 2026-10-24 22:00 UTC is local 00:00 of the 25th: starts there, not on the 24th.
-        assert!(slot_at(&s, BERLIN, utc("2026-10-24T22:00:00Z")).is_some());
+        assert!(slot_at(&s, berlin(), utc("2026-10-24T22:00:00Z")).is_some());
     }
 
     #[test]
     fn current_slot_finds_slot_in_progress() {
         let s = schedule(30, all_week("08:00", "12:00"), json!([]));
-        let slot = current_slot(&s, BERLIN, utc("2026-12-01T09:45:00Z")).unwrap();
+        let slot = current_slot(&s, berlin(), utc("2026-12-01T09:45:00Z")).unwrap();
         assert_eq!(slot.start, utc("2026-12-01T09:30:00Z"));
-        assert!(current_slot(&s, BERLIN, utc("2026-12-01T09:30:00Z")).is_some());
-        assert!(current_slot(&s, BERLIN, utc("2026-12-01T11:00:00Z")).is_none());
-        assert!(current_slot(&s, BERLIN, utc("2026-12-01T06:59:59Z")).is_none());
+        assert!(current_slot(&s, berlin(), utc("2026-12-01T09:30:00Z")).is_some());
+        assert!(current_slot(&s, berlin(), utc("2026-12-01T11:00:00Z")).is_none());
+        assert!(current_slot(&s, berlin(), utc("2026-12-01T06:59:59Z")).is_none());
     }
 
     #[test]
@@ -457,28 +459,31 @@ mod tests {
         let l = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
         // Gap -> first instant after it.
         assert_eq!(
-            local_to_utc(BERLIN, l("2027-03-28 02:30")),
+            local_to_utc(berlin(), l("2027-03-28 02:30")),
             Some(utc("2027-03-28T01:00:00Z"))
         );
         // Ambiguous -> earliest.
         assert_eq!(
-            local_to_utc(BERLIN, l("2026-10-25 02:30")),
+            local_to_utc(berlin(), l("2026-10-25 02:30")),
             Some(utc("2026-10-25T00:30:00Z"))
         );
         // Lord Howe moves by 30 minutes: 02:15 does not exist on 2026-10-04.
         assert_eq!(
-            local_to_utc(chrono_tz::Australia::Lord_Howe, l("2026-10-04 02:15")),
+            local_to_utc(
+                crate::zone::tzdb::zone("Australia/Lord_Howe"),
+                l("2026-10-04 02:15")
+            ),
             Some(utc("2026-10-03T15:30:00Z"))
         );
         assert_eq!(
-            local_to_utc(chrono_tz::UTC, l("2026-10-04 02:15")),
+            local_to_utc(Tz::UTC, l("2026-10-04 02:15")),
             Some(utc("2026-10-04T02:15:00Z"))
         );
     }
 
     #[test]
     fn lord_howe_spring_forward_by_half_an_hour() {
-        let tz = chrono_tz::Australia::Lord_Howe;
+        let tz = crate::zone::tzdb::zone("Australia/Lord_Howe");
         let s = schedule(30, all_week("00:00", "24:00"), json!([]));
         let slots = day_slots(&s, tz, date("2026-10-04"));
         // 23.5 real hours.
@@ -492,32 +497,32 @@ mod tests {
     #[test]
     fn local_day_bounds_follow_dst() {
         assert_eq!(
-            local_day_bounds(BERLIN, date("2027-03-28")),
+            local_day_bounds(berlin(), date("2027-03-28")),
             Some((utc("2027-03-27T23:00:00Z"), utc("2027-03-28T22:00:00Z")))
         );
         assert_eq!(
-            local_day_bounds(BERLIN, date("2026-10-25")),
+            local_day_bounds(berlin(), date("2026-10-25")),
             Some((utc("2026-10-24T22:00:00Z"), utc("2026-10-25T23:00:00Z")))
         );
-        assert_eq!(local_day_bounds(BERLIN, NaiveDate::MAX), None);
+        assert_eq!(local_day_bounds(berlin(), NaiveDate::MAX), None);
     }
 
     #[test]
     fn formatting() {
         let t = utc("2026-12-01T09:00:00.123Z");
         assert_eq!(format_utc(t), "2026-12-01T09:00:00Z");
-        assert_eq!(local_rfc3339(t, BERLIN), "2026-12-01T10:00:00+01:00");
+        assert_eq!(local_rfc3339(t, berlin()), "2026-12-01T10:00:00+01:00");
         assert_eq!(
-            local_rfc3339(t, chrono_tz::Asia::Kolkata),
+            local_rfc3339(t, crate::zone::tzdb::zone("Asia/Kolkata")),
             "2026-12-01T14:30:00+05:30"
         );
-        assert_eq!(
-            local_rfc3339(t, chrono_tz::UTC),
-            "2026-12-01T09:00:00+00:00"
-        );
+        assert_eq!(local_rfc3339(t, Tz::UTC), "2026-12-01T09:00:00+00:00");
         // Extremes do not panic.
-        let _ = local_rfc3339(DateTime::<Utc>::MAX_UTC, BERLIN);
-        let _ = local_rfc3339(DateTime::<Utc>::MIN_UTC, chrono_tz::America::New_York);
+        let _ = local_rfc3339(DateTime::<Utc>::MAX_UTC, berlin());
+        let _ = local_rfc3339(
+            DateTime::<Utc>::MIN_UTC,
+            crate::zone::tzdb::zone("America/New_York"),
+        );
         let _ = format_utc(DateTime::<Utc>::MAX_UTC);
     }
 }

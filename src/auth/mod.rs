@@ -17,18 +17,19 @@ use crate::context::Ctx;
 use crate::domain::user::UserKind;
 use crate::error::ApiError;
 use safemarket_engine::{Owner, UserId};
-use tokens::{TokenConfig, MIN_SECRET_LEN};
+use tokens::{TokenConfig, ACCESS_TTL_VAR, MIN_SECRET_LEN};
 
 /// Token signing settings read from the environment once per request.
 pub struct AuthConfig {
     secret: Vec<u8>,
     issuer: String,
     audience: String,
+    access_ttl: u64,
 }
 
 impl AuthConfig {
-    /// Reads `JWT_SECRET` (a secret in production, `.dev.vars` locally), `JWT_ISSUER` and
-    /// `JWT_AUDIENCE`. Without a usable secret no request that needs tokens is served.
+    /// Reads `JWT_SECRET` (a secret in production, `.dev.vars` locally), `JWT_ISSUER`,
+    /// `JWT_AUDIENCE` and the test-only [`ACCESS_TTL_VAR`]. Without a usable secret no request that needs tokens is served.
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
         let secret = env
             .secret("JWT_SECRET")
@@ -54,6 +55,12 @@ impl AuthConfig {
             secret: secret.into_bytes(),
             issuer: var("JWT_ISSUER", "https://safemarket.dev"),
             audience: var("JWT_AUDIENCE", "safemarket-api"),
+            access_ttl: tokens::access_ttl(
+                env.var(ACCESS_TTL_VAR)
+                    .ok()
+                    .map(|v| v.to_string())
+                    .as_deref(),
+            ),
         })
     }
 
@@ -63,6 +70,7 @@ impl AuthConfig {
             secret: &self.secret,
             issuer: &self.issuer,
             audience: &self.audience,
+            access_ttl: self.access_ttl,
         }
     }
 }

@@ -8,6 +8,12 @@ use sha2::{Digest, Sha256};
 
 /// Lifetime of an access token in seconds.
 pub const ACCESS_TTL_SECS: u64 = 15 * 60;
+/// A var that shortens the access-token lifetime to this many seconds. For black-box tests of
+/// the staff app's refresh before expiry, which cannot wait 15 minutes; only the test harness
+/// passes it, never wrangler.toml or a deployment.
+pub const ACCESS_TTL_VAR: &str = "ACCESS_TOKEN_TTL_SECONDS";
+/// The shortest lifetime [`ACCESS_TTL_VAR`] may set (seconds).
+pub const MIN_ACCESS_TTL_SECS: u64 = 10;
 /// Lifetime of a session (and its refresh token) in seconds.
 pub const SESSION_TTL_SECS: u64 = 30 * 24 * 60 * 60;
 /// The shortest signing key accepted (bytes).
@@ -38,6 +44,17 @@ pub struct TokenConfig<'a> {
     pub issuer: &'a str,
     /// `aud` claim.
     pub audience: &'a str,
+    /// Lifetime of the access tokens it signs (seconds).
+    pub access_ttl: u64,
+}
+
+/// The access-token lifetime for the value of [`ACCESS_TTL_VAR`] (`None`: unset): a whole number
+/// of seconds from [`MIN_ACCESS_TTL_SECS`] up to [`ACCESS_TTL_SECS`]; anything else, and unset,
+/// is the full [`ACCESS_TTL_SECS`] (the var can only shorten it).
+pub fn access_ttl(var: Option<&str>) -> u64 {
+    var.and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (MIN_ACCESS_TTL_SECS..=ACCESS_TTL_SECS).contains(s))
+        .unwrap_or(ACCESS_TTL_SECS)
 }
 
 impl TokenConfig<'_> {
@@ -47,7 +64,7 @@ impl TokenConfig<'_> {
             sub: user_id.to_string(),
             sid: sid.to_string(),
             iat: now,
-            exp: now + ACCESS_TTL_SECS,
+            exp: now + self.access_ttl,
             iss: self.issuer.to_string(),
             aud: self.audience.to_string(),
         };
@@ -146,6 +163,7 @@ mod tests {
             secret: SECRET,
             issuer: "https://safemarket.dev",
             audience: "safemarket-api",
+            access_ttl: ACCESS_TTL_SECS,
         }
     }
 
@@ -164,6 +182,24 @@ mod tests {
         assert_eq!(c.exp - c.iat, ACCESS_TTL_SECS);
         assert_eq!(c.iss, "https://safemarket.dev");
         assert_eq!(c.aud, "safemarket-api");
+    }
+
+    #[test]
+    fn the_test_var_only_shortens_the_lifetime() {
+        assert_eq!(access_ttl(None), ACCESS_TTL_SECS);
+        assert_eq!(access_ttl(Some("20")), 20);
+        assert_eq!(access_ttl(Some(" 60 ")), 60);
+        for refused in ["", "abc", "-5", "0", "9", "901", "1e3", "20.5"] {
+            assert_eq!(access_ttl(Some(refused)), ACCESS_TTL_SECS, "{refused:?}");
+        }
+        let short = TokenConfig {
+            access_ttl: 20,
+            ..config()
+        };
+        let c = short
+            .verify(&short.issue("u", "s", now()).unwrap())
+            .unwrap();
+        assert_eq!(c.exp - c.iat, 20);
     }
 
     #[test]

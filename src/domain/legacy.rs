@@ -2,15 +2,18 @@
 //! English weekday names and the camelCase location object.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
-use chrono_tz::Tz;
+use safemarket_engine::zone::Tz;
 use safemarket_engine::{local_rfc3339, local_to_utc, wall_instant, FillStatus, Schedule};
 use serde::Serialize;
 
 use crate::domain::store::StoreRow;
 use crate::domain::time_range;
 
-/// The zone `minDate` is read in when no store applies (the app's stores are in Berlin).
-pub const DEFAULT_ZONE: Tz = chrono_tz::Europe::Berlin;
+/// The zone `minDate` is read in when no store applies (the app's stores are in Berlin):
+/// compiled in, so it needs no asset.
+pub fn default_zone() -> Tz {
+    safemarket_engine::zone::europe_berlin()
+}
 
 /// Parses the app's time spellings: `2026-12-01T10:00:00`, `2026-12-01T10:00:00.123456`
 /// (Dart `toIso8601String()`), `2026-12-01 08:00:00.000` (Dart `DateTime.toString()`); offset-less
@@ -148,7 +151,7 @@ mod tests {
     use safemarket_engine::format_utc;
 
     fn utc(raw: &str) -> String {
-        format_utc(parse_time(raw, DEFAULT_ZONE).unwrap())
+        format_utc(parse_time(raw, default_zone()).unwrap())
     }
 
     #[test]
@@ -159,7 +162,7 @@ mod tests {
         assert_eq!(utc("2026-07-01T10:00:00"), "2026-07-01T08:00:00Z");
         assert_eq!(utc("2026-12-01T10:00:00Z"), "2026-12-01T10:00:00Z");
         for bad in ["", "tomorrow", "2026-13-01T10:00:00", "10:00"] {
-            assert!(parse_time(bad, DEFAULT_ZONE).is_none(), "{bad}");
+            assert!(parse_time(bad, default_zone()).is_none(), "{bad}");
         }
     }
 
@@ -181,7 +184,7 @@ mod tests {
         }))
         .unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
-        let list = openings(&schedule, DEFAULT_ZONE, today);
+        let list = openings(&schedule, default_zone(), today);
         let days: Vec<&str> = list.iter().map(|o| o.opening_days).collect();
         assert_eq!(days, ["Monday", "Tuesday", "Tuesday"]);
         assert_eq!(list[0].opening_time, "2026-11-30T08:00:00+01:00");

@@ -40,18 +40,6 @@ pub struct StoreRow {
     pub closed_at: Option<String>,
 }
 
-impl StoreRow {
-    /// The store's zone; rows are validated on write, so a bad zone means corrupted data.
-    pub fn tz(&self) -> Result<chrono_tz::Tz, String> {
-        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
-            format!(
-                "store {} has an invalid time zone {}",
-                self.id, self.timezone
-            )
-        })
-    }
-}
-
 pub use safemarket_api::stores::Role;
 
 pub use safemarket_engine::StoreId;
@@ -185,17 +173,16 @@ impl Longitude {
     }
 }
 
-/// An IANA time zone name that chrono-tz knows, in its canonical spelling.
+/// An IANA time zone name (one of the pinned chrono-tz's, whose tables the assets serve).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimeZoneName(String);
 
 impl TimeZoneName {
     /// Parses a zone name (`Europe/Berlin`; `Mars/Olympus` is refused).
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        raw.trim()
-            .parse::<chrono_tz::Tz>()
-            .map(|tz| TimeZoneName(tz.name().to_string()))
-            .map_err(|_| {
+        safemarket_engine::zone::canonical_name(raw.trim())
+            .map(|name| TimeZoneName(name.to_string()))
+            .ok_or_else(|| {
                 FieldError::new(
                     "timezone",
                     "must be an IANA time zone such as Europe/Berlin",

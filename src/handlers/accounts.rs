@@ -5,7 +5,7 @@ use worker::Response;
 use crate::auth::password::{self, PasswordHash};
 use crate::auth::session::{self, Rotation, Session};
 use crate::auth::throttle::{self, Subjects};
-use crate::auth::tokens::{RefreshToken, ACCESS_TTL_SECS};
+use crate::auth::tokens::RefreshToken;
 use crate::auth::AuthConfig;
 use crate::body;
 use crate::clock;
@@ -28,8 +28,8 @@ fn token_pair(
     refresh: &RefreshToken,
     user: Option<&User>,
 ) -> Result<TokenPair, ApiError> {
-    let access = config
-        .tokens()
+    let tokens = config.tokens();
+    let access = tokens
         .issue(
             &session.user_id,
             &session.session_id,
@@ -40,7 +40,7 @@ fn token_pair(
         access_token: access,
         refresh_token: refresh.encode(),
         token_type: "Bearer".into(),
-        expires_in: ACCESS_TTL_SECS,
+        expires_in: tokens.access_ttl,
         user: user.cloned(),
     })
 }

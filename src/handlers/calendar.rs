@@ -8,12 +8,13 @@ use base64::Engine;
 use chrono::TimeDelta;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use safemarket_api::ics::{write_calendar, FeedEvent};
 use worker::Response;
 
 use crate::clock;
 use crate::context::{origin_of, Ctx};
 use crate::error::ApiError;
-use crate::ics::{write_calendar, FeedEvent};
 use crate::policy;
 use crate::repo::calendar_feeds as repo;
 use crate::respond;

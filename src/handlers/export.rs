@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use futures_util::stream;
 use safemarket_engine::export::{Format, Merge, Need, Step, Unread};
 use safemarket_engine::history::{key_first_start, month_prefix, parse_ndjson, Month};
@@ -51,9 +50,7 @@ pub async fn export(ctx: Ctx) -> Result<Response, ApiError> {
     )?;
     let db = ctx.db()?;
     let store = policy::store(&ctx, &db, &user, Action::ExportBookings).await?;
-    let tz: Tz = store.timezone.parse().map_err(|_| {
-        ApiError::Internal(format!("store {} has zone {}", store.id, store.timezone))
-    })?;
+    let tz = crate::zones::zone(&ctx.env, &store.timezone).await?;
     let (from, to) = month
         .bounds(tz)
         .ok_or_else(|| ApiError::invalid("month", "is not a month in the store's zone"))?;

@@ -3,9 +3,9 @@
 //! missing parameters answer 400 as the old backend did.
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 use futures_util::future::join;
 use safemarket_engine::protocol::{Book, CancelByNumber, NumberedBooking, OwnerBookings};
+use safemarket_engine::zone::Tz;
 use safemarket_engine::{current_slot, local_rfc3339, wall_instant, Schedule};
 use safemarket_engine::{Owner, UserId};
 use serde_json::json;
@@ -13,7 +13,7 @@ use worker::{D1Database, Response};
 
 use crate::clock;
 use crate::context::Ctx;
-use crate::domain::legacy::{parse_id, parse_time, Location, DEFAULT_ZONE};
+use crate::domain::legacy::{default_zone, parse_id, parse_time, Location};
 use crate::domain::store::StoreRow;
 use crate::domain::user::DeviceId;
 use crate::error::ApiError;
@@ -31,8 +31,8 @@ fn bad(param: &str, message: &str) -> ApiError {
     ApiError::bad_field(param, message)
 }
 
-fn tz_of(store: &StoreRow) -> Result<Tz, ApiError> {
-    store.tz().map_err(ApiError::internal)
+async fn tz_of(ctx: &Ctx, store: &StoreRow) -> Result<Tz, ApiError> {
+    crate::zones::zone(&ctx.env, &store.timezone).await
 }
 
 /// The guest user of a device as the owner of its bookings.
@@ -58,7 +58,7 @@ async fn location(ctx: &Ctx, store: &StoreRow) -> Result<Location, ApiError> {
     Ok(Location::new(
         store,
         schedule.as_ref(),
-        tz_of(store)?,
+        tz_of(ctx, store).await?,
         fill,
         clock::now(),
     ))
@@ -151,7 +151,7 @@ pub async fn reservations_per_slot(ctx: Ctx) -> Result<Response, ApiError> {
         bad("locationId", "unknown location")
     })
     .await?;
-    let tz = tz_of(&store)?;
+    let tz = tz_of(&ctx, &store).await?;
     let step = parse_id(ctx.query_param("slotSizeInMinutes").as_deref())
         .filter(|m| *m <= 1440)
         .ok_or_else(|| bad("slotSizeInMinutes", "must be an integer from 1 to 1440"))?;
@@ -201,7 +201,7 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
         ApiError::NotFound("Unknown location.".into())
     })
     .await?;
-    let tz = tz_of(&store)?;
+    let tz = tz_of(&ctx, &store).await?;
     let at = ctx
         .query_param("dateTime")
         .and_then(|raw| parse_time(&raw, tz))
@@ -238,7 +238,7 @@ pub async fn reserve(ctx: Ctx) -> Result<Response, ApiError> {
 pub async fn by_device(ctx: Ctx) -> Result<Response, ApiError> {
     let device = device(&ctx)?;
     let from = match ctx.query_param("minDate") {
-        Some(raw) => parse_time(&raw, DEFAULT_ZONE).ok_or_else(|| {
+        Some(raw) => parse_time(&raw, default_zone()).ok_or_else(|| {
             bad(
                 "minDate",
                 "must be a date-time like 2026-12-01 08:00:00.000",
@@ -273,7 +273,7 @@ async fn reservations_at(
     let Some(store) = stores::by_id(db, store_id).await? else {
         return Ok(Vec::new());
     };
-    let tz = tz_of(&store)?;
+    let tz = tz_of(ctx, &store).await?;
     let owner = device_owner(owner)?;
     let items = store_client::call(&ctx.env, &store, OwnerBookings { owner, from }).await?;
     if items.is_empty() {

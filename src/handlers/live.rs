@@ -55,7 +55,7 @@ async fn watch(
 ) -> Result<Result<WebSocket, StoreError>, ApiError> {
     let envelope = StoreRequest {
         store_id: store.clone(),
-        timezone,
+        timezone: crate::zones::table(env, timezone.as_deref()).await?,
         index_now: false,
         call: Watch {},
     };

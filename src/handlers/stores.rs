@@ -65,6 +65,21 @@ pub async fn get(ctx: Ctx) -> Result<Response, ApiError> {
     view(&store, 200)
 }
 
+/// `GET /api/v1/stores/{store_id}/poster-qr.svg` (anyone): the QR code of the store's booking
+/// page, `{origin}/book/{store_id}` with the origin the request came to, for the poster at the
+/// door (the staff app's "Poster"); 404 for an unknown store.
+pub async fn poster_qr(ctx: Ctx) -> Result<Response, ApiError> {
+    let store = policy::public_store(&ctx, &ctx.db()?).await?;
+    let url = ctx.req.url()?;
+    let page = format!("{}/book/{}", url.origin().ascii_serialization(), store.id);
+    let svg = crate::qr::url_svg(&page).map_err(|e| ApiError::internal(format!("{e:?}")))?;
+    let resp = Response::ok(svg)?;
+    resp.headers().set("content-type", "image/svg+xml")?;
+    resp.headers()
+        .set("cache-control", "public, max-age=3600")?;
+    Ok(resp)
+}
+
 /// `PATCH /api/v1/stores/{store_id}` (owner, open stores): partial update with the create
 /// rules. The geocoder is asked again when the address changes or the store is not verified
 /// yet.

@@ -5,7 +5,7 @@ use serde_json::Value;
 use worker::D1Database;
 
 use crate::error::ApiError;
-use crate::pagination::{encode_cursor, Page};
+use crate::pagination::Page;
 
 /// An api key as stored, without its hash.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +34,12 @@ pub struct NewKey<'a> {
     pub secret_hash: &'a str,
     /// The owner creating it.
     pub created_by: &'a str,
+}
+
+impl super::CreatedInOrder for ApiKeyRow {
+    fn sort_key(&self) -> (&str, &str) {
+        (&self.created_at, &self.id)
+    }
 }
 
 const COLUMNS: &str = "id, store_id, name, prefix, scopes, created_at, revoked_at";
@@ -83,23 +89,7 @@ pub async fn of_store(
     store_id: &str,
     page: &Page,
 ) -> Result<(Vec<ApiKeyRow>, Option<String>), ApiError> {
-    let (after_created, after_id) = page.after_key_and_id()?;
-    let rows = db
-        .prepare(format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE store_id = ?1
-               AND (created_at > ?2 OR (created_at = ?2 AND id > ?3))
-             ORDER BY created_at, id LIMIT ?4"
-        ))
-        .bind(&[
-            store_id.into(),
-            after_created.into(),
-            after_id.into(),
-            page.fetch_limit().into(),
-        ])?
-        .all()
-        .await?
-        .results::<ApiKeyRow>()?;
-    Ok(page.cut(rows, |k| encode_cursor(&[&k.created_at, &k.id])))
+    super::page_of_store(db, "api_keys", COLUMNS, store_id, page).await
 }
 
 /// Revokes a key of `store_id` (keeping the first revocation time); `false` when the store

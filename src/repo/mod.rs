@@ -7,7 +7,11 @@ pub mod stores;
 pub mod users;
 pub mod webhooks;
 
+use serde::de::DeserializeOwned;
+use worker::D1Database;
+
 use crate::error::ApiError;
+use crate::pagination::{encode_cursor, Page};
 
 /// Whether a D1 error is a UNIQUE constraint violation (a conflict, not a failure).
 pub fn is_unique_violation(e: &worker::Error) -> bool {
@@ -57,4 +61,41 @@ pub async fn text_column(
             _ => None,
         })
         .collect())
+}
+
+/// A row of a per-store list kept in creation order: its `(created_at, id)` sort key.
+pub trait CreatedInOrder {
+    /// `created_at` and `id`, the keyset a page continues after.
+    fn sort_key(&self) -> (&str, &str);
+}
+
+/// A page of `table`'s rows of `store_id` (the `columns` given) in `(created_at, id)` order,
+/// with the next page's cursor: the keyset pagination every per-store list shares.
+pub async fn page_of_store<T: DeserializeOwned + CreatedInOrder>(
+    db: &D1Database,
+    table: &str,
+    columns: &str,
+    store_id: &str,
+    page: &Page,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let (after_created, after_id) = page.after_key_and_id()?;
+    let rows = db
+        .prepare(format!(
+            "SELECT {columns} FROM {table} WHERE store_id = ?1
+               AND (created_at > ?2 OR (created_at = ?2 AND id > ?3))
+             ORDER BY created_at, id LIMIT ?4"
+        ))
+        .bind(&[
+            store_id.into(),
+            after_created.into(),
+            after_id.into(),
+            page.fetch_limit().into(),
+        ])?
+        .all()
+        .await?
+        .results::<T>()?;
+    Ok(page.cut(rows, |row| {
+        let (created_at, id) = row.sort_key();
+        encode_cursor(&[created_at, id])
+    }))
 }

@@ -57,6 +57,12 @@ pub struct DeliveryRow {
     pub at: String,
 }
 
+impl super::CreatedInOrder for WebhookRow {
+    fn sort_key(&self) -> (&str, &str) {
+        (&self.created_at, &self.id)
+    }
+}
+
 const COLUMNS: &str = "id, store_id, url, events, secret, created_at";
 
 /// Stores a new webhook unless the store has [`MAX_PER_STORE`] already; `false` then.
@@ -88,23 +94,7 @@ pub async fn of_store(
     store_id: &str,
     page: &Page,
 ) -> Result<(Vec<WebhookRow>, Option<String>), ApiError> {
-    let (after_created, after_id) = page.after_key_and_id()?;
-    let rows = db
-        .prepare(format!(
-            "SELECT {COLUMNS} FROM webhooks WHERE store_id = ?1
-               AND (created_at > ?2 OR (created_at = ?2 AND id > ?3))
-             ORDER BY created_at, id LIMIT ?4"
-        ))
-        .bind(&[
-            store_id.into(),
-            after_created.into(),
-            after_id.into(),
-            page.fetch_limit().into(),
-        ])?
-        .all()
-        .await?
-        .results::<WebhookRow>()?;
-    Ok(page.cut(rows, |w| encode_cursor(&[&w.created_at, &w.id])))
+    super::page_of_store(db, "webhooks", COLUMNS, store_id, page).await
 }
 
 /// Every webhook of a store (at most [`MAX_PER_STORE`]), for fanning an event out.

@@ -14,6 +14,7 @@
 #![deny(dead_code)]
 
 mod accounts;
+mod book_page;
 mod bookings;
 mod contract;
 mod cost_meter;
@@ -28,6 +29,7 @@ mod notifications;
 mod platform;
 mod rate_limits;
 mod staff_app;
+mod staff_app_pwa;
 mod stores;
 mod waitlist;
 

@@ -2,28 +2,11 @@
 //! its role and accessible name (shared/UI.md), axe-core checks each screen, and screenshots of
 //! the main screens are kept under target/screenshots/.
 
-use safemarket_blackbox::browser::{Browser, Element};
-use safemarket_blackbox::{blackbox, server::project_root, Store, TestApp};
-
-fn shot(browser: &Browser, name: &str) {
-    browser.screenshot(
-        &project_root()
-            .join("target/screenshots")
-            .join(format!("{name}.png")),
-    );
-}
-
-#[track_caller]
-fn accessible(browser: &Browser, screen: &str) {
-    let violations = browser.axe_violations();
-    assert!(
-        violations.is_empty(),
-        "{screen}: axe-core serious/critical: {violations:#?}"
-    );
-}
+use safemarket_blackbox::browser::{Browser, Element, FAKE_CAMERA};
+use safemarket_blackbox::{blackbox, Store, TestApp};
 
 /// The current slot's start (the store is open all day), booked for a fresh guest with `party`.
-fn book_now(app: &TestApp, store: &Store, party: u32) -> String {
+pub(crate) fn book_now(app: &TestApp, store: &Store, party: u32) -> String {
     (0..2)
         .map(|_| {
             let occupancy = app.occupancy(store).json();
@@ -40,7 +23,8 @@ fn book_now(app: &TestApp, store: &Store, party: u32) -> String {
         .to_string()
 }
 
-fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
+/// Signs in to the staff app in English (the poster test signs in this way too).
+pub(crate) fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
     browser.goto(&format!("{base}/staff/?lang=en"));
     browser.fill(&browser.find("textbox", "Email"), email);
     browser.fill(&browser.find("textbox", "Password"), password);
@@ -50,6 +34,26 @@ fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
 fn has_text(b: &Browser, e: &Element, words: &[&str]) -> bool {
     let text = b.text(e);
     words.iter().all(|w| text.contains(w))
+}
+
+/// Asserts that `text` writes its times on the 24-hour clock: at least one `HH:MM` and no
+/// AM/PM, in any language.
+#[track_caller]
+fn on_the_24_hour_clock(text: &str) {
+    let hh_mm = text
+        .as_bytes()
+        .windows(5)
+        .any(|w| w[2] == b':' && [w[0], w[1], w[3], w[4]].iter().all(u8::is_ascii_digit));
+    assert!(hh_mm, "no HH:MM time in {text:?}");
+    let upper = text.to_uppercase();
+    for twelve in ["AM", "PM", "A.M.", "P.M."] {
+        assert!(
+            !upper
+                .split(|c: char| !c.is_alphanumeric() && c != '.')
+                .any(|w| w == twelve),
+            "a 12-hour time in {text:?}"
+        );
+    }
 }
 
 #[blackbox]
@@ -70,8 +74,8 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
         "{}",
         browser.text(&alert)
     );
-    accessible(&browser, "sign in");
-    shot(&browser, "sign-in");
+    browser.assert_accessible("sign in");
+    browser.shot("sign-in");
 
     sign_in(&browser, &base, &owner.email, &owner.password);
     browser.find("heading", "Your stores");
@@ -87,7 +91,7 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.fill(&browser.find("textbox", "Latitude"), "52.5219");
     browser.fill(&browser.find("textbox", "Longitude"), "13.4132");
     browser.set_value(&browser.find("combobox", "Time zone"), "Europe/Berlin");
-    accessible(&browser, "new store");
+    browser.assert_accessible("new store");
     browser.click(&browser.find("button", "Create store"));
 
     // The schedule: hourly slots of 10 places, open all day on every weekday.
@@ -122,8 +126,8 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.fill(&browser.all("textbox", Some("Close"))[0], "24:00");
     browser.click(&browser.find("button", "Save schedule"));
     browser.wait_until("saved", |b| b.all("status", Some("Saved.")).len() == 1);
-    accessible(&browser, "schedule");
-    shot(&browser, "schedule");
+    browser.assert_accessible("schedule");
+    browser.shot("schedule");
 
     let path = browser.exec("return location.pathname;", serde_json::json!([]));
     let id = path
@@ -147,6 +151,7 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.wait_until("checked in", |b| {
         has_text(b, &status, &["Checked in", "2 People"])
     });
+    on_the_24_hour_clock(&browser.text(&status));
     let occupancy = browser.find("region", "Occupancy");
     browser.wait_until("occupancy counts the party", |b| {
         has_text(b, &occupancy, &["2 / 10", "2 Checked in", "Green"])
@@ -155,8 +160,8 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.click(&browser.find("button", "Check in"));
     let alert = browser.find_role("alert");
     browser.wait_until("unknown code", |b| has_text(b, &alert, &["Unknown code"]));
-    accessible(&browser, "door");
-    shot(&browser, "door");
+    browser.assert_accessible("door");
+    browser.shot("door");
 
     // Today lists it; a new booking appears live; a no-show is marked.
     browser.click(&browser.find("link", "Today"));
@@ -165,6 +170,7 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.wait_until("today lists the checked-in booking", |b| {
         has_text(b, &table, &[&code, "Checked in"])
     });
+    on_the_24_hour_clock(&browser.text(&table));
     let second = book_now(&app, &store, 1);
     browser.wait_until("the new booking appears live", |b| {
         b.page_text().contains(&second)
@@ -173,8 +179,8 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.wait_until("no-show marked", |b| {
         b.all("button", Some("No-show")).is_empty() && b.page_text().contains("No-show")
     });
-    accessible(&browser, "today");
-    shot(&browser, "today");
+    browser.assert_accessible("today");
+    browser.shot("today");
 
     for (screen, heading) in [
         ("Staff", "Members"),
@@ -189,13 +195,21 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.click(&browser.find("button", "Create key"));
     browser.find("button", "Copy");
     browser.find("button", "Revoke");
-    accessible(&browser, "api keys");
+    // "Created" is a local date and time, not the API's UTC instant.
+    let text = browser.page_text();
+    assert!(
+        !text.as_bytes().windows(11).any(|w| {
+            w[..4].iter().all(u8::is_ascii_digit) && w[4] == b'-' && w[7] == b'-' && w[10] == b'T'
+        }),
+        "an RFC 3339 instant on the API keys screen: {text}"
+    );
+    browser.assert_accessible("api keys");
 
     // Phone width.
     browser.resize(360, 780);
     browser.click(&browser.find("link", "Door"));
     browser.find("textbox", "Booking code");
-    shot(&browser, "door-phone");
+    browser.shot("door-phone");
 
     // German, remembered; `<html lang>` names it.
     browser.resize(1280, 900);
@@ -205,10 +219,10 @@ fn staff_run_a_store_from_sign_in_to_no_show() {
     browser.find("combobox", "Sprache");
     browser.goto(&format!("{base}/staff/"));
     browser.find("link", "Neues Geschäft");
-    accessible(&browser, "stores (de)");
-    shot(&browser, "stores-de");
+    browser.assert_accessible("stores (de)");
+    browser.shot("stores-de");
     browser.resize(360, 780);
-    shot(&browser, "stores-phone");
+    browser.shot("stores-phone");
 
     // The manifest's icons are PNGs.
     for icon in ["/staff/icon-192.png", "/staff/icon-512.png"] {
@@ -276,12 +290,135 @@ fn staff_add_a_webhook_and_see_its_secret_once() {
         b.page_text().contains("whsec_")
     });
     browser.find("button", "Show deliveries");
-    accessible(&browser, "webhooks");
-    shot(&browser, "webhooks");
+    browser.assert_accessible("webhooks");
+    browser.shot("webhooks");
     browser.goto(&format!("{base}/staff/s/{}/webhooks", store.id));
     browser.find("button", "Show deliveries");
     assert!(
         !browser.page_text().contains("whsec_"),
         "the secret is shown only once"
+    );
+}
+
+/// A `BarcodeDetector` stand-in (Chromium on Linux has none) that "sees" `code` once the
+/// video shows frames of the (fake) camera, and keeps the stream it was shown in
+/// `window.scannedStream`, so the test can see the camera stopped.
+fn barcode_detector_seeing(code: &str) -> String {
+    format!(
+        "window.BarcodeDetector = class {{
+            constructor(options) {{ this.formats = (options || {{}}).formats || []; }}
+            static getSupportedFormats() {{ return Promise.resolve(['qr_code']); }}
+            detect(video) {{
+                window.scannedStream = video.srcObject;
+                const frames = video.srcObject && video.readyState >= 2 && video.videoWidth > 0;
+                return Promise.resolve(frames ? [{{format: 'qr_code', rawValue: {code:?}}}] : []);
+            }}
+        }};"
+    )
+}
+
+#[blackbox]
+fn staff_door_scans_a_qr_code_where_the_browser_can() {
+    let app = TestApp::shared();
+    let owner = app.owner("staff-scan");
+    let store = app.store_open_all_day(&owner, 60, 10);
+    let code = book_now(&app, &store, 3);
+    let base = app.api().base().to_string();
+    let browser = Browser::start_with(1280, 900, &FAKE_CAMERA);
+    sign_in(&browser, &base, &owner.email, &owner.password);
+    browser.find("heading", "Your stores");
+    let door = format!("{base}/staff/s/{}/door", store.id);
+
+    // A camera but no BarcodeDetector: no scan button.
+    browser.goto(&door);
+    browser.find("textbox", "Booking code");
+    browser.find("region", "Occupancy");
+    assert_eq!(
+        browser.exec("return 'BarcodeDetector' in window;", serde_json::json!([])),
+        serde_json::json!(false),
+        "this Chromium has a BarcodeDetector: the absent case needs a stand-in removing it"
+    );
+    assert!(
+        browser.all("button", Some("Scan QR code")).is_empty(),
+        "a scan button without BarcodeDetector"
+    );
+
+    // With one, the button scans the code from the camera and checks the booking in.
+    browser.before_page_scripts(&barcode_detector_seeing(&code));
+    browser.reload();
+    browser.click(&browser.find("button", "Scan QR code"));
+    let status = browser.find_role("status");
+    browser.wait_until("the scanned code is checked in", |b| {
+        has_text(b, &status, &["Checked in", "3 People", &code])
+    });
+    browser.wait_until("the camera is stopped after the scan", |b| {
+        b.exec(
+            "const s = window.scannedStream; return !!s && s.getTracks().length > 0 && s.getTracks().every(t => t.readyState === 'ended');",
+            serde_json::json!([]),
+        ) == serde_json::json!(true)
+    });
+    let booking = app
+        .client(&owner)
+        .get(&store.path(&format!("/bookings/by-code/{code}")));
+    booking.expect_status(200);
+    let booking = booking.json();
+    assert_eq!(booking["status"], "checked_in", "{booking}");
+    browser.assert_accessible("door with scanner");
+    browser.shot("door-scan");
+}
+
+#[blackbox]
+fn staff_add_a_member_by_email_and_remove_them() {
+    let app = TestApp::shared();
+    let owner = app.owner("staff-owner");
+    let helper = app.user("staff-helper");
+    let store = app.store_open_all_day(&owner, 60, 10);
+    let base = app.api().base().to_string();
+    let members = |app: &TestApp| -> Vec<serde_json::Value> {
+        let resp = app.client(&owner).get(&store.path("/members"));
+        resp.expect_status(200);
+        resp.json()["items"].as_array().cloned().unwrap_or_default()
+    };
+    let browser = Browser::start(1280, 900);
+    sign_in(&browser, &base, &owner.email, &owner.password);
+    browser.find("heading", "Your stores");
+    browser.goto(&format!("{base}/staff/s/{}/staff", store.id));
+    browser.find("heading", "Members");
+    browser.wait_until("the owner is listed", |b| {
+        b.page_text().contains(&format!("{} (Owner)", owner.email))
+    });
+    assert!(
+        browser.all("button", Some("Remove")).is_empty(),
+        "the owner cannot be removed"
+    );
+
+    browser.fill(&browser.find("textbox", "Email"), &helper.email);
+    browser.click(&browser.find("button", "Add staff"));
+    browser.wait_until("the new member is listed with role", |b| {
+        b.page_text().contains(&format!("{} (Staff)", helper.email))
+    });
+    let added = members(&app);
+    assert!(
+        added
+            .iter()
+            .any(|m| m["user_id"] == helper.id.as_str() && m["role"] == "staff"),
+        "{added:?}"
+    );
+    browser.assert_accessible("staff");
+    browser.shot("staff");
+
+    browser.click(&browser.find("button", "Remove"));
+    browser.wait_until("the member is gone", |b| {
+        !b.page_text().contains(&helper.email)
+    });
+    let left = members(&app);
+    assert!(
+        !left.iter().any(|m| m["user_id"] == helper.id.as_str()),
+        "{left:?}"
+    );
+    assert!(
+        browser.all("alert", None).is_empty(),
+        "{}",
+        browser.page_text()
     );
 }

@@ -68,9 +68,21 @@ pub struct Browser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element(pub String);
 
+/// Chromium switches of a browser with a camera: a fake device (a test pattern) that pages may
+/// use without a permission prompt.
+pub const FAKE_CAMERA: [&str; 2] = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+];
+
 impl Browser {
     /// Starts headless Chromium with a window of `width` x `height` CSS pixels.
     pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, &[])
+    }
+
+    /// Like [`Browser::start`], with extra Chromium switches (e.g. [`FAKE_CAMERA`]).
+    pub fn start_with(width: u32, height: u32, switches: &[&str]) -> Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -97,19 +109,27 @@ impl Browser {
             uuid::Uuid::new_v4().simple()
         ));
         let binary = chromium_binary().expect("chromium is installed");
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--lang=en-US",
+        ]
+        .iter()
+        .chain(switches)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.display()));
+        args.push(format!("--window-size={width},{height}"));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": binary,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    format!("--user-data-dir={}", profile.display()),
-                    format!("--window-size={width},{height}"),
-                    "--lang=en-US",
-                ],
-            },
+            "goog:chromeOptions": {"binary": binary, "args": args},
         }}});
         let mut resp = http
             .post(&format!("{base}/session"))
@@ -151,6 +171,36 @@ impl Browser {
     /// Opens `url`.
     pub fn goto(&self, url: &str) {
         self.cmd("POST", "/url", json!({"url": url}));
+    }
+
+    /// Reloads the page.
+    pub fn reload(&self) {
+        self.cmd("POST", "/refresh", json!({}));
+    }
+
+    /// Sends the DevTools command `cmd` with `params` (chromedriver's CDP bridge).
+    pub fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+    }
+
+    /// Runs `source` in every document loaded from now on, before the page's own scripts
+    /// (stand-ins for browser APIs Chromium on Linux lacks).
+    pub fn before_page_scripts(&self, source: &str) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
+        );
+    }
+
+    /// The `sessionStorage` item `key` of the page's origin.
+    pub fn session_item(&self, key: &str) -> Option<String> {
+        self.exec("return sessionStorage.getItem(arguments[0]);", json!([key]))
+            .as_str()
+            .map(str::to_string)
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) and answers its value.
@@ -197,7 +247,7 @@ impl Browser {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|v| v[ELEMENT].as_str().map(|s| Element(s.to_string())))
-            .filter(|e| self.computed(e, "computedrole").eq_ignore_ascii_case(role))
+            .filter(|e| same_role(&self.computed(e, "computedrole"), role))
             .filter(|e| {
                 want.as_ref()
                     .is_none_or(|w| &self.computed(e, "computedlabel") == w)
@@ -329,6 +379,25 @@ impl Browser {
         );
     }
 
+    /// Keeps a screenshot of the page as `target/screenshots/<name>.png`.
+    pub fn shot(&self, name: &str) {
+        self.screenshot(
+            &crate::server::project_root()
+                .join("target/screenshots")
+                .join(format!("{name}.png")),
+        );
+    }
+
+    /// Fails unless axe-core finds no serious or critical violation on `screen`.
+    #[track_caller]
+    pub fn assert_accessible(&self, screen: &str) {
+        let violations = self.axe_violations();
+        assert!(
+            violations.is_empty(),
+            "{screen}: axe-core serious/critical: {violations:#?}"
+        );
+    }
+
     /// Runs axe-core (node_modules/axe-core, injected into the page) with the WCAG 2.1 A/AA
     /// rules and answers the serious and critical violations as `rule: targets` lines.
     pub fn axe_violations(&self) -> Vec<String> {
@@ -353,6 +422,20 @@ impl Browser {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect()
     }
+}
+
+/// Whether Chromium's computed role is `wanted`: ARIA 1.3 renamed `img` to `image`, and newer
+/// Chromium reports the new name, so both name an image.
+fn same_role(computed: &str, wanted: &str) -> bool {
+    let canonical = |r: &str| {
+        let r = r.to_ascii_lowercase();
+        if r == "img" {
+            "image".to_string()
+        } else {
+            r
+        }
+    };
+    canonical(computed) == canonical(wanted)
 }
 
 fn normalise(s: &str) -> String {

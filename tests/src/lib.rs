@@ -6,6 +6,7 @@ pub mod app;
 pub mod browser;
 pub mod client;
 pub mod geocoder;
+pub mod qr;
 pub mod receiver;
 pub mod registry;
 pub mod server;

@@ -4,15 +4,15 @@ use js_sys::{Array, Function, Object, Promise, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use safemarket_api::bookings::{BookingView, CheckInRequest};
-use safemarket_api::live::LiveMessage;
-use safemarket_api::occupancy::{Fill, Occupancy};
 use safemarket_api::stores::Store;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::http::Failure;
 use crate::i18n::{lang, t};
-use crate::{http, live, time};
+use safemarket_web::occupancy::OccupancyView;
+
+use crate::{http, time};
 
 /// The words of a refused check-in: what it means at the door, then the API's detail.
 fn refusal(f: &Failure) -> String {
@@ -31,56 +31,6 @@ fn refusal(f: &Failure) -> String {
         _ => return f.message.clone(),
     };
     format!("{head}. {detail}")
-}
-
-fn fill_word(fill: Fill) -> &'static str {
-    match fill {
-        Fill::Green => t("green"),
-        Fill::Yellow => t("yellow"),
-        Fill::Red => t("red"),
-    }
-}
-
-/// The "Occupancy" element of the store, live from its `/live` feed.
-#[component]
-pub fn OccupancyView(store_id: String) -> impl IntoView {
-    let occupancy = RwSignal::new(None::<Occupancy>);
-    let l = lang().get_untracked();
-    {
-        let id = store_id.clone();
-        spawn_local(async move {
-            if let Ok(o) =
-                http::get::<Occupancy>(l, &format!("/api/v1/stores/{id}/occupancy")).await
-            {
-                occupancy.set(Some(o));
-            }
-        });
-    }
-    live::watch(store_id, move |m| match m {
-        LiveMessage::Snapshot { occupancy: o, .. } | LiveMessage::Occupancy(o) => {
-            occupancy.set(Some(o))
-        }
-        _ => {}
-    });
-    view! {
-        <section class="occupancy" aria-label=move || t("occupancy") aria-live="polite">
-            <h2>{move || t("occupancy")}</h2>
-            {move || occupancy.get().map(|o| {
-                let fill = o.fill_status;
-                if o.slot_start.is_none() {
-                    view! { <p>{t("closed_now")}</p> }.into_any()
-                } else {
-                    view! {
-                        <p class="big">
-                            {format!("{} / {}", o.booked, o.capacity)}" "{t("booked")}
-                            ", "{format!("{} {}", o.checked_in, t("checked_in"))}
-                        </p>
-                        <p class=format!("fill fill-{fill:?}").to_lowercase()>{fill_word(fill)}</p>
-                    }.into_any()
-                }
-            })}
-        </section>
-    }
 }
 
 /// Whether this browser can scan: `BarcodeDetector` and a camera.
@@ -109,7 +59,8 @@ async fn can_scan() -> bool {
     }
 }
 
-/// Reads one QR code from the camera into `code`, then stops.
+/// Reads one QR code from the camera, then stops the camera, whatever ended the scan (a code,
+/// "Stop scanning", leaving the screen, a detector that failed).
 async fn scan(video: web_sys::HtmlVideoElement, scanning: RwSignal<bool>) -> Option<String> {
     let window = web_sys::window()?;
     let constraints = web_sys::MediaStreamConstraints::new();
@@ -129,7 +80,24 @@ async fn scan(video: web_sys::HtmlVideoElement, scanning: RwSignal<bool>) -> Opt
     let stream: web_sys::MediaStream = stream.dyn_into().ok()?;
     video.set_src_object(Some(&stream));
     let _ = video.play();
-    let ctor: Function = Reflect::get(&window, &"BarcodeDetector".into())
+    let found = detect(&window, &video, scanning).await;
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+            track.stop();
+        }
+    }
+    video.set_src_object(None);
+    found
+}
+
+/// Asks a `BarcodeDetector` for a QR code in the video's frames, four times a second, while
+/// `scanning` holds (and its screen is still there).
+async fn detect(
+    window: &web_sys::Window,
+    video: &web_sys::HtmlVideoElement,
+    scanning: RwSignal<bool>,
+) -> Option<String> {
+    let ctor: Function = Reflect::get(window, &"BarcodeDetector".into())
         .ok()?
         .dyn_into()
         .ok()?;
@@ -140,15 +108,17 @@ async fn scan(video: web_sys::HtmlVideoElement, scanning: RwSignal<bool>) -> Opt
         .ok()?
         .dyn_into()
         .ok()?;
-    let mut found = None;
-    while scanning.get_untracked() && found.is_none() {
-        if let Ok(p) = detect.call1(&detector, &video) {
+    while scanning.try_get_untracked().unwrap_or(false) {
+        if let Ok(p) = detect.call1(&detector, video) {
             if let Ok(codes) = JsFuture::from(Promise::from(p)).await {
-                found = Array::from(&codes).iter().find_map(|c| {
+                let found = Array::from(&codes).iter().find_map(|c| {
                     Reflect::get(&c, &"rawValue".into())
                         .ok()
                         .and_then(|v| v.as_string())
                 });
+                if found.is_some() {
+                    return found;
+                }
             }
         }
         let wait = Promise::new(&mut |resolve, _| {
@@ -156,13 +126,7 @@ async fn scan(video: web_sys::HtmlVideoElement, scanning: RwSignal<bool>) -> Opt
         });
         let _ = JsFuture::from(wait).await;
     }
-    for track in stream.get_tracks().iter() {
-        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
-            track.stop();
-        }
-    }
-    video.set_src_object(None);
-    found
+    None
 }
 
 /// "Door": "Booking code", "Check in", the result, "Occupancy", "Scan QR code".
@@ -209,7 +173,10 @@ pub fn Door(store: Store) -> impl IntoView {
         let check_in = check_in.clone();
         spawn_local(async move {
             let found = scan(v, scanning).await;
-            scanning.set(false);
+            if scanning.try_set(false).is_some() {
+                // The screen is gone.
+                return;
+            }
             if let Some(found) = found {
                 code.set(found.clone());
                 check_in(found);

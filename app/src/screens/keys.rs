@@ -3,12 +3,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use safemarket_api::api_keys::{ApiKey, CreateKey, CreatedKey, SCOPES};
-use safemarket_api::page::Page;
 use safemarket_api::stores::Store;
 
-use super::Problems;
-use crate::http;
+use super::collection::Collection;
 use crate::i18n::{lang, t};
+use crate::time;
 
 /// Copies `text` to the clipboard.
 pub fn copy(text: &str, done: RwSignal<bool>) {
@@ -38,81 +37,27 @@ pub fn ShownOnce(label: &'static str, secret: String) -> impl IntoView {
 /// "API keys" of a store (owner).
 #[component]
 pub fn ApiKeys(store: Store) -> impl IntoView {
-    let keys = RwSignal::new(Vec::<ApiKey>::new());
+    let keys = Collection::<ApiKey>::new(
+        format!("/api/v1/stores/{}/api-keys", store.id),
+        "?limit=200",
+    );
     let name = RwSignal::new(String::new());
     let scopes = RwSignal::new(vec![
         "bookings:read".to_string(),
         "bookings:write".to_string(),
     ]);
     let created = RwSignal::new(None::<String>);
-    let problems = Problems::new();
-    let id = store.id.clone();
-    let load = {
-        let id = id.clone();
-        move || {
-            let (id, l) = (id.clone(), lang().get_untracked());
-            spawn_local(async move {
-                match http::get::<Page<ApiKey>>(
-                    l,
-                    &format!("/api/v1/stores/{id}/api-keys?limit=200"),
-                )
-                .await
-                {
-                    Ok(p) => keys.set(
-                        p.items
-                            .into_iter()
-                            .filter(|k| k.revoked_at.is_none())
-                            .collect(),
-                    ),
-                    Err(f) => problems.show(f),
-                }
-            });
-        }
-    };
-    load();
-    let submit = {
-        let (id, load) = (id.clone(), load.clone());
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let (id, l, load) = (id.clone(), lang().get_untracked(), load.clone());
-            let body = CreateKey {
-                name: name.get_untracked(),
-                scopes: scopes.get_untracked(),
-            };
-            spawn_local(async move {
-                match http::call::<CreatedKey, _>(
-                    l,
-                    "POST",
-                    &format!("/api/v1/stores/{id}/api-keys"),
-                    Some(&body),
-                )
-                .await
-                {
-                    Ok(k) => {
-                        problems.clear();
-                        name.set(String::new());
-                        created.set(Some(k.key));
-                        load();
-                    }
-                    Err(f) => problems.show(f),
-                }
-            });
-        }
-    };
-    let revoke = move |key_id: String| {
-        let (id, l, load) = (id.clone(), lang().get_untracked(), load.clone());
-        spawn_local(async move {
-            match http::call::<(), ()>(
-                l,
-                "DELETE",
-                &format!("/api/v1/stores/{id}/api-keys/{key_id}"),
-                None,
-            )
-            .await
-            {
-                Ok(()) => load(),
-                Err(f) => problems.show(f),
-            }
+    let problems = keys.problems;
+    let zone = store.timezone.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = CreateKey {
+            name: name.get_untracked(),
+            scopes: scopes.get_untracked(),
+        };
+        keys.create(body, move |k: CreatedKey| {
+            name.set(String::new());
+            created.set(Some(k.key));
         });
     };
     view! {
@@ -127,15 +72,15 @@ pub fn ApiKeys(store: Store) -> impl IntoView {
                 <th scope="col">{move || t("actions")}</th>
             </tr></thead>
             <tbody>
-                {move || keys.get().into_iter().map(|k| {
-                    let (r, kid) = (revoke.clone(), k.id.clone());
+                {move || keys.items.get().into_iter().filter(|k| k.revoked_at.is_none()).map(|k| {
+                    let kid = k.id.clone();
                     view! {
                         <tr>
                             <td>{k.name.clone()}</td>
                             <td><code>{k.prefix.clone()}</code></td>
                             <td>{k.scopes.join(", ")}</td>
-                            <td>{k.created_at.clone()}</td>
-                            <td><button type="button" class="secondary" on:click=move |_| r(kid.clone())>{t("revoke")}</button></td>
+                            <td>{time::local_date_time(&k.created_at, &zone, lang().get().tag())}</td>
+                            <td><button type="button" class="secondary" on:click=move |_| keys.remove(&kid)>{t("revoke")}</button></td>
                         </tr>
                     }
                 }).collect_view()}

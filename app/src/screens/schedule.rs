@@ -184,6 +184,7 @@ pub fn ScheduleEditor(store: Store) -> impl IntoView {
         });
     }
     let zone = store.timezone.clone();
+    let kept_zone = store.timezone.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (id, l, body) = (id.clone(), lang().get_untracked(), form.body());
@@ -297,8 +298,9 @@ pub fn ScheduleEditor(store: Store) -> impl IntoView {
                 } else {
                     view! {
                         <h3>{t("affected")}</h3>
-                        <ul>{affected.into_iter().map(|b| view! {
-                            <li>{format!("{} · {} · {} {}", b.slot_start, b.code, b.party_size, t("people"))}</li>
+                        <ul>{affected.into_iter().map(|b| {
+                            let at = time::local_date_time(&b.slot_start, &kept_zone, lang().get().tag());
+                            view! { <li>{format!("{at} · {} · {} {}", b.code, b.party_size, t("people"))}</li> }
                         }).collect_view()}</ul>
                     }.into_any()
                 }}

@@ -10,13 +10,14 @@ use super::Problems;
 use crate::i18n::{lang, t};
 use crate::{http, Link};
 
-const TABS: [(&str, &str, bool); 6] = [
+const TABS: [(&str, &str, bool); 7] = [
     ("today", "today", false),
     ("door", "door", false),
     ("schedule", "schedule", false),
     ("staff", "staff", true),
     ("keys", "api_keys", true),
     ("webhooks", "webhooks", true),
+    ("poster", "poster", false),
 ];
 
 /// The store `id` with the screen `tab`.
@@ -63,6 +64,7 @@ pub fn StorePage(id: String, tab: String) -> impl IntoView {
                 ("staff", true) => view! { <super::staff::StaffList store=s.clone() /> }.into_any(),
                 ("keys", true) => view! { <super::keys::ApiKeys store=s.clone() /> }.into_any(),
                 ("webhooks", true) => view! { <super::webhooks::Webhooks store=s.clone() /> }.into_any(),
+                ("poster", _) => view! { <super::poster::Poster store=s.clone() /> }.into_any(),
                 _ => view! { <super::today::Today store=s.clone() /> }.into_any(),
             };
             view! {

@@ -7,13 +7,14 @@ use safemarket_api::page::Page;
 use safemarket_api::stores::Store;
 use safemarket_api::webhooks::{CreateWebhook, Delivery, Webhook, EVENTS};
 
+use super::collection::Collection;
 use super::keys::ShownOnce;
 use super::Problems;
-use crate::http;
 use crate::i18n::{lang, t};
+use crate::{http, time};
 
 #[component]
-fn Deliveries(store_id: String, webhook_id: String) -> impl IntoView {
+fn Deliveries(store_id: String, webhook_id: String, zone: String) -> impl IntoView {
     let list = RwSignal::new(None::<Vec<Delivery>>);
     let problems = Problems::new();
     let show = move |_| {
@@ -36,7 +37,8 @@ fn Deliveries(store_id: String, webhook_id: String) -> impl IntoView {
                 <ul aria-label=t("deliveries")>
                     {items.into_iter().map(|d| {
                         let result = d.status_code.map(|c| c.to_string()).or(d.error.clone()).unwrap_or_default();
-                        view! { <li>{format!("{} · {} · {} {} · {}", d.at, d.kind, t("attempt"), d.attempt, result)}</li> }
+                        let at = time::local_date_time(&d.at, &zone, lang().get().tag());
+                        view! { <li>{format!("{at} · {} · {} {} · {}", d.kind, t("attempt"), d.attempt, result)}</li> }
                     }).collect_view()}
                 </ul>
             }.into_any()
@@ -47,84 +49,34 @@ fn Deliveries(store_id: String, webhook_id: String) -> impl IntoView {
 /// "Webhooks" of a store (owner).
 #[component]
 pub fn Webhooks(store: Store) -> impl IntoView {
-    let hooks = RwSignal::new(Vec::<Webhook>::new());
+    let hooks = Collection::<Webhook>::new(format!("/api/v1/stores/{}/webhooks", store.id), "");
     let url = RwSignal::new(String::new());
     let events = RwSignal::new(vec!["booking.created".to_string()]);
     let secret = RwSignal::new(None::<String>);
-    let problems = Problems::new();
+    let problems = hooks.problems;
     let id = store.id.clone();
-    let load = {
-        let id = id.clone();
-        move || {
-            let (id, l) = (id.clone(), lang().get_untracked());
-            spawn_local(async move {
-                match http::get::<Page<Webhook>>(l, &format!("/api/v1/stores/{id}/webhooks")).await
-                {
-                    Ok(p) => hooks.set(p.items),
-                    Err(f) => problems.show(f),
-                }
-            });
-        }
-    };
-    load();
-    let submit = {
-        let (id, load) = (id.clone(), load.clone());
-        move |ev: leptos::ev::SubmitEvent| {
-            ev.prevent_default();
-            let (id, l, load) = (id.clone(), lang().get_untracked(), load.clone());
-            let body = CreateWebhook {
-                url: url.get_untracked(),
-                events: events.get_untracked(),
-            };
-            spawn_local(async move {
-                match http::call::<Webhook, _>(
-                    l,
-                    "POST",
-                    &format!("/api/v1/stores/{id}/webhooks"),
-                    Some(&body),
-                )
-                .await
-                {
-                    Ok(w) => {
-                        problems.clear();
-                        url.set(String::new());
-                        secret.set(w.secret);
-                        load();
-                    }
-                    Err(f) => problems.show(f),
-                }
-            });
-        }
-    };
-    let remove = {
-        let id = id.clone();
-        move |hook: String| {
-            let (id, l, load) = (id.clone(), lang().get_untracked(), load.clone());
-            spawn_local(async move {
-                match http::call::<(), ()>(
-                    l,
-                    "DELETE",
-                    &format!("/api/v1/stores/{id}/webhooks/{hook}"),
-                    None,
-                )
-                .await
-                {
-                    Ok(()) => load(),
-                    Err(f) => problems.show(f),
-                }
-            });
-        }
+    let zone = store.timezone.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = CreateWebhook {
+            url: url.get_untracked(),
+            events: events.get_untracked(),
+        };
+        hooks.create(body, move |w: Webhook| {
+            url.set(String::new());
+            secret.set(w.secret);
+        });
     };
     view! {
         <h2>{move || t("webhooks")}</h2>
         <ul class="list">
-            {move || hooks.get().into_iter().map(|w| {
-                let (r, wid) = (remove.clone(), w.id.clone());
+            {move || hooks.items.get().into_iter().map(|w| {
+                let wid = w.id.clone();
                 view! {
                     <li>
                         <div><code>{w.url.clone()}</code>" · "{w.events.join(", ")}</div>
-                        <button type="button" class="secondary" on:click=move |_| r(wid.clone())>{t("remove")}</button>
-                        <Deliveries store_id=id.clone() webhook_id=w.id.clone() />
+                        <button type="button" class="secondary" on:click=move |_| hooks.remove(&wid)>{t("remove")}</button>
+                        <Deliveries store_id=id.clone() webhook_id=w.id.clone() zone=zone.clone() />
                     </li>
                 }
             }).collect_view()}

@@ -9,8 +9,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
 use safemarket_engine::protocol::SlotView;
+use safemarket_engine::zone::Tz;
 use safemarket_engine::{
     format_utc, render_slot_listing, slot_at, slots_between, Schedule, Slot, SlotCounts,
 };
@@ -82,7 +82,10 @@ fn main() {
     let from = NaiveDate::from_ymd_opt(2027, 3, 1).expect("date");
     let to = NaiveDate::from_ymd_opt(2027, 3, 31).expect("date");
     println!("31-day listing, 10-minute slots, all day (median per listing, native):");
-    for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
+    for tz in [
+        Tz::UTC,
+        safemarket_engine::zone::tzdb::zone("Europe/Berlin"),
+    ] {
         let slots = slots_between(&schedule, tz, from, to);
         let items = views(&slots, tz);
         let reply: Vec<SlotView> = items.clone();
@@ -133,7 +136,10 @@ fn main() {
         );
     }
     println!("booking: slot lookup (slot_at expands the neighbouring days), median per call:");
-    for tz in [chrono_tz::UTC, chrono_tz::Europe::Berlin] {
+    for tz in [
+        Tz::UTC,
+        safemarket_engine::zone::tzdb::zone("Europe/Berlin"),
+    ] {
         let start = tz
             .with_ymd_and_hms(2027, 3, 10, 12, 0, 0)
             .single()

@@ -5,7 +5,6 @@
 use std::rc::Rc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 use safemarket_engine::history::ArchivedBooking;
 use safemarket_engine::protocol::EXPORT_PAGE_MAX;
 use safemarket_engine::protocol::{
@@ -16,6 +15,7 @@ use safemarket_engine::protocol::{
     SlotView, StoreCall, StoreError, StoreRequest, WireReply, ZoneRecorded,
 };
 use safemarket_engine::waitlist;
+use safemarket_engine::zone::Tz;
 use safemarket_engine::{
     self as engine, BookRequest, Booking, BookingError, EntryView, Erased, FieldError, JoinRequest,
     Occupancy, OverlapSweep, Owner, Schedule, Slot, SlotCounts, StoreContext, WaitEntry,
@@ -537,7 +537,7 @@ pub(super) fn run_here<T>(
     store_id: &str,
     decide: impl FnOnce(&mut SqlInventory<'_>, &StoreContext<'_>) -> Result<T, BookingError>,
 ) -> Result<T, StoreError> {
-    let tz = obj.recorded_timezone()?.unwrap_or(chrono_tz::UTC);
+    let tz = obj.recorded_timezone()?.unwrap_or(Tz::UTC);
     let here = Here {
         obj,
         store_id,

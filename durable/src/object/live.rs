@@ -11,7 +11,7 @@
 //! inside a transaction, and a socket that cannot be sent to is closed and never fails the call.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
+use safemarket_engine::zone::Tz;
 use serde::{Deserialize, Serialize};
 use worker::{Request, Response, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn affected_slots_are_those_of_the_current_schedule_that_overlap() {
-        let tz: Tz = "UTC".parse().unwrap();
+        let tz = safemarket_engine::zone::tzdb::zone("UTC");
         // A 60-minute booking of an old schedule, now 30-minute slots: both halves; the same
         // range twice (a status change) once.
         let booked = range(utc(9, 0), utc(10, 0));
@@ -431,10 +431,10 @@ mod tests {
     #[test]
     fn affected_slots_follow_the_store_zone_across_local_midnight() {
         // 08:00-20:00 Berlin is 07:00-19:00 UTC in December.
-        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let tz = safemarket_engine::zone::tzdb::zone("Europe/Berlin");
         let slots = affected_slots(&schedule(60), tz, &[range(utc(7, 0), utc(8, 0))]);
         assert_eq!(slots, [range(utc(7, 0), utc(8, 0))]);
-        let tz: Tz = "Pacific/Auckland".parse().unwrap();
+        let tz = safemarket_engine::zone::tzdb::zone("Pacific/Auckland");
         // 08:00 on 2 December in Auckland (+13) is 19:00 UTC on 1 December.
         let slots = affected_slots(&schedule(60), tz, &[range(utc(19, 0), utc(20, 0))]);
         assert_eq!(slots, [range(utc(19, 0), utc(20, 0))]);
@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn next_boundary_is_the_end_of_the_slot_in_progress_or_the_next_opening() {
-        let tz: Tz = "UTC".parse().unwrap();
+        let tz = safemarket_engine::zone::tzdb::zone("UTC");
         let s = schedule(30);
         let secs = |d: Option<std::time::Duration>| d.map(|d| d.as_secs());
         assert_eq!(

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use safemarket_engine::zone::Tz;
 use serde::Deserialize;
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::{DurableObjectState, WebSocketRequestResponsePair};
@@ -312,9 +312,10 @@ impl StoreObject {
         *self.touched.borrow_mut() = r.touched;
     }
 
-    /// Schema, store id and zone before a command. With `timezone`, the zone as D1 has it is
-    /// recorded; without, the recorded one is used, and an object that has none (a store it
-    /// never served, or no store at all) answers `UnknownStore` without writing anything.
+    /// Schema, store id and zone before a command. With `timezone` (the zone's table, see
+    /// `safemarket_engine::zone`), the zone as D1 has it is recorded; without, the recorded
+    /// one is used, and an object that has none (a store it never served, or no store at all)
+    /// answers `UnknownStore` without writing anything.
     fn prepare(&self, store_id: &str, timezone: Option<&str>) -> Result<Tz, StoreError> {
         if timezone.is_none() && !self.has_tables()? {
             return Err(StoreError::UnknownStore);
@@ -322,8 +323,8 @@ impl StoreObject {
         self.ensure_schema()?;
         self.remember_store_id(store_id)?;
         match timezone {
-            Some(name) => {
-                let tz: Tz = name.parse().map_err(|_| {
+            Some(table) => {
+                let tz = Tz::from_table(table).map_err(|_| {
                     StoreError::Invalid(vec![FieldError::new("timezone", "unknown time zone")])
                 })?;
                 self.remember_timezone(tz)?;
@@ -357,7 +358,7 @@ impl StoreObject {
     fn remember_timezone(&self, tz: Tz) -> Result<(), StoreError> {
         let recorded = self.recorded_timezone()?;
         if recorded != Some(tz) {
-            self.set_meta("timezone", tz.name())?;
+            self.set_meta("timezone", &tz.table())?;
             self.timezone.set(Some(Some(tz)));
             self.writes.changed();
             if recorded.is_some() {
@@ -368,14 +369,16 @@ impl StoreObject {
         Ok(())
     }
 
-    /// The zone recorded last (read from `meta` once, then kept in step).
+    /// The zone recorded last (its table read from `meta` once, then kept in step). An object
+    /// that recorded only the zone's name (before zone tables) keeps it when the engine has
+    /// that zone built in (UTC, Berlin), else has none: the Worker then sends the zone again.
     fn recorded_timezone(&self) -> Result<Option<Tz>, StoreError> {
         if let Some(known) = self.timezone.get() {
             return Ok(known);
         }
         let tz = self
             .meta("timezone")?
-            .and_then(|name| name.parse::<Tz>().ok());
+            .and_then(|table| Tz::from_table(&table).ok().or_else(|| Tz::known(&table)));
         self.timezone.set(Some(tz));
         Ok(tz)
     }

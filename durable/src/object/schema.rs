@@ -102,6 +102,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX bookings_by_slot ON bookings (slot_start, status);
     CREATE INDEX bookings_by_owner ON bookings (owner, status, slot_end);
     CREATE INDEX bookings_by_code ON bookings (code, status);",
+    // One row less per booking: the outbox without `AUTOINCREMENT` (whose `sqlite_sequence`
+    // row was written with every append). Its `seq` is the D1 index rows' `version`, so it
+    // must keep growing after the outbox is emptied: a flush records the highest it sent as
+    // `meta.outbox_seq_floor` before deleting, and appends go one above both (from
+    // `sqlite_sequence` here).
+    "CREATE TABLE outbox_new (
+        seq     INTEGER PRIMARY KEY,
+        payload TEXT NOT NULL
+    );
+    INSERT INTO outbox_new (seq, payload) SELECT seq, payload FROM outbox;
+    INSERT INTO meta (key, value)
+      SELECT 'outbox_seq_floor', CAST(seq AS TEXT) FROM sqlite_sequence WHERE name = 'outbox'
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_new RENAME TO outbox;",
 ];
 
 /// Statements that bring a database at `current` to the latest version, with the version
@@ -186,6 +201,37 @@ print(db.execute("SELECT group_concat(id, ' ') FROM bookings WHERE reminded = 1"
                 "1",
                 "b2"
             ]
+        );
+    }
+
+    #[test]
+    fn version_6_keeps_the_outbox_and_its_sequence() {
+        // Version 5 with two outbox rows of which the first was flushed; then version 6, a
+        // flush of the rest, and an append to the empty outbox.
+        let script = format!(
+            r#"
+db = sqlite3.connect(":memory:")
+for sql in MIGRATIONS[:5]:
+    db.executescript(sql)
+for p in ("a", "b", "c"):
+    db.execute("INSERT INTO outbox (payload) VALUES (?)", (p,))
+db.execute("DELETE FROM outbox WHERE seq = 1")
+db.executescript(MIGRATIONS[5])
+print(db.execute("SELECT group_concat(seq || ':' || payload, ' ') FROM outbox").fetchone()[0])
+print(db.execute("SELECT value FROM meta WHERE key = 'outbox_seq_floor'").fetchone()[0])
+print(db.execute("SELECT count(*) FROM sqlite_sequence WHERE name = 'outbox'").fetchone()[0])
+db.execute({floor:?}, (3,))
+db.execute("DELETE FROM outbox")
+db.execute({append:?}, ("d",))
+db.execute({append:?}, ("e",))
+print(db.execute("SELECT group_concat(seq || ':' || payload, ' ') FROM outbox").fetchone()[0])
+"#,
+            floor = crate::object::sync::RECORD_OUTBOX_FLOOR,
+            append = crate::object::sqlite::APPEND_OUTBOX,
+        );
+        assert_eq!(
+            python_sqlite(&script).lines().collect::<Vec<_>>(),
+            ["2:b 3:c", "3", "0", "4:d 5:e"]
         );
     }
 

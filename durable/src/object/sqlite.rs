@@ -61,6 +61,13 @@ const INSERT_BOOKING: &str = concat!(
      RETURNING number"
 );
 
+/// Appends an outbox row: `seq` one above every row's and above the highest a flush sent
+/// (`meta.outbox_seq_floor`), since it is the D1 index rows' `version`. No `AUTOINCREMENT`,
+/// whose `sqlite_sequence` row would be one more row written per append.
+pub(super) const APPEND_OUTBOX: &str = "INSERT INTO outbox (seq, payload)
+     VALUES ((SELECT max(coalesce(max(seq), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta
+        WHERE key = 'outbox_seq_floor'), 0)) + 1 FROM outbox), ?)";
+
 fn instant(secs: i64) -> Result<DateTime<Utc>, String> {
     DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("bad stored instant {secs}"))
 }
@@ -536,10 +543,7 @@ impl<'a> SqlInventory<'a> {
     /// Appends one row to the outbox (the caller's transaction commits it with its change).
     fn append(&self, item: &OutboxItem) -> Result<(), String> {
         let payload = serde_json::to_string(item).map_err(|e| e.to_string())?;
-        self.exec_write(
-            "INSERT INTO outbox (payload) VALUES (?)",
-            vec![payload.into()],
-        )?;
+        self.exec_write(APPEND_OUTBOX, vec![payload.into()])?;
         self.appended.set(true);
         Ok(())
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::{Bucket, D1Database, D1PreparedStatement, HttpMetadata};
+use worker::{Bucket, D1Database, D1PreparedStatement};
 
 use super::calls::{erase_here, run_here};
 use super::sqlite::{IndexEntry, OutboxItem};
@@ -228,6 +228,13 @@ struct ErasedRow {
     user_hash: String,
 }
 
+/// Records `?` (the highest `seq` a flush sent) as `meta.outbox_seq_floor`, never lowering it
+/// (see `sqlite::APPEND_OUTBOX`).
+pub(super) const RECORD_OUTBOX_FLOOR: &str = "INSERT INTO meta (key, value)
+     VALUES ('outbox_seq_floor', CAST(? AS TEXT))
+     ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER),
+       CAST(excluded.value AS INTEGER)) AS TEXT)";
+
 /// Sends one batch of the outbox to D1; `Ok(true)` when more is waiting.
 ///
 /// The same D1 transaction asks which of the batch's owners were erased. Erasure writes its
@@ -297,15 +304,21 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     // The events after their index rows, so a receiver that reads the API back finds the
     // change in `GET /me/bookings`.
     enqueue(obj, &events).await?;
-    // Only now that D1 and the queue have them.
+    // Only now that D1 and the queue have them; the floor first, so that appends to an
+    // emptied outbox go on above `last` even should the delete not happen.
+    let floor = obj
+        .sql
+        .exec(RECORD_OUTBOX_FLOOR, vec![last.into()])
+        .map_err(|e| e.to_string())?;
     let deleted = obj
         .sql
         .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
         .map_err(|e| e.to_string())?;
+    let flushed_rows = floor.rows_written().saturating_add(deleted.rows_written());
     let object_rows = obj
         .writes
         .take_rows()
-        .saturating_add(u64::try_from(deleted.rows_written()).unwrap_or(u64::MAX));
+        .saturating_add(u64::try_from(flushed_rows).unwrap_or(u64::MAX));
     log_flush(rows.len(), object_rows, d1_rows);
     Ok(rows.len() as i64 == BATCH || !erased.is_empty())
 }
@@ -423,15 +436,7 @@ async fn archive(obj: &StoreObject, now: DateTime<Utc>) -> Result<Option<Duratio
         }
         let bucket: Bucket = obj.env.bucket(HISTORY_BUCKET).map_err(|e| e.to_string())?;
         for part in plan_batch(&store_id, tz, &pending.batch, &records) {
-            bucket
-                .put(part.key, part.body)
-                .http_metadata(HttpMetadata {
-                    content_type: Some("application/x-ndjson".into()),
-                    ..Default::default()
-                })
-                .execute()
-                .await
-                .map_err(|e| e.to_string())?;
+            crate::r2::put_ndjson(&bucket, part.key, part.body).await?;
         }
         // Only now that R2 has them.
         obj.atomically(|| {

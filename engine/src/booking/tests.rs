@@ -1,12 +1,14 @@
+use crate::zone::Tz;
 use chrono::{DateTime, TimeDelta, Utc};
-use chrono_tz::Tz;
 use serde_json::json;
 
 use super::*;
 use crate::codes::splitmix;
 use crate::memory::MemoryInventory;
 
-const BERLIN: Tz = chrono_tz::Europe::Berlin;
+fn berlin() -> Tz {
+    crate::zone::tzdb::zone("Europe/Berlin")
+}
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -52,7 +54,7 @@ fn hour(start: DateTime<Utc>) -> Slot {
 fn ctx(s: &Schedule, now: DateTime<Utc>) -> StoreContext<'_> {
     StoreContext {
         schedule: Some(s),
-        tz: BERLIN,
+        tz: berlin(),
         now,
         store_closed: false,
     }
@@ -903,13 +905,13 @@ fn a_time_zone_change_counts_bookings_that_straddle_the_new_slots() {
     let mut f = Fixture::new();
     // 10:00-11:00 UTC while the store is in UTC.
     let in_utc = StoreContext {
-        tz: chrono_tz::UTC,
+        tz: Tz::UTC,
         ..ctx(&hours, now())
     };
     f.ok(&in_utc, req("a", 2, utc("2026-12-01T10:00:00Z")));
     // In Kolkata (+05:30) the slots start at half past the UTC hour.
     let kolkata = StoreContext {
-        tz: chrono_tz::Asia::Kolkata,
+        tz: crate::zone::tzdb::zone("Asia/Kolkata"),
         ..ctx(&hours, now())
     };
     for straddling in ["2026-12-01T09:30:00Z", "2026-12-01T10:30:00Z"] {
@@ -1151,14 +1153,14 @@ fn affected_bookings_are_active_ones_the_new_schedule_does_not_offer() {
 
     // Closing at 18:00 instead of 20:00.
     let shorter = schedule_with(4, "18:00");
-    let affected = affected_by_schedule(f.inv.bookings(), &shorter, BERLIN, now());
+    let affected = affected_by_schedule(f.inv.bookings(), &shorter, berlin(), now());
     assert_eq!(affected.len(), 1);
     assert_eq!(affected[0], late);
     // Once that slot is over it is no longer reported.
     assert!(affected_by_schedule(
         f.inv.bookings(),
         &shorter,
-        BERLIN,
+        berlin(),
         utc("2026-12-01T19:00:00Z")
     )
     .is_empty());
@@ -1169,19 +1171,19 @@ fn affected_bookings_are_active_ones_the_new_schedule_does_not_offer() {
         "weekly": days.iter().map(|d| json!({"day": d, "open": "08:00", "close": "20:00"})).collect::<Vec<_>>(),
     }))
     .unwrap();
-    let ids: Vec<String> = affected_by_schedule(f.inv.bookings(), &half_hours, BERLIN, now())
+    let ids: Vec<String> = affected_by_schedule(f.inv.bookings(), &half_hours, berlin(), now())
         .into_iter()
         .map(|b| b.id)
         .collect();
     assert_eq!(ids, [kept.id, late.id, running.id]);
-    assert!(affected_by_schedule(f.inv.bookings(), &s, BERLIN, now()).is_empty());
+    assert!(affected_by_schedule(f.inv.bookings(), &s, berlin(), now()).is_empty());
 }
 
 #[test]
 fn occupancy_reports_the_current_slot() {
     let s = schedule();
     let mut asked = None;
-    let o = occupancy::<()>(Some(&s), BERLIN, now(), |slot| {
+    let o = occupancy::<()>(Some(&s), berlin(), now(), |slot| {
         asked = Some(slot);
         Ok((3, 1))
     })
@@ -1200,12 +1202,12 @@ fn occupancy_reports_the_current_slot() {
     );
     // Closed: no slot, zeros, green, and the counts are not even asked for.
     let night = utc("2026-12-01T22:00:00Z");
-    let o = occupancy::<()>(Some(&s), BERLIN, night, |_| panic!("not asked")).unwrap();
+    let o = occupancy::<()>(Some(&s), berlin(), night, |_| panic!("not asked")).unwrap();
     assert_eq!(o, Occupancy::closed());
-    let o = occupancy::<()>(None, BERLIN, now(), |_| panic!("not asked")).unwrap();
+    let o = occupancy::<()>(None, berlin(), now(), |_| panic!("not asked")).unwrap();
     assert_eq!(o, Occupancy::closed());
     assert_eq!(
-        occupancy(Some(&s), BERLIN, now(), |_| Err("db down")),
+        occupancy(Some(&s), berlin(), now(), |_| Err("db down")),
         Err("db down")
     );
 }

@@ -40,7 +40,7 @@ fn slot() -> DateTime<Utc> {
 fn ctx(s: &Schedule, now: DateTime<Utc>) -> StoreContext<'_> {
     StoreContext {
         schedule: Some(s),
-        tz: chrono_tz::Europe::Berlin,
+        tz: crate::zone::tzdb::zone("Europe/Berlin"),
         now,
         store_closed: false,
     }

@@ -201,6 +201,7 @@ fn print_summary(base: &str, stores: &[Value]) {
             field("category"),
             field("name")
         );
+        println!("    booking page: {base}/book/{}", field("id"));
     }
     println!("Nearby:  {base}/api/v1/stores?lat=52.52&lon=13.405&radius_m=5000");
     if let Some(id) = stores.first().and_then(|s| s["id"].as_str()) {

@@ -1,6 +1,7 @@
 //! Calls to the Worker's public API (same origin) with the session's access token, and the
 //! session itself: the access token in memory only, the refresh token in `sessionStorage`
-//! (README "Staff app" says why), refreshed a minute before the access token expires.
+//! (README "Staff app" says why; each app under a key of its own, [`set_refresh_key`]),
+//! refreshed a minute before the access token expires; and whether the Worker is reachable.
 
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
@@ -14,12 +15,45 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::i18n::{tr, Lang};
 
-const REFRESH_KEY: &str = "safemarket.staff.refresh";
+/// Who hears whether the Worker answered ([`on_reachability`]).
+type Listener = Box<dyn Fn(bool)>;
 
 thread_local! {
+    static REFRESH_KEY: Cell<&'static str> = const { Cell::new("safemarket.refresh") };
     static ACCESS: RefCell<Option<String>> = const { RefCell::new(None) };
     static REFRESHING: Cell<bool> = const { Cell::new(false) };
     static GENERATION: Cell<u32> = const { Cell::new(0) };
+    static REACHABILITY: RefCell<Option<Listener>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` after every request with whether the Worker answered: `navigator.onLine` stays
+/// `true` when only the server is out of reach (a shop's router without uplink).
+pub fn on_reachability(f: impl Fn(bool) + 'static) {
+    REACHABILITY.with(|r| *r.borrow_mut() = Some(Box::new(f)));
+}
+
+fn reached(answered: bool) {
+    REACHABILITY.with(|r| {
+        if let Some(f) = r.borrow().as_ref() {
+            f(answered);
+        }
+    });
+}
+
+/// Whether the Worker answers at all (`HEAD /api/health`, public and cached there); reported
+/// to [`on_reachability`] like every request.
+pub async fn reachable() -> bool {
+    raw::<()>("HEAD", "/api/health", None, None).await.is_ok()
+}
+
+/// When to refresh a token pair that expires in `expires_in` seconds: a minute before, or at
+/// three quarters of a lifetime shorter than two minutes (the test server's short tokens).
+fn refresh_after(expires_in: u64) -> u64 {
+    if expires_in > 120 {
+        expires_in - 60
+    } else {
+        (expires_in * 3 / 4).max(1)
+    }
 }
 
 /// A failed request: the problem document when the API sent one, else words of our own.
@@ -57,6 +91,15 @@ fn words(problem: &Problem) -> String {
     }
 }
 
+/// Names the `sessionStorage` key of this app's refresh token (once, at start).
+pub fn set_refresh_key(key: &'static str) {
+    REFRESH_KEY.with(|k| k.set(key));
+}
+
+fn refresh_key() -> &'static str {
+    REFRESH_KEY.with(Cell::get)
+}
+
 fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok().flatten()
 }
@@ -64,7 +107,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 /// Whether a refresh token is kept (a session may be resumed).
 pub fn has_session() -> bool {
     session_storage()
-        .and_then(|s| s.get_item(REFRESH_KEY).ok().flatten())
+        .and_then(|s| s.get_item(refresh_key()).ok().flatten())
         .is_some()
 }
 
@@ -72,13 +115,13 @@ pub fn has_session() -> bool {
 pub fn keep(pair: &TokenPair) {
     ACCESS.with(|a| *a.borrow_mut() = Some(pair.access_token.clone()));
     if let Some(s) = session_storage() {
-        let _ = s.set_item(REFRESH_KEY, &pair.refresh_token);
+        let _ = s.set_item(refresh_key(), &pair.refresh_token);
     }
     let generation = GENERATION.with(|g| {
         g.set(g.get().wrapping_add(1));
         g.get()
     });
-    let lead = pair.expires_in.saturating_sub(60).max(5);
+    let lead = refresh_after(pair.expires_in);
     leptos::prelude::set_timeout(
         move || {
             if GENERATION.with(Cell::get) == generation {
@@ -96,7 +139,7 @@ pub fn forget() {
     ACCESS.with(|a| *a.borrow_mut() = None);
     GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
     if let Some(s) = session_storage() {
-        let _ = s.remove_item(REFRESH_KEY);
+        let _ = s.remove_item(refresh_key());
     }
 }
 
@@ -109,7 +152,8 @@ pub async fn refresh() -> bool {
         }
         return ACCESS.with(|a| a.borrow().is_some());
     }
-    let Some(token) = session_storage().and_then(|s| s.get_item(REFRESH_KEY).ok().flatten()) else {
+    let Some(token) = session_storage().and_then(|s| s.get_item(refresh_key()).ok().flatten())
+    else {
         return false;
     };
     REFRESHING.with(|r| r.set(true));
@@ -169,9 +213,9 @@ async fn raw<B: Serialize>(
     }
     init.set_headers(&headers);
     let window = web_sys::window().ok_or(())?;
-    let resp = JsFuture::from(window.fetch_with_str_and_init(path, &init))
-        .await
-        .map_err(|_| ())?;
+    let fetched = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await;
+    reached(fetched.is_ok());
+    let resp = fetched.map_err(|_| ())?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| ())?;
     let status = resp.status();
     let text = JsFuture::from(resp.text().map_err(|_| ())?)
@@ -182,14 +226,14 @@ async fn raw<B: Serialize>(
     Ok((status, text))
 }
 
-/// Calls the API as the signed-in user (once more after a refresh on 401) and decodes the
-/// answer; `T = ()` for 204s.
-pub async fn call<T: DeserializeOwned, B: Serialize>(
+/// Sends one request as the signed-in user (once more after a refresh on 401): the status and
+/// body text of a 2xx, else the failure in words.
+async fn send<B: Serialize>(
     lang: Lang,
     method: &str,
     path: &str,
     body: Option<&B>,
-) -> Result<T, Failure> {
+) -> Result<(u16, String), Failure> {
     let mut retried = false;
     loop {
         let token = ACCESS.with(|a| a.borrow().clone());
@@ -203,16 +247,7 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
             }
         }
         if (200..300).contains(&status) {
-            let text = if text.trim().is_empty() {
-                "null"
-            } else {
-                &text
-            };
-            return serde_json::from_str(text).map_err(|e| Failure {
-                status,
-                problem: None,
-                message: format!("{}: {e}", tr(lang, "request_failed")),
-            });
+            return Ok((status, text));
         }
         let problem = serde_json::from_str::<Problem>(&text).ok();
         let message = match &problem {
@@ -225,6 +260,31 @@ pub async fn call<T: DeserializeOwned, B: Serialize>(
             message,
         });
     }
+}
+
+/// Calls the API as the signed-in user and decodes the answer; `T = ()` for 204s.
+pub async fn call<T: DeserializeOwned, B: Serialize>(
+    lang: Lang,
+    method: &str,
+    path: &str,
+    body: Option<&B>,
+) -> Result<T, Failure> {
+    let (status, text) = send(lang, method, path, body).await?;
+    let text = if text.trim().is_empty() {
+        "null"
+    } else {
+        &text
+    };
+    serde_json::from_str(text).map_err(|e| Failure {
+        status,
+        problem: None,
+        message: format!("{}: {e}", tr(lang, "request_failed")),
+    })
+}
+
+/// The body of `GET path` as text (an SVG image, say), as the signed-in user.
+pub async fn text(lang: Lang, path: &str) -> Result<String, Failure> {
+    send::<()>(lang, "GET", path, None).await.map(|(_, t)| t)
 }
 
 /// [`call`] without a body.

@@ -1,5 +1,6 @@
-//! A small RFC 5545 writer for the calendar feed: CRLF line ends, content lines folded at 75
-//! octets (never inside a UTF-8 sequence), TEXT values escaped (`\\`, `;`, `,`, newlines).
+//! A small RFC 5545 writer for `text/calendar` bodies (the Worker's calendar feed, the booking
+//! page's "Add to calendar" file): CRLF line ends, content lines folded at 75 octets (never
+//! inside a UTF-8 sequence), TEXT values escaped (`\\`, `;`, `,`, newlines).
 //! Output depends only on its input (DTSTAMP comes from the booking), so the feed's ETag is
 //! stable between requests.
 
