@@ -3,11 +3,14 @@
 
 use chrono::NaiveDate;
 use futures_util::future::join_all;
+use js_sys::Uint8Array;
 use safemarket_engine::protocol::{
-    call_url, GetOccupancy, GetSchedule, ListSlots, RenderSlots, SlotView, StoreCall, StoreError,
-    StoreRequest, WireReply, ERROR_STATUS,
+    call_url, GetOccupancy, GetSchedule, ListSlots, RenderSlots, RenderedListing, SlotView,
+    StoreCall, StoreError, StoreRequest, WireReply, ERROR_STATUS,
 };
 use safemarket_engine::{BookingError, Occupancy, Schedule, StoreId};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Headers, Response, Stub};
 
 use crate::context::{bindings, Ctx};
@@ -114,17 +117,49 @@ pub async fn rendered_slots(
         to,
         if_none_match,
     };
-    let (_, listing) = call_path_store(ctx, call).await?;
+    let id = policy::path_store_id(ctx)?;
+    let (env, id_ref, call) = (&ctx.env, &id, &call);
+    let answer = zone_on_demand(ctx, move |timezone| async move {
+        exchange(env, id_ref, timezone.as_deref(), false, call).await
+    })
+    .await?;
+    let reply = answer.map_err(|e| refusal(&id, e))?;
+    pass_listing_through(&id, reply).await
+}
+
+/// The client's response for the object's reply to [`RenderSlots`] (see
+/// `RenderedListing::to_body`: the tag line, then the JSON). The reply is read as one buffer
+/// outside this Worker's memory: only its first line is copied in, and the JSON is handed on
+/// as a view of that buffer, so a 31-day listing of hundreds of KB is never copied into (and
+/// out of) the wasm heap.
+async fn pass_listing_through(store_id: &StoreId, reply: Response) -> Result<Response, ApiError> {
+    let unreadable =
+        |e: JsValue| ApiError::internal(format!("store object {store_id}: listing: {e:?}"));
+    let raw: web_sys::Response = reply.into();
+    let buffer = JsFuture::from(raw.array_buffer().map_err(unreadable)?)
+        .await
+        .map_err(unreadable)?;
+    let all = Uint8Array::new(&buffer);
+    let len = all.length();
+    let head_len = len.min(u32::try_from(RenderedListing::MAX_TAG_LINE).unwrap_or(u32::MAX));
+    let (etag, start) = RenderedListing::tag_of(&all.subarray(0, head_len).to_vec())
+        .map_err(|e| ApiError::internal(format!("store object {store_id}: {e}")))?;
+    let start = u32::try_from(start).unwrap_or(len);
     let headers = Headers::new();
-    headers.set("etag", &listing.etag)?;
-    match listing.body {
-        Some(json) => {
-            headers.set("content-type", "application/json")?;
-            Ok(Response::from_bytes(json)?.with_headers(headers))
-        }
+    headers.set("etag", &etag)?;
+    if start >= len {
         // 304: the client's copy is current (RFC 9110 15.4.5: no body, the tag again).
-        None => Ok(Response::empty()?.with_status(304).with_headers(headers)),
+        return Ok(Response::empty()?.with_status(304).with_headers(headers));
     }
+    headers.set("content-type", "application/json")?;
+    let init = web_sys::ResponseInit::new();
+    init.set_headers(headers.as_ref());
+    let json = web_sys::Response::new_with_opt_buffer_source_and_init(
+        Some(&all.subarray(start, len)),
+        &init,
+    )
+    .map_err(unreadable)?;
+    Ok(Response::from(json))
 }
 
 /// How many store objects one request asks at once: a request that concerns many stores must
@@ -183,6 +218,21 @@ async fn send<C: StoreCall>(
     index_now: bool,
     call: &C,
 ) -> Result<Answer, ApiError> {
+    match exchange(env, store_id, timezone, index_now, call).await? {
+        Ok(mut reply) => Ok(Ok(reply.bytes().await?)),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Sends `call` to the object of `store_id`: its reply as it came (status 200), or its
+/// refusal.
+async fn exchange<C: StoreCall>(
+    env: &Env,
+    store_id: &StoreId,
+    timezone: Option<&str>,
+    index_now: bool,
+    call: &C,
+) -> Result<Result<Response, StoreError>, ApiError> {
     let stub = stub(env, store_id)?;
     let request = StoreRequest {
         store_id: store_id.clone(),
@@ -190,13 +240,22 @@ async fn send<C: StoreCall>(
         index_now,
         call,
     };
-    let mut resp = post(&stub, &call_url(C::NAME), &request).await?;
+    let resp = post(&stub, &call_url(C::NAME), &request).await?;
+    sort_answer(store_id, C::NAME, resp).await
+}
+
+/// An object's response to the call `name`: the reply (200) or the refusal it carries. Not
+/// generic over the call, so it is compiled once, not once per call type.
+async fn sort_answer(
+    store_id: &StoreId,
+    name: &str,
+    mut resp: Response,
+) -> Result<Result<Response, StoreError>, ApiError> {
     match resp.status_code() {
-        200 => Ok(Ok(resp.bytes().await?)),
+        200 => Ok(Ok(resp)),
         ERROR_STATUS => Ok(Err(resp.json::<StoreError>().await?)),
         other => Err(ApiError::internal(format!(
-            "store object {store_id} answered {} with status {other}",
-            C::NAME
+            "store object {store_id} answered {name} with status {other}"
         ))),
     }
 }

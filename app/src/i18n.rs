@@ -1,7 +1,7 @@
 //! The staff app's strings: one catalogue per language (the machinery that chooses the language
 //! is `safemarket_web::i18n`). English names are the accessible names of shared/UI.md.
 
-pub use safemarket_web::i18n::{initial, install, lang, remember, t};
+pub use safemarket_web::i18n::{keep_remembered, lang, start, t};
 
 /// The staff app's catalogues and the key of its remembered language.
 pub const STRINGS: safemarket_web::i18n::Strings = safemarket_web::i18n::Strings {

@@ -124,29 +124,51 @@ fn Shell() -> impl IntoView {
     }
 }
 
+/// The longest pause between two tries to resume a kept session without a network (ms).
+const RESUME_PAUSE_MAX_MS: i32 = 10_000;
+
+/// Signs the kept session in again (a reload, or the tablet woken up). Without a network the
+/// app opens on its sign-in screen, says it is offline, and keeps trying, so a door tablet
+/// that started before the shop's Wi-Fi signs itself in when the network comes back; a
+/// refused token, a sign-in by hand or a sign-out ends the tries.
+async fn resume_session(app: AppState, lang: RwSignal<safemarket_web::i18n::Lang>) {
+    let mut pause = 2_000;
+    loop {
+        if http::refresh().await {
+            if let Ok(user) = http::get::<User>(lang.get_untracked(), "/api/v1/me").await {
+                app.user.set(Some(user));
+            }
+            return;
+        }
+        if !http::has_session() || app.user.get_untracked().is_some() {
+            return;
+        }
+        http::reachable().await;
+        app.ready.set(true);
+        http::sleep(pause).await;
+        pause = (pause * 2).min(RESUME_PAUSE_MAX_MS);
+    }
+}
+
 /// Mounts the app.
 #[wasm_bindgen(start)]
 pub fn start() {
     http::set_refresh_key("safemarket.staff.refresh");
-    let lang = RwSignal::new(i18n::initial(i18n::STRINGS));
-    i18n::remember(lang.get_untracked());
+    let lang = i18n::start(i18n::STRINGS);
     let online = web_sys::window()
         .map(|w| w.navigator().on_line())
         .unwrap_or(true);
-    i18n::install(lang);
     let app = state();
     app.online.set(online);
     leptos::mount::mount_to_body(move || {
         let _ = window_event_listener(leptos::ev::popstate, move |_| app.path.set(current_path()));
         let _ = window_event_listener(leptos::ev::online, move |_| app.online.set(true));
         let _ = window_event_listener(leptos::ev::offline, move |_| app.online.set(false));
-        Effect::new(move |_| i18n::remember(lang.get()));
+        i18n::keep_remembered(lang);
         http::on_reachability(move |answered| app.online.set(answered));
         leptos::task::spawn_local(async move {
-            if http::has_session() && http::refresh().await {
-                if let Ok(user) = http::get::<User>(lang.get_untracked(), "/api/v1/me").await {
-                    app.user.set(Some(user));
-                }
+            if http::has_session() {
+                resume_session(app, lang).await;
             } else {
                 // Opened from the service worker's cache without a network, nothing else
                 // would ask: say so before anyone types a password.

@@ -2,7 +2,7 @@
 //! language is `safemarket_web::i18n`). English names are the accessible names of shared/UI.md
 //! ("Shopper booking page"); `{n}`, `{time}`, `{code}` are filled in by the page.
 
-pub use safemarket_web::i18n::{initial, install, lang, remember, t};
+pub use safemarket_web::i18n::{keep_remembered, lang, start, t};
 
 /// The booking page's catalogues and the key of its remembered language.
 pub const STRINGS: safemarket_web::i18n::Strings = safemarket_web::i18n::Strings {

@@ -273,11 +273,9 @@ fn Page() -> impl IntoView {
 #[wasm_bindgen(start)]
 pub fn start() {
     http::set_refresh_key("safemarket.book.refresh");
-    let lang = RwSignal::new(i18n::initial(i18n::STRINGS));
-    i18n::remember(lang.get_untracked());
-    i18n::install(lang);
+    let lang = i18n::start(i18n::STRINGS);
     leptos::mount::mount_to_body(move || {
-        Effect::new(move |_| i18n::remember(lang.get()));
+        i18n::keep_remembered(lang);
         view! { <Page /> }
     });
 }

@@ -104,17 +104,30 @@ impl WireReply for RenderedListing {
         Ok(out)
     }
     fn from_body(mut body: Vec<u8>) -> Result<Self, String> {
-        let split = body
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or("a rendered listing without its tag")?;
-        let json = body.split_off(split + 1);
-        body.truncate(split);
-        let etag = String::from_utf8(body).map_err(|e| e.to_string())?;
+        let (etag, start) = RenderedListing::tag_of(&body)?;
+        let json = body.split_off(start);
         Ok(RenderedListing {
             etag,
             body: (!json.is_empty()).then_some(json),
         })
+    }
+}
+
+impl RenderedListing {
+    /// The longest tag line a reply starts with ([`crate::listing_etag`]'s tags are far shorter).
+    pub const MAX_TAG_LINE: usize = 256;
+
+    /// The tag of a reply body that starts with `head` (at least its first
+    /// [`Self::MAX_TAG_LINE`] bytes, or all of it), and where its JSON starts. The Worker
+    /// reads only this much of a listing into its memory and passes the rest through.
+    pub fn tag_of(head: &[u8]) -> Result<(String, usize), String> {
+        let head = &head[..head.len().min(Self::MAX_TAG_LINE)];
+        let split = head
+            .iter()
+            .position(|b| *b == b'\n')
+            .ok_or("a rendered listing without its tag")?;
+        let etag = std::str::from_utf8(&head[..split]).map_err(|e| e.to_string())?;
+        Ok((etag.to_owned(), split + 1))
     }
 }
 
@@ -470,6 +483,24 @@ mod tests {
             );
         }
         assert!(RenderedListing::from_body(b"no tag".to_vec()).is_err());
+        // The Worker looks only at the head of a reply: the tag and where the JSON starts.
+        let wire = RenderedListing {
+            etag: "\"a-2\"".into(),
+            body: Some(vec![b'x'; 4 * RenderedListing::MAX_TAG_LINE]),
+        }
+        .to_body()
+        .unwrap();
+        assert_eq!(
+            RenderedListing::tag_of(&wire).unwrap(),
+            ("\"a-2\"".to_owned(), 6)
+        );
+        assert_eq!(
+            RenderedListing::tag_of(&wire[..8]).unwrap(),
+            ("\"a-2\"".to_owned(), 6)
+        );
+        let mut untagged = vec![b'x'; RenderedListing::MAX_TAG_LINE];
+        untagged.push(b'\n');
+        assert!(RenderedListing::tag_of(&untagged).is_err());
         for e in [
             StoreError::Booking(BookingError::SlotFull { available: 2 }),
             StoreError::Booking(BookingError::Storage("disk".into())),

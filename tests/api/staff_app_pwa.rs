@@ -2,7 +2,7 @@
 //! its server, so the network is really gone) and the access token's refresh before expiry
 //! (a server whose tokens live 20 s, `ACCESS_TOKEN_TTL_SECONDS`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use safemarket_blackbox::browser::Browser;
 use safemarket_blackbox::{blackbox, server, Server, TestApp, TEST_JWT_SECRET};
@@ -12,6 +12,10 @@ use crate::staff_app::{book_now, sign_in};
 
 /// Where the app keeps the refresh token (app/src/http.rs).
 const REFRESH_KEY: &str = "safemarket.staff.refresh";
+
+/// How long the offline test waits for the app to resume its session once the server is back
+/// (the app's pauses between tries grow to 10 s).
+const RESUME_WAIT: Duration = Duration::from_secs(45);
 
 /// The access-token lifetime of the refresh test's server (seconds).
 const SHORT_TTL: u64 = 20;
@@ -48,9 +52,22 @@ fn staff_app_opens_offline_from_its_service_worker() {
         browser.page_text()
     );
 
-    // The network is gone for real: nothing listens on the port any more.
+    // A signed-in tablet, then the network is gone for real: nothing listens on the port
+    // any more.
+    let app = TestApp::on(&srv);
+    let owner = app.owner("staff-offline");
+    let store = app.store_open_all_day(&owner, 60, 10);
+    sign_in(&browser, &base, &owner.email, &owner.password);
+    browser.find("heading", "Your stores");
+    let port = srv
+        .base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("port");
+    let state = srv.state.clone();
     srv.stop();
-    browser.goto(&format!("{base}/staff/s/some-store/door"));
+    browser.goto(&format!("{base}/staff/s/{}/door", store.id));
     browser.find("button", "Sign in");
     let status = browser.find_role("status");
     browser.wait_until("the app says it is offline", |b| {
@@ -58,6 +75,29 @@ fn staff_app_opens_offline_from_its_service_worker() {
     });
     browser.assert_accessible("offline");
     browser.shot("offline");
+    assert!(
+        browser.session_item(REFRESH_KEY).is_some(),
+        "the kept session survives a start without a network"
+    );
+
+    // The network comes back (the same server again): the app signs its kept session in by
+    // itself, without a reload or a password.
+    let again = Server::start_on(&state, &[("JWT_SECRET", TEST_JWT_SECRET)], port);
+    let deadline = Instant::now() + RESUME_WAIT;
+    while browser.all("textbox", Some("Booking code")).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the kept session did not sign in again within {RESUME_WAIT:?}: {}",
+            browser.page_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        !browser.page_text().contains("You are offline"),
+        "still offline: {}",
+        browser.page_text()
+    );
+    again.stop();
 }
 
 #[blackbox]

@@ -115,6 +115,12 @@ impl Server {
     /// Starts `wrangler dev` on a free port over `state` with extra `--var NAME:VALUE`s and waits
     /// until the Worker answers (any HTTP status on `/api/health`), at most `timeout`.
     pub fn start(state: &Path, vars: &[(&str, &str)]) -> Server {
+        Server::start_on(state, vars, free_port())
+    }
+
+    /// [`Server::start`] on `port`: a server started again where a stopped one was (same
+    /// state, same origin), as a browser that lost its network finds it again.
+    pub fn start_on(state: &Path, vars: &[(&str, &str)], port: u16) -> Server {
         CTRL_C.call_once(|| {
             let _ = ctrlc::set_handler(|| {
                 if let Ok(groups) = RUNNING.lock() {
@@ -125,7 +131,6 @@ impl Server {
         });
         build_worker_once();
         let root = project_root();
-        let port = free_port();
         let log = state.with_extension("log");
         let log_file = File::create(&log).expect("create log");
         let mut cmd = wrangler(&root);

@@ -95,6 +95,21 @@ pub fn initial(app: Strings) -> Lang {
         .unwrap_or(Lang::En)
 }
 
+/// An app's language start-up: chooses the language with `app`'s catalogue (see
+/// [`initial`]), shows and remembers it, and answers the signal that [`t`] and
+/// [`LanguageSelect`] follow. Call [`keep_remembered`] with it inside the mounted view.
+pub fn start(app: Strings) -> RwSignal<Lang> {
+    let signal = RwSignal::new(initial(app));
+    remember(signal.get_untracked());
+    install(signal);
+    signal
+}
+
+/// Remembers every later choice of `signal` (an effect, so it needs the mounted view's owner).
+pub fn keep_remembered(signal: RwSignal<Lang>) {
+    Effect::new(move |_| remember(signal.get()));
+}
+
 /// Remembers the choice and names it in `<html lang>`.
 pub fn remember(lang: Lang) {
     if let Some(w) = web_sys::window() {
