@@ -29,7 +29,8 @@ pub const INDEX_KEPT_DAYS: i64 = ARCHIVE_AFTER_DAYS + 1;
 pub struct Prune {
     /// The table, for logs.
     pub table: &'static str,
-    /// `DELETE ... WHERE rowid IN (SELECT rowid ... LIMIT ?2)` with the cutoff as `?1`.
+    /// `DELETE ... WHERE <key> IN (SELECT <key> ... LIMIT ?2)` with the cutoff as `?1` (the key
+    /// is the rowid, or the primary key of a `WITHOUT ROWID` table).
     pub sql: &'static str,
     /// Rows older than this go (text or Unix seconds, as the table stores its times).
     pub cutoff: Cutoff,
@@ -63,8 +64,9 @@ pub fn plan(now: DateTime<Utc>) -> Vec<Prune> {
     vec![
         Prune {
             table: "booking_index",
-            sql: "DELETE FROM booking_index WHERE rowid IN
-                    (SELECT rowid FROM booking_index WHERE slot_end < ?1 LIMIT ?2)",
+            // WITHOUT ROWID (migration 0010): its key is the booking id.
+            sql: "DELETE FROM booking_index WHERE booking_id IN
+                    (SELECT booking_id FROM booking_index WHERE slot_end < ?1 LIMIT ?2)",
             cutoff: Cutoff::Text(format_utc(now - TimeDelta::days(INDEX_KEPT_DAYS))),
         },
         Prune {
