@@ -383,3 +383,47 @@ fn the_booking_page_shell_is_served_under_its_page_policy() {
     assert!(!csp.contains("'unsafe-inline'"), "{csp}");
     assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
 }
+
+/// How long the polling test waits for the page's next poll (the page polls every 20 s).
+const POLL_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+#[blackbox]
+fn without_a_live_feed_the_booking_page_polls_the_day() {
+    need_browser();
+    let app = TestApp::shared();
+    let base = app.api().base().to_string();
+    let owner = app.owner("book-poll");
+    let date = utc_date_in(2);
+    let (store, _, _) = store_with_a_full_slot(&app, &owner, &date);
+    let browser = Browser::start(360, 780);
+    // A browser (or a proxy) without WebSockets: the page cannot open its live feed.
+    browser.before_page_scripts(
+        "window.WebSocket = function () { throw new Error('no WebSockets here'); };",
+    );
+    open_day(&browser, &base, &store, "en", &date);
+    browser.find("button", "10:00, 4 places free");
+    assert_eq!(
+        browser.exec(
+            "try { new WebSocket('ws://127.0.0.1:9/'); return 'opened'; } catch (e) { return 'refused'; }",
+            json!([]),
+        ),
+        json!("refused"),
+        "the page has no WebSockets"
+    );
+
+    // Someone else fills 10:00 through the API: only the page's polling can tell it.
+    app.book_party(&app.guest(), &store, &zone::berlin_utc(&date, "10:00"), 4)
+        .created();
+    let deadline = std::time::Instant::now() + POLL_WAIT;
+    while browser.all("button", Some("10:00, full")).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "10:00 not shown full within {POLL_WAIT:?}: {}",
+            browser.page_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert!(browser
+        .all("button", Some("10:00, 4 places free"))
+        .is_empty());
+}
