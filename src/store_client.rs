@@ -67,13 +67,25 @@ pub async fn call_path_store<C: StoreCall>(
     ctx: &Ctx,
     call: C,
 ) -> Result<(StoreId, C::Reply), ApiError> {
+    let (id, mut reply) = exchange_path_store(ctx, &call).await?;
+    let body = reply.bytes().await?;
+    let reply = decode(&id, Ok(body))?;
+    Ok((id, reply))
+}
+
+/// [`call_path_store`] up to the object's reply, undecoded (status 200; refusals are already
+/// their problems).
+async fn exchange_path_store<C: StoreCall>(
+    ctx: &Ctx,
+    call: &C,
+) -> Result<(StoreId, Response), ApiError> {
     let id = policy::path_store_id(ctx)?;
-    let (env, id_ref, call) = (&ctx.env, &id, &call);
+    let (env, id_ref) = (&ctx.env, &id);
     let answer = zone_on_demand(ctx, move |timezone| async move {
-        send(env, id_ref, timezone.as_deref(), false, call).await
+        exchange(env, id_ref, timezone.as_deref(), false, call).await
     })
     .await?;
-    let reply = decode(&id, answer)?;
+    let reply = answer.map_err(|e| refusal(&id, e))?;
     Ok((id, reply))
 }
 
@@ -117,13 +129,7 @@ pub async fn rendered_slots(
         to,
         if_none_match,
     };
-    let id = policy::path_store_id(ctx)?;
-    let (env, id_ref, call) = (&ctx.env, &id, &call);
-    let answer = zone_on_demand(ctx, move |timezone| async move {
-        exchange(env, id_ref, timezone.as_deref(), false, call).await
-    })
-    .await?;
-    let reply = answer.map_err(|e| refusal(&id, e))?;
+    let (id, reply) = exchange_path_store(ctx, &call).await?;
     pass_listing_through(&id, reply).await
 }
 
