@@ -31,6 +31,8 @@ pub mod protocol;
 pub mod reminders;
 pub mod schedule;
 pub mod slots;
+#[cfg(feature = "sqlite-check")]
+pub mod sqlite_check;
 pub mod waitlist;
 pub mod zone;
 

@@ -130,35 +130,10 @@ pub fn pending(current: usize) -> impl Iterator<Item = (usize, &'static str)> {
 }
 
 /// Runs Python `script` against a real SQLite, with the migrations as `MIGRATIONS`, for
-/// tests of the object's SQL: the object's SQLite is not available natively, Python's
-/// `sqlite3` module is on every machine that builds this project (setup needs Python).
+/// tests of the object's SQL.
 #[cfg(test)]
 pub fn python_sqlite(script: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let migrations = serde_json::to_string(MIGRATIONS).unwrap();
-    let program =
-        format!("import json, sqlite3\nMIGRATIONS = json.loads({migrations:?})\n{script}");
-    let mut child = Command::new("python3")
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(program.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    safemarket_engine::sqlite_check::python("MIGRATIONS", MIGRATIONS, script)
 }
 
 #[cfg(test)]
