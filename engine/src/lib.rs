@@ -6,6 +6,7 @@
 //! - [`slots`]: expansion of a schedule into slots in the store's time zone (DST-correct).
 //! - [`booking`]: bookings, their state machine and every inventory decision, over the
 //!   [`Inventory`] storage trait.
+//! - [`booking_ids`]: booking ids that carry the booking's per-store number.
 //! - [`codes`]: human-readable booking codes.
 //! - [`idempotency`]: idempotency keys, records and request fingerprints.
 //! - [`listing`]: the client's JSON of a slot listing, written in one pass.
@@ -19,6 +20,7 @@
 //! [`RandomSource`] are always passed in.
 
 pub mod booking;
+pub mod booking_ids;
 pub mod codes;
 pub mod events;
 pub mod export;

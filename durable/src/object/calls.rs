@@ -324,7 +324,7 @@ impl Handle for Book {
             guest: self.guest,
             idempotency_key: self.idempotency_key,
         };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = inv.next_booking_id(&mut OsRandom).map_err(internal)?;
         let outcome =
             here.with_context(|ctx| Ok(engine::book(&mut inv, ctx, request, id, &mut OsRandom)?))?;
         let number = inv.number_of(&outcome.booking.id).map_err(internal)?;
@@ -488,7 +488,7 @@ impl Handle for GetEntry {
 impl Handle for AcceptOffer {
     fn handle(self, here: &Here<'_>) -> Result<Booked, StoreError> {
         let mut inv = here.inventory();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = inv.next_booking_id(&mut OsRandom).map_err(internal)?;
         let (_, booking) = here.with_context(|ctx| {
             Ok(waitlist::accept(
                 &mut inv,

@@ -117,6 +117,40 @@ pub const MIGRATIONS: &[&str] = &[
       ON CONFLICT (key) DO UPDATE SET value = excluded.value;
     DROP TABLE outbox;
     ALTER TABLE outbox_new RENAME TO outbox;",
+    // One row less per booking: ids carry their booking's number
+    // (`safemarket_engine::booking_ids`, version-8 UUIDs, `8` as the 15th character), so the
+    // object finds them by row id and `id` loses its `UNIQUE` index. Only the random ids given
+    // before (version 4) are indexed, by a partial index whose condition the lookups repeat
+    // word for word (`sqlite::IdKey`), as SQLite needs to use it.
+    "CREATE TABLE bookings_new (
+        number           INTEGER PRIMARY KEY,
+        id               TEXT NOT NULL,
+        code             TEXT NOT NULL,
+        owner            TEXT,
+        guest_name       TEXT,
+        guest_phone      TEXT,
+        slot_start       INTEGER NOT NULL,
+        slot_end         INTEGER NOT NULL,
+        party_size       INTEGER NOT NULL CHECK (party_size > 0),
+        status           TEXT NOT NULL CHECK (status IN ('confirmed', 'cancelled', 'checked_in', 'no_show')),
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        idem_key         TEXT,
+        idem_fingerprint TEXT,
+        reminded         INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO bookings_new (number, id, code, owner, guest_name, guest_phone, slot_start,
+        slot_end, party_size, status, created_at, updated_at, idem_key, idem_fingerprint,
+        reminded)
+      SELECT number, id, code, owner, guest_name, guest_phone, slot_start, slot_end,
+        party_size, status, created_at, updated_at, idem_key, idem_fingerprint, reminded
+      FROM bookings;
+    DROP TABLE bookings;
+    ALTER TABLE bookings_new RENAME TO bookings;
+    CREATE INDEX bookings_by_slot ON bookings (slot_start, status);
+    CREATE INDEX bookings_by_owner ON bookings (owner, status, slot_end);
+    CREATE INDEX bookings_by_code ON bookings (code, status);
+    CREATE UNIQUE INDEX bookings_by_random_id ON bookings (id) WHERE substr(id, 15, 1) <> '8';",
 ];
 
 /// Statements that bring a database at `current` to the latest version, with the version
@@ -207,6 +241,33 @@ print(db.execute("SELECT group_concat(seq || ':' || payload, ' ') FROM outbox").
         assert_eq!(
             python_sqlite(&script).lines().collect::<Vec<_>>(),
             ["2:b 3:c", "3", "0", "4:d 5:e"]
+        );
+    }
+
+    #[test]
+    fn version_7_keeps_every_booking_column() {
+        // Every column filled with a distinct value at version 6, then version 7.
+        let out = python_sqlite(
+            r#"
+db = sqlite3.connect(":memory:")
+for sql in MIGRATIONS[:6]:
+    db.executescript(sql)
+db.execute("INSERT INTO bookings VALUES (4, 'id', 'code', 'owner', 'name', 'phone', 10, 20, 3, 'checked_in', 5, 6, 'key', 'fp', 1)")
+before = db.execute("SELECT * FROM bookings").fetchall()
+names = [c[1] for c in db.execute("PRAGMA table_info(bookings)")]
+db.executescript(MIGRATIONS[6])
+print(before == db.execute("SELECT * FROM bookings").fetchall())
+print(names == [c[1] for c in db.execute("PRAGMA table_info(bookings)")])
+print(db.execute("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'bookings' ORDER BY name)").fetchone()[0])
+"#,
+        );
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "True",
+                "True",
+                "bookings_by_code bookings_by_owner bookings_by_random_id bookings_by_slot"
+            ]
         );
     }
 

@@ -9,12 +9,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlCursor, SqlStorage, SqlStorageValue};
 
+use safemarket_engine::booking_ids::{number_in_id, numbered_id};
 use safemarket_engine::events::{
     booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
 };
 use safemarket_engine::{
-    Booking, BookingStatus, EntryStatus, IdempotencyRecord, Inventory, Owner, Slot, UserId,
-    WaitEntry, MAX_SLOT_LENGTH,
+    Booking, BookingStatus, EntryStatus, IdempotencyRecord, Inventory, Owner, RandomSource, Slot,
+    UserId, WaitEntry, MAX_SLOT_LENGTH,
 };
 
 use super::live::Touched;
@@ -47,19 +48,58 @@ macro_rules! booking_fields {
 /// Columns of [`BookingRow`].
 const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
 
-/// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint)
-/// and answers its number: one above every number this store ever gave, also those of
-/// bookings since archived (`meta.booking_number_floor`, see the schema), so the legacy app's
-/// reservation ids are never reused. `number` is the row id: no `AUTOINCREMENT`, whose
-/// `sqlite_sequence` row would be one more row written per booking.
+/// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint,
+/// then the number its id carries) and answers its number. `number` is the row id: no
+/// `AUTOINCREMENT`, whose `sqlite_sequence` row would be one more row written per booking.
 const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_fields!(),
-    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-       (SELECT max(coalesce(max(number), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta
-          WHERE key = 'booking_number_floor'), 0)) + 1 FROM bookings))
+    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      RETURNING number"
 );
+
+/// The next booking's number: one above every number this store ever gave, also those of
+/// bookings since archived (`meta.booking_number_floor`, see the schema), so the legacy app's
+/// reservation ids are never reused.
+const NEXT_NUMBER: &str = "SELECT max(coalesce(max(number), 0), coalesce((SELECT CAST(value AS
+    INTEGER) FROM meta WHERE key = 'booking_number_floor'), 0)) + 1 AS number FROM bookings";
+
+/// How a statement finds the booking with a given id: by row id when the id carries its
+/// number (`safemarket_engine::booking_ids`), else through the partial index of the random
+/// ids given before (schema version 7). Either way the id itself must match too.
+enum IdKey<'a> {
+    Numbered(i64, &'a str),
+    Random(&'a str),
+}
+
+impl<'a> IdKey<'a> {
+    fn of(id: &'a str) -> Self {
+        match number_in_id(id) {
+            Some(number) => IdKey::Numbered(number, id),
+            None => IdKey::Random(id),
+        }
+    }
+
+    /// The `WHERE` condition; the second repeats the partial index's condition exactly.
+    fn clause(&self) -> &'static str {
+        match self {
+            IdKey::Numbered(..) => "number = ? AND id = ?",
+            IdKey::Random(_) => "id = ? AND substr(id, 15, 1) <> '8'",
+        }
+    }
+
+    /// The condition's arguments, after `args` (those of the statement before it).
+    fn args(&self, mut args: Vec<SqlStorageValue>) -> Vec<SqlStorageValue> {
+        match self {
+            IdKey::Numbered(number, id) => {
+                args.push((*number).into());
+                args.push((*id).into());
+            }
+            IdKey::Random(id) => args.push((*id).into()),
+        }
+        args
+    }
+}
 
 /// Appends an outbox row: `seq` one above every row's and above the highest a flush sent
 /// (`meta.outbox_seq_floor`), since it is the D1 index rows' `version`. No `AUTOINCREMENT`,
@@ -501,14 +541,19 @@ impl<'a> SqlInventory<'a> {
         )
     }
 
-    /// The per-store number of booking `id`.
+    /// The per-store number of the stored booking `id`.
     pub fn number_of(&self, id: &str) -> Result<i64, String> {
         if let Some((written, number)) = &self.last_written {
             if written == id {
                 return Ok(*number);
             }
         }
-        self.query::<NumberRow>("SELECT number FROM bookings WHERE id = ?", vec![id.into()])?
+        let key = IdKey::of(id);
+        if let IdKey::Numbered(number, _) = key {
+            return Ok(number);
+        }
+        let q = format!("SELECT number FROM bookings WHERE {}", key.clause());
+        self.query::<NumberRow>(&q, key.args(Vec::new()))?
             .first()
             .map(|r| r.number)
             .ok_or_else(|| format!("booking {id} vanished"))
@@ -538,6 +583,20 @@ impl<'a> SqlInventory<'a> {
         self.append(&OutboxItem::Index(entry))?;
         self.last_written = Some((b.id.clone(), number));
         Ok(())
+    }
+
+    /// A fresh id for the next booking, carrying the number [`INSERT_BOOKING`] will give it
+    /// (the command's transaction makes one booking per id it asks for).
+    pub fn next_booking_id(&self, rng: &mut dyn RandomSource) -> Result<String, String> {
+        let number = self
+            .query::<NumberRow>(NEXT_NUMBER, Vec::new())?
+            .first()
+            .map(|r| r.number)
+            .ok_or("no next booking number")?;
+        let mut random = [0u8; 10];
+        random[..8].copy_from_slice(&rng.next_u64()?.to_le_bytes());
+        random[8..].copy_from_slice(&rng.next_u64()?.to_le_bytes()[..2]);
+        numbered_id(number, random)
     }
 
     /// Appends one row to the outbox (the caller's transaction commits it with its change).
@@ -592,9 +651,10 @@ impl<'a> SqlInventory<'a> {
     /// Records the `booking.reminder` event of `b` at `now` and flags it reminded, in one
     /// step (the caller's transaction), so it is sent exactly when it is recorded.
     pub fn remind(&self, b: &Booking, now: DateTime<Utc>) -> Result<(), String> {
+        let key = IdKey::of(&b.id);
         self.exec_write(
-            "UPDATE bookings SET reminded = 1 WHERE id = ?",
-            vec![b.id.as_str().into()],
+            &format!("UPDATE bookings SET reminded = 1 WHERE {}", key.clause()),
+            key.args(Vec::new()),
         )?;
         self.append_event(
             EventType::BookingReminder,
@@ -658,7 +718,11 @@ impl<'a> SqlInventory<'a> {
             Vec::new(),
         )?;
         for id in ids {
-            self.exec_write("DELETE FROM bookings WHERE id = ?", vec![(*id).into()])?;
+            let key = IdKey::of(id);
+            self.exec_write(
+                &format!("DELETE FROM bookings WHERE {}", key.clause()),
+                key.args(Vec::new()),
+            )?;
         }
         Ok(())
     }
@@ -686,8 +750,9 @@ impl<'a> SqlInventory<'a> {
 
     /// A booking with its per-store number.
     pub fn get_numbered(&self, id: &str) -> Result<Option<(i64, Booking)>, String> {
+        let key = IdKey::of(id);
         Ok(self
-            .bookings_where("id = ?", vec![id.into()])?
+            .bookings_where(key.clause(), key.args(Vec::new()))?
             .into_iter()
             .next())
     }
@@ -702,6 +767,8 @@ impl SqlInventory<'_> {
         record: Option<&IdempotencyRecord>,
     ) -> Result<(), String> {
         self.touched.borrow_mut().range(b.slot());
+        let number =
+            number_in_id(&b.id).ok_or_else(|| format!("booking id {} carries no number", b.id))?;
         self.write(
             INSERT_BOOKING,
             vec![
@@ -718,6 +785,7 @@ impl SqlInventory<'_> {
                 b.updated_at.timestamp().into(),
                 record.map(|r| r.key.clone()).into(),
                 record.map(|r| r.fingerprint.clone()).into(),
+                number.into(),
             ],
             b,
             Some(EventType::BookingCreated),
@@ -786,10 +854,14 @@ impl Inventory for SqlInventory<'_> {
             slot_end: i64,
             status: String,
         }
+        let key = IdKey::of(&b.id);
         let before = self
             .query::<Before>(
-                "SELECT slot_start, slot_end, status FROM bookings WHERE id = ?",
-                vec![b.id.as_str().into()],
+                &format!(
+                    "SELECT slot_start, slot_end, status FROM bookings WHERE {}",
+                    key.clause()
+                ),
+                key.args(Vec::new()),
             )?
             .into_iter()
             .next();
@@ -809,19 +881,21 @@ impl Inventory for SqlInventory<'_> {
         // SET expressions read the row as it was: a booking moved to another slot is
         // reminded again for the new one.
         self.write(
-            "UPDATE bookings SET owner = ?,
-               reminded = CASE WHEN slot_start = ? THEN reminded ELSE 0 END,
-               slot_start = ?, slot_end = ?, status = ?, updated_at = ?
-             WHERE id = ? RETURNING number",
-            vec![
+            &format!(
+                "UPDATE bookings SET owner = ?,
+                   reminded = CASE WHEN slot_start = ? THEN reminded ELSE 0 END,
+                   slot_start = ?, slot_end = ?, status = ?, updated_at = ?
+                 WHERE {} RETURNING number",
+                key.clause()
+            ),
+            key.args(vec![
                 b.owner.as_ref().map(Owner::to_storage).into(),
                 b.slot_start.timestamp().into(),
                 b.slot_start.timestamp().into(),
                 b.slot_end.timestamp().into(),
                 b.status.as_str().into(),
                 b.updated_at.timestamp().into(),
-                b.id.as_str().into(),
-            ],
+            ]),
             b,
             event,
         )
@@ -864,14 +938,17 @@ impl Inventory for SqlInventory<'_> {
     fn idempotency_put(&mut self, r: &IdempotencyRecord) -> Result<(), String> {
         // Records live in their booking's row; new bookings get theirs with the insert
         // (`insert_keyed`), so this only serves a record for a booking already stored.
+        let key = IdKey::of(&r.booking_id);
         self.exec_write(
-            "UPDATE bookings SET idem_key = ?, idem_fingerprint = ? WHERE id = ? AND owner = ?",
-            vec![
+            &format!(
+                "UPDATE bookings SET idem_key = ?, idem_fingerprint = ? WHERE owner = ? AND {}",
+                key.clause()
+            ),
+            key.args(vec![
                 r.key.as_str().into(),
                 r.fingerprint.as_str().into(),
-                r.booking_id.as_str().into(),
                 r.owner.to_storage().into(),
-            ],
+            ]),
         )
     }
 
@@ -1035,8 +1112,9 @@ mod tests {
 
     #[test]
     fn numbers_continue_above_archived_bookings() {
-        // The insert statement as the object runs it, on the current schema: numbers go on
-        // from the highest stored one, or from the floor the archive recorded when higher.
+        // The next-number query and the insert as the object runs them, on the current
+        // schema: numbers go on from the highest stored one, or from the floor the archive
+        // recorded when higher.
         let script = format!(
             r#"
 db = sqlite3.connect(":memory:")
@@ -1044,18 +1122,69 @@ for sql in MIGRATIONS:
     db.executescript(sql)
 insert = {insert:?}
 def book(i):
-    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp")
+    n = db.execute({next:?}).fetchone()[0]
+    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n)
     return db.execute(insert, args).fetchone()[0]
 print(book(1), book(2))
 db.execute("INSERT INTO meta VALUES ('booking_number_floor', '7')")
 db.execute("DELETE FROM bookings")
 print(book(3), book(4))
 "#,
-            insert = super::INSERT_BOOKING
+            insert = super::INSERT_BOOKING,
+            next = super::NEXT_NUMBER,
         );
         assert_eq!(
             crate::object::schema::python_sqlite(&script).trim(),
             "1 2\n8 9"
+        );
+    }
+
+    #[test]
+    fn ids_are_found_by_row_id_or_by_the_index_of_random_ids_alone() {
+        // A booking with a random (version 4) id from before schema version 7, and two with
+        // numbered ids after it: each lookup finds its own row, the numbered ones by row id,
+        // the random one through `bookings_by_random_id`, which holds that row alone.
+        let random_id = "0d9b6f1e-3c2a-4b7d-9e8f-1a2b3c4d5e6f";
+        let numbered: Vec<String> = (2..=3)
+            .map(|n| safemarket_engine::booking_ids::numbered_id(n, [n as u8; 10]).unwrap())
+            .collect();
+        let (a, b) = (super::IdKey::of(random_id), super::IdKey::of(&numbered[0]));
+        assert!(matches!(a, super::IdKey::Random(_)));
+        assert!(matches!(b, super::IdKey::Numbered(2, _)));
+        let script = format!(
+            r#"
+db = sqlite3.connect(":memory:")
+for sql in MIGRATIONS[:6]:
+    db.executescript(sql)
+row = "INSERT INTO bookings (number, id, code, owner, slot_start, slot_end, party_size, status, created_at, updated_at) VALUES (?, ?, 'C', 'u', 10, 20, 1, 'confirmed', 5, 5)"
+db.execute(row, (1, {random_id:?}))
+db.executescript(MIGRATIONS[6])
+db.execute(row, (2, {n2:?}))
+db.execute(row, (3, {n3:?}))
+for (clause, args) in (({random:?}, ({random_id:?},)), ({by_number:?}, (2, {n2:?})), ({by_number:?}, (3, {n2:?}))):
+    q = "SELECT number FROM bookings WHERE " + clause
+    print(db.execute(q, args).fetchall(), "|".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + q, args)))
+db.execute("ANALYZE")
+print(db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE idx = 'bookings_by_random_id'").fetchall())
+print(db.execute("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'bookings' AND name LIKE 'sqlite_autoindex%'").fetchone()[0])
+"#,
+            random = a.clause(),
+            by_number = b.clause(),
+            n2 = numbered[0],
+            n3 = numbered[1],
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "[(1,)] SEARCH bookings USING COVERING INDEX bookings_by_random_id (id=?)",
+                "[(2,)] SEARCH bookings USING INTEGER PRIMARY KEY (rowid=?)",
+                // Another booking's number with this id: no row.
+                "[] SEARCH bookings USING INTEGER PRIMARY KEY (rowid=?)",
+                "[('bookings_by_random_id', '1 1')]",
+                "0",
+            ],
+            "{out}"
         );
     }
 
