@@ -271,8 +271,6 @@ pub struct SqlInventory<'a> {
     appended: &'a Cell<bool>,
     /// Where it notes the ranges its writes may have changed the counts of.
     touched: &'a RefCell<Touched>,
-    /// Id and number of the booking this inventory wrote last (saves re-reading it).
-    last_written: Option<(String, i64)>,
     /// Where its writes are counted.
     writes: &'a Writes,
 }
@@ -341,7 +339,6 @@ impl<'a> SqlInventory<'a> {
             store_id,
             appended,
             touched,
-            last_written: None,
             writes,
         }
     }
@@ -541,13 +538,9 @@ impl<'a> SqlInventory<'a> {
         )
     }
 
-    /// The per-store number of the stored booking `id`.
+    /// The per-store number of the stored booking `id`: the one a numbered id carries, else
+    /// the stored row's.
     pub fn number_of(&self, id: &str) -> Result<i64, String> {
-        if let Some((written, number)) = &self.last_written {
-            if written == id {
-                return Ok(*number);
-            }
-        }
         let key = IdKey::of(id);
         if let IdKey::Numbered(number, _) = key {
             return Ok(number);
@@ -581,7 +574,6 @@ impl<'a> SqlInventory<'a> {
             event: event.map(|t| stamp(t, b.updated_at)),
         };
         self.append(&OutboxItem::Index(entry))?;
-        self.last_written = Some((b.id.clone(), number));
         Ok(())
     }
 
