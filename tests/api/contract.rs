@@ -121,6 +121,25 @@ fn run_bounded(mut cmd: Command, budget: Duration) -> (bool, String, Duration) {
     )
 }
 
+/// The sections of Schemathesis's report that say what went wrong (`ERRORS`, `FAILURES`), up
+/// to the summary: repeated at the end of a failure message, so that they survive when only
+/// its start and end are shown.
+fn problems(output: &str) -> String {
+    let mut keep = false;
+    let mut out = String::new();
+    for line in output.lines() {
+        let title = line.trim().trim_matches('=').trim();
+        if line.trim_start().starts_with("==") {
+            keep = matches!(title, "ERRORS" | "FAILURES");
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// The last `n` bytes of `text` (on a character boundary), for failure messages.
 fn tail(text: &str, n: usize) -> &str {
     let mut start = text.len().saturating_sub(n);
@@ -372,6 +391,10 @@ fn schemathesis(
         .args(["--workers", "2"])
         .arg("--no-color")
         .args(filter);
+    // A failed run prints its seed; `CONTRACT_SEED=<seed>` repeats its generation.
+    if let Ok(seed) = std::env::var("CONTRACT_SEED") {
+        cmd.args(["--seed", seed.trim()]);
+    }
     let (ok, output, took) = run_bounded(cmd, budget);
     let summary = output
         .lines()
@@ -389,9 +412,10 @@ fn schemathesis(
     assert!(
         ok,
         "schemathesis ({name}) found responses that break the contract \
-         (config {}):\n{}",
+         (config {}):\n{}\n\nWhat went wrong, once more:\n{}",
         config_path.display(),
-        tail(&output, 24_000)
+        tail(&output, 24_000),
+        tail(&problems(&output), 8_000)
     );
     output
 }
