@@ -46,6 +46,24 @@ pub fn number_in_id(id: &str) -> Option<i64> {
     Some(i64::from_be_bytes(number)).filter(|n| *n >= 1)
 }
 
+/// The id of the `booking.created` event of the booking `id`, derived from it (its random
+/// bits inverted): the store object builds that event from the booking's row or from the
+/// outbox, maybe more than once should a flush be retried, and receivers that deduplicate
+/// by event id must see one event. `None` for an id that carries no number.
+pub fn creation_event_id(id: &str) -> Option<String> {
+    number_in_id(id)?;
+    let mut bytes = *Uuid::try_parse(id).ok()?.as_bytes();
+    for byte in &mut bytes[..10] {
+        *byte ^= 0xff;
+    }
+    Some(
+        Builder::from_custom_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +113,20 @@ mod tests {
         ] {
             assert_eq!(number_in_id(&other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn the_creation_event_id_is_a_fixed_other_uuid_of_the_booking_id() {
+        let a = numbered_id(9, [0x12; 10]).unwrap();
+        let b = numbered_id(9, [0x34; 10]).unwrap();
+        let event = creation_event_id(&a).unwrap();
+        assert_eq!(creation_event_id(&a).as_deref(), Some(event.as_str()));
+        assert_ne!(event, a);
+        assert_ne!(creation_event_id(&b).unwrap(), event);
+        assert_eq!(Uuid::parse_str(&event).unwrap().get_version_num(), 8);
+        assert_eq!(
+            creation_event_id("6f1c2a56-3b5e-4c1a-9f0e-1d2c3b4a5f60"),
+            None
+        );
     }
 }

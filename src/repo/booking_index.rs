@@ -1,4 +1,4 @@
-//! The D1 booking index (written by the store objects' outboxes) and history.
+//! The D1 booking index (written by the store objects' index flushes) and history.
 
 use serde::{Deserialize, Serialize};
 use worker::D1Database;

@@ -134,6 +134,74 @@ fn deliveries_are_signed_filtered_and_logged() {
     assert_eq!(older["next_cursor"], Value::Null);
 }
 
+/// A booking changed at once, before the store's index flush (200 ms) carried it: its
+/// `booking.created` still shows it as booked, each later event shows its change, each comes
+/// once (delivery is unordered), and the index ends at its last state. (On a slow run a flush
+/// may come between the calls; the same holds then.)
+#[blackbox]
+fn a_booking_changed_before_its_flush_is_created_then_changed() {
+    let app = TestApp::shared();
+    let owner = app.owner("quick-change-owner");
+    let store = app.store_open_all_day(&owner, 30, 5);
+    let receiver = Receiver::start(&[]);
+    create_webhook(
+        &app,
+        &owner,
+        &store,
+        &receiver.url,
+        &[
+            "booking.created",
+            "booking.rescheduled",
+            "booking.cancelled",
+        ],
+    );
+    let shopper = app.shopper("quick-change-shopper");
+    let (first, second) = (app.slot(&store, 3, 10), app.slot(&store, 3, 12));
+    let booking = app.book(&shopper, &store, &first).created();
+    app.reschedule(&shopper, &booking, &second)
+        .expect_status(200);
+    app.cancel(&shopper, &booking).expect_status(204);
+
+    let kinds = [
+        "booking.created",
+        "booking.rescheduled",
+        "booking.cancelled",
+    ];
+    let mut got: Vec<Value> = receiver
+        .wait_for(3, FIRST_TRY)
+        .iter()
+        .map(Received::json)
+        .collect();
+    got.sort_by_key(|b| kinds.iter().position(|k| b["type"] == *k));
+    let got_kinds: Vec<&str> = got.iter().filter_map(|b| b["type"].as_str()).collect();
+    assert_eq!(got_kinds, kinds);
+    for body in &got {
+        assert_eq!(body["data"]["id"], booking.id.as_str(), "{body}");
+    }
+    let (created, moved, cancelled) = (&got[0]["data"], &got[1]["data"], &got[2]["data"]);
+    assert_eq!(created["status"], "confirmed", "{created}");
+    assert_eq!(created["slot_start"], first.as_str(), "{created}");
+    assert_eq!(moved["status"], "confirmed", "{moved}");
+    assert_eq!(moved["slot_start"], second.as_str(), "{moved}");
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let mut ids: Vec<&str> = got.iter().filter_map(|b| b["id"].as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+
+    let listed = app.my_bookings_eventually(&shopper, "past", |body| {
+        body["items"][0]["status"] == "cancelled"
+    });
+    assert_eq!(listed["items"][0]["id"], booking.id.as_str(), "{listed}");
+    assert_eq!(
+        listed["items"][0]["slot_start"],
+        second.as_str(),
+        "{listed}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(receiver.received().len(), 3, "no event twice");
+}
+
 #[blackbox]
 fn a_failed_delivery_is_retried_with_the_same_id_for_that_webhook_only() {
     let app = TestApp::shared();

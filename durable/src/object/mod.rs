@@ -89,8 +89,9 @@ pub struct StoreObject {
     alarm_at: Cell<Option<i64>>,
     /// Whether this instance has looked for an outbox left by an earlier one.
     outbox_checked: Cell<bool>,
-    /// Set by the inventory when a call appended to the outbox or changed the waiting list
-    /// (taken after each call): the call then arms the alarm.
+    /// Set by the inventory when a call gave the index flush work (an outbox row, a new
+    /// booking) or changed the waiting list (taken after each call): the call then arms the
+    /// alarm.
     outbox_appended: Cell<bool>,
     /// Consecutive failed index flushes (for backoff).
     flush_failures: Cell<u32>,
@@ -178,9 +179,10 @@ impl DurableObject for StoreObject {
         // The call committed (or rolled back, which took its notes back): watchers hear of
         // its changes now, before anything awaits.
         live::broadcast(self, self.touched.take());
-        // A call that changed bookings appended to the outbox in its transaction; a pending
-        // alarm (known from memory, so usually no storage call) flushes it to D1. Alarms
-        // persist, so an outbox left by an earlier instance has one already; the first request
+        // A call that changed bookings gave the flush work in its transaction (outbox rows,
+        // new bookings); a pending alarm (known from memory, so usually no storage call)
+        // flushes it to D1. Alarms persist, so work left by an earlier instance has one
+        // already; the first request
         // of each instance still looks, in case that alarm was never set.
         let appended = self.outbox_appended.replace(false) && outcome.is_ok();
         let first = !self.outbox_checked.replace(true);
@@ -467,10 +469,7 @@ impl StoreObject {
             n: i64,
         }
         self.sql
-            .exec(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM outbox LIMIT 1)",
-                None,
-            )
+            .exec(sqlite::FLUSH_PENDING, None)
             .and_then(|c| c.to_array::<Row>())
             .map(|rows| rows.first().is_some_and(|r| r.n > 0))
             .unwrap_or(false)

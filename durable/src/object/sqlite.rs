@@ -1,7 +1,8 @@
 //! The engine's [`Inventory`] over the object's SQLite database, plus the queries the listing
-//! commands need. Every write of a booking also appends it to the outbox in the same
-//! synchronous step, so the D1 index can never miss a change the object committed, and notes
-//! the time ranges whose counts it may have changed ([`Touched`]) for the live feed.
+//! commands need. Every change of a booking also appends it to the outbox in the same
+//! synchronous step, so the D1 index can never miss a change the object committed; a new
+//! booking is carried from its own row (see [`uncarried!`]). Writes note the time ranges
+//! whose counts they may have changed ([`Touched`]) for the live feed.
 
 use std::cell::{Cell, RefCell};
 
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use worker::{SqlCursor, SqlStorage, SqlStorageValue};
 
-use safemarket_engine::booking_ids::{number_in_id, numbered_id};
+use safemarket_engine::booking_ids::{creation_event_id, number_in_id, numbered_id};
 use safemarket_engine::events::{
     booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
 };
@@ -49,13 +50,45 @@ macro_rules! booking_fields {
 const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
 
 /// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint,
-/// then the number its id carries) and answers its number. `number` is the row id: no
-/// `AUTOINCREMENT`, whose `sqlite_sequence` row would be one more row written per booking.
+/// then the number its id carries). `number` is the row id: no `AUTOINCREMENT`, whose
+/// `sqlite_sequence` row would be one more row written per booking.
 const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_fields!(),
-    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     RETURNING number"
+    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+);
+
+/// The condition of the bookings whose creation the index flush carries from their own row
+/// (schema version 8): numbered above `meta.index_number_floor`, the highest number whose
+/// creation a flush carried, and not changed since (a change appends the creation to the
+/// outbox first and sets `creation_queued`). A new booking is so one row and its index
+/// entries, not also an outbox row written and then deleted.
+macro_rules! uncarried {
+    () => {
+        "number > coalesce((SELECT CAST(value AS INTEGER) FROM meta
+           WHERE key = 'index_number_floor'), 0) AND creation_queued = 0"
+    };
+}
+
+/// The bookings [`uncarried!`] by number, at most `?`.
+const UNCARRIED_BY_NUMBER: &str = concat!(uncarried!(), " ORDER BY number LIMIT ?");
+
+/// The bookings that ended before `?`, by end, at most `?`; not one whose creation only its
+/// row holds ([`uncarried!`]) until a flush carried it.
+const ENDED_BEFORE: &str = concat!(
+    "slot_end < ? AND NOT (",
+    uncarried!(),
+    ") ORDER BY slot_end LIMIT ?"
+);
+
+/// `meta` key of the highest booking number whose creation the index flush carried.
+pub(super) const CARRIED_FLOOR_KEY: &str = "index_number_floor";
+
+/// Whether the index flush has work: outbox rows or bookings it carries from their rows.
+pub(super) const FLUSH_PENDING: &str = concat!(
+    "SELECT (EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM bookings WHERE ",
+    uncarried!(),
+    ")) AS n"
 );
 
 /// The next booking's number: one above every number this store ever gave, also those of
@@ -220,6 +253,22 @@ fn stamp(event_type: EventType, at: DateTime<Utc>) -> EventStamp {
 }
 
 impl IndexEntry {
+    /// The entry of `booking`'s creation (as it was created), with its `booking.created`
+    /// event, whose id is derived from the booking's ([`creation_event_id`]).
+    pub fn creation(store_id: &str, number: i64, booking: Booking) -> Self {
+        let event = EventStamp {
+            id: creation_event_id(&booking.id).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            event_type: EventType::BookingCreated,
+            created_at: booking.created_at,
+        };
+        Self {
+            store_id: store_id.to_string(),
+            number,
+            booking,
+            event: Some(event),
+        }
+    }
+
     /// The user the booking is indexed under: bookings of api keys have none.
     pub fn user_id(&self) -> Option<&UserId> {
         self.booking.owner.as_ref().and_then(Owner::user)
@@ -267,7 +316,7 @@ fn overlap_args(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SqlStorageValue> 
 pub struct SqlInventory<'a> {
     sql: &'a SqlStorage,
     store_id: &'a str,
-    /// Set when this inventory appends to the outbox.
+    /// Set when this inventory gives the index flush work (an outbox row, a new booking).
     appended: &'a Cell<bool>,
     /// Where it notes the ranges its writes may have changed the counts of.
     touched: &'a RefCell<Touched>,
@@ -324,8 +373,8 @@ struct Sum {
 }
 
 impl<'a> SqlInventory<'a> {
-    /// The inventory of store `store_id` in `sql`; `appended` is set whenever it appends to
-    /// the outbox, the ranges of the bookings it writes go to `touched`, and its writes are
+    /// The inventory of store `store_id` in `sql`; `appended` is set whenever it gives the
+    /// index flush work, the ranges of the bookings it writes go to `touched`, and its writes are
     /// counted in `writes`.
     pub fn new(
         sql: &'a SqlStorage,
@@ -685,10 +734,7 @@ impl<'a> SqlInventory<'a> {
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(i64, Booking)>, String> {
-        self.bookings_where(
-            "slot_end < ? ORDER BY slot_end LIMIT ?",
-            vec![cutoff.timestamp().into(), limit.into()],
-        )
+        self.bookings_where(ENDED_BEFORE, vec![cutoff.timestamp().into(), limit.into()])
     }
 
     /// End of the booking that ended first, if any booking is stored.
@@ -761,7 +807,9 @@ impl SqlInventory<'_> {
         self.touched.borrow_mut().range(b.slot());
         let number =
             number_in_id(&b.id).ok_or_else(|| format!("booking id {} carries no number", b.id))?;
-        self.write(
+        // No outbox row: the flush carries the new booking from this row (`uncarried!`).
+        self.appended.set(true);
+        self.exec_write(
             INSERT_BOOKING,
             vec![
                 b.id.as_str().into(),
@@ -779,9 +827,13 @@ impl SqlInventory<'_> {
                 record.map(|r| r.fingerprint.clone()).into(),
                 number.into(),
             ],
-            b,
-            Some(EventType::BookingCreated),
         )
+    }
+
+    /// Bookings whose creation the index flush carries from their rows (`uncarried!`), by
+    /// number, at most `limit`.
+    pub fn uncarried(&self, limit: i64) -> Result<Vec<(i64, Booking)>, String> {
+        self.bookings_where(UNCARRIED_BY_NUMBER, vec![limit.into()])
     }
 }
 
@@ -845,12 +897,17 @@ impl Inventory for SqlInventory<'_> {
             slot_start: i64,
             slot_end: i64,
             status: String,
+            uncarried: i64,
         }
         let key = IdKey::of(&b.id);
         let before = self
             .query::<Before>(
                 &format!(
-                    "SELECT slot_start, slot_end, status FROM bookings WHERE {}",
+                    concat!(
+                        "SELECT slot_start, slot_end, status, (",
+                        uncarried!(),
+                        ") AS uncarried FROM bookings WHERE {}"
+                    ),
                     key.clause()
                 ),
                 key.args(Vec::new()),
@@ -859,6 +916,14 @@ impl Inventory for SqlInventory<'_> {
             .next();
         let mut event = None;
         if let Some(before) = before {
+            if before.uncarried != 0 {
+                // Its creation is only in its row, which this change overwrites: to the
+                // outbox first, ahead of the change.
+                if let Some((number, created)) = self.get_numbered(&b.id)? {
+                    let entry = IndexEntry::creation(self.store_id, number, created);
+                    self.append(&OutboxItem::Index(entry))?;
+                }
+            }
             let old = Slot {
                 start: instant(before.slot_start)?,
                 end: instant(before.slot_end)?,
@@ -874,7 +939,7 @@ impl Inventory for SqlInventory<'_> {
         // reminded again for the new one.
         self.write(
             &format!(
-                "UPDATE bookings SET owner = ?,
+                "UPDATE bookings SET owner = ?, creation_queued = 1,
                    reminded = CASE WHEN slot_start = ? THEN reminded ELSE 0 END,
                    slot_start = ?, slot_end = ?, status = ?, updated_at = ?
                  WHERE {} RETURNING number",
@@ -1116,7 +1181,8 @@ insert = {insert:?}
 def book(i):
     n = db.execute({next:?}).fetchone()[0]
     args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n)
-    return db.execute(insert, args).fetchone()[0]
+    db.execute(insert, args)
+    return db.execute("SELECT number FROM bookings WHERE id = ?", (f"b{{i}}",)).fetchone()[0]
 print(book(1), book(2))
 db.execute("INSERT INTO meta VALUES ('booking_number_floor', '7')")
 db.execute("DELETE FROM bookings")
@@ -1144,11 +1210,7 @@ print(book(3), book(4))
         assert!(matches!(a, super::IdKey::Random(_)));
         assert!(matches!(b, super::IdKey::Numbered(2, _)));
         let script = format!(
-            r#"
-db = sqlite3.connect(":memory:")
-for sql in MIGRATIONS[:6]:
-    db.executescript(sql)
-row = "INSERT INTO bookings (number, id, code, owner, slot_start, slot_end, party_size, status, created_at, updated_at) VALUES (?, ?, 'C', 'u', 10, 20, 1, 'confirmed', 5, 5)"
+            r#"{db}
 db.execute(row, (1, {random_id:?}))
 db.executescript(MIGRATIONS[6])
 db.execute(row, (2, {n2:?}))
@@ -1160,6 +1222,7 @@ db.execute("ANALYZE")
 print(db.execute("SELECT idx, stat FROM sqlite_stat1 WHERE idx = 'bookings_by_random_id'").fetchall())
 print(db.execute("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'bookings' AND name LIKE 'sqlite_autoindex%'").fetchone()[0])
 "#,
+            db = crate::object::schema::python_db_at(6),
             random = a.clause(),
             by_number = b.clause(),
             n2 = numbered[0],
@@ -1175,6 +1238,57 @@ print(db.execute("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'bookings'
                 "[] SEARCH bookings USING INTEGER PRIMARY KEY (rowid=?)",
                 "[('bookings_by_random_id', '1 1')]",
                 "0",
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn new_bookings_are_carried_from_their_rows_above_the_floor() {
+        // Two bookings at version 7 (their creations went through the outbox), then version
+        // 8 and three new ones, of which the second changed (its creation queued in the
+        // outbox): the flush reads the other two by a row-id range; the archive leaves them
+        // alone until the floor passes them; a floor is never lowered.
+        let script = format!(
+            r#"{db}
+for n in (1, 2):
+    db.execute(row, (n, f"b{{n}}"))
+db.executescript(MIGRATIONS[7])
+print(db.execute("SELECT value FROM meta WHERE key = 'index_number_floor'").fetchone()[0])
+for n in (3, 4, 5):
+    db.execute(row, (n, f"b{{n}}"))
+db.execute("UPDATE bookings SET creation_queued = 1 WHERE number = 4")
+fresh = "SELECT number FROM bookings WHERE " + {fresh:?}
+ended = "SELECT number FROM bookings WHERE " + {ended:?}
+def state():
+    print(db.execute(fresh, (10,)).fetchall(), db.execute(ended, (30, 10)).fetchall(), db.execute({pending:?}).fetchone()[0])
+print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + fresh, (10,))))
+print(db.execute(fresh, (1,)).fetchall())
+state()
+db.execute({raise_floor:?}, ({key:?}, 5))
+db.execute({raise_floor:?}, ({key:?}, 3))
+state()
+db.execute("INSERT INTO outbox (seq, payload) VALUES (1, 'x')")
+state()
+"#,
+            db = crate::object::schema::python_db_at(7),
+            fresh = super::UNCARRIED_BY_NUMBER,
+            ended = super::ENDED_BEFORE,
+            pending = super::FLUSH_PENDING,
+            raise_floor = crate::object::sync::RAISE_FLOOR,
+            key = super::CARRIED_FLOOR_KEY,
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "2",
+                "SEARCH bookings USING INTEGER PRIMARY KEY (rowid>?) | SCALAR SUBQUERY 1 | \
+                 SEARCH meta USING INDEX sqlite_autoindex_meta_1 (key=?)",
+                "[(3,)]",
+                "[(3,), (5,)] [(1,), (2,), (4,)] 1",
+                "[] [(1,), (2,), (3,), (4,), (5,)] 0",
+                "[] [(1,), (2,), (3,), (4,), (5,)] 1",
             ],
             "{out}"
         );

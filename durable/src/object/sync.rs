@@ -1,7 +1,8 @@
-//! The object's alarm: carries the outbox to the D1 booking index and its events to the
-//! webhook delivery queue, records due reminders, and archives old bookings to the R2 history
-//! bucket. Outbox rows are only deleted after D1 and the queue both confirmed, archived
-//! bookings only after R2 confirmed, so an outage of any of them loses nothing; the alarm
+//! The object's alarm: carries the outbox and the new bookings to the D1 booking index and
+//! their events to the webhook delivery queue, records due reminders, and archives old
+//! bookings to the R2 history bucket. Outbox rows are only deleted, and the floor of carried
+//! new bookings only raised, after D1 and the queue both confirmed, archived bookings only
+//! deleted after R2 confirmed, so an outage of any of them loses nothing; the alarm
 //! retries with backoff until it succeeds (a retried batch may reach the queue twice: delivery
 //! is at least once, and receivers deduplicate by event id).
 
@@ -13,7 +14,7 @@ use wasm_bindgen::JsValue;
 use worker::{Bucket, D1Database, D1PreparedStatement};
 
 use super::calls::{erase_here, run_here};
-use super::sqlite::{IndexEntry, OutboxItem};
+use super::sqlite::{IndexEntry, OutboxItem, CARRIED_FLOOR_KEY};
 use super::StoreObject;
 use safemarket_engine::events::EventRecord;
 use safemarket_engine::history::{
@@ -25,7 +26,7 @@ use safemarket_engine::{Inventory, Owner, UserId};
 
 /// How soon after a write the outbox is flushed (batches bursts of bookings).
 pub const FLUSH_DELAY_MS: u64 = 200;
-/// Outbox rows per D1 batch.
+/// Outbox rows and new bookings per D1 batch (and per queue batch, whose limit is 100).
 const BATCH: i64 = 100;
 /// The R2 bucket of archived bookings (`wrangler.toml`).
 pub const HISTORY_BUCKET: &str = "HISTORY";
@@ -228,14 +229,19 @@ struct ErasedRow {
     user_hash: String,
 }
 
-/// Records `?` (the highest `seq` a flush sent) as `meta.outbox_seq_floor`, never lowering it
-/// (see `sqlite::APPEND_OUTBOX`).
-pub(super) const RECORD_OUTBOX_FLOOR: &str = "INSERT INTO meta (key, value)
-     VALUES ('outbox_seq_floor', CAST(? AS TEXT))
+/// Raises the floor `meta` row `?1` to `?2`, never lowering it: `outbox_seq_floor`, the
+/// highest outbox `seq` a flush sent (see `sqlite::APPEND_OUTBOX`), and `index_number_floor`,
+/// the highest booking number whose creation it carried (see `sqlite::CARRIED_FLOOR_KEY`).
+pub(super) const RAISE_FLOOR: &str = "INSERT INTO meta (key, value) VALUES (?1, CAST(?2 AS TEXT))
      ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER),
        CAST(excluded.value AS INTEGER)) AS TEXT)";
 
-/// Sends one batch of the outbox to D1; `Ok(true)` when more is waiting.
+/// Sends one batch of the outbox and the new bookings to D1; `Ok(true)` when more is
+/// waiting.
+///
+/// The outbox holds the changes of bookings and the events of changes that are no booking's;
+/// a new booking is carried from its own row, numbered above the last one carried, with the
+/// index `version` 0 (below the outbox `seq` of any later change of it).
 ///
 /// The same D1 transaction asks which of the batch's owners were erased. Erasure writes its
 /// tombstone before it reads the index to find the stores to erase in, so every booking is
@@ -251,14 +257,33 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         )
         .and_then(|c| c.to_array())
         .map_err(|e| e.to_string())?;
-    let Some(last) = rows.last().map(|r| r.seq) else {
-        return Ok(false);
+    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
+    let room = BATCH - rows.len() as i64;
+    let fresh = if room > 0 {
+        obj.inventory(&store_id).uncarried(room)?
+    } else {
+        Vec::new()
     };
-    let mut entries = Vec::with_capacity(rows.len());
-    let mut events = Vec::new();
-    let mut owners: Vec<UserId> = Vec::new();
+    let last = rows.last().map(|r| r.seq);
+    let last_number = fresh.last().map(|(number, _)| *number);
+    if last.is_none() && last_number.is_none() {
+        return Ok(false);
+    }
+    let carried = rows.len() + fresh.len();
+    // The new bookings first: an event of one in the outbox (a reminder) follows its creation.
+    let mut items = Vec::with_capacity(carried);
+    for (number, booking) in fresh {
+        let entry = IndexEntry::creation(&store_id, number, booking);
+        items.push((0, OutboxItem::Index(entry)));
+    }
     for row in &rows {
         let item: OutboxItem = serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
+        items.push((row.seq, item));
+    }
+    let mut entries = Vec::with_capacity(items.len());
+    let mut events = Vec::new();
+    let mut owners: Vec<UserId> = Vec::new();
+    for (version, item) in items {
         events.extend(item.event());
         let OutboxItem::Index(entry) = item else {
             continue;
@@ -268,7 +293,7 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
                 owners.push(owner.clone());
             }
         }
-        entries.push((row.seq, entry));
+        entries.push((version, entry));
     }
     let hashes: Vec<String> = owners.iter().map(|o| erased_user_key(o.as_str())).collect();
     let hashes_json = serde_json::to_string(&hashes).map_err(|e| e.to_string())?;
@@ -281,8 +306,9 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         .bind(&[hashes_json.into()])
         .map_err(|e| e.to_string())?,
     );
-    for (seq, entry) in &entries {
-        statements.push(upsert_index(db, "booking_index", entry, *seq).map_err(|e| e.to_string())?);
+    for (version, entry) in &entries {
+        statements
+            .push(upsert_index(db, "booking_index", entry, *version).map_err(|e| e.to_string())?);
     }
     let results = db.batch(statements).await.map_err(|e| e.to_string())?;
     let d1_rows: usize = results
@@ -295,7 +321,6 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     };
     // Erased owners first: should that fail, the batch stays and the next run finds them
     // again. Their new outbox rows (anonymised bookings) come after `last`.
-    let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
     for (owner, hash) in owners.into_iter().zip(&hashes) {
         if erased.iter().any(|e| &e.user_hash == hash) {
             erase_here(obj, &store_id, &Owner::User(owner)).map_err(|e| format!("{e:?}"))?;
@@ -306,27 +331,39 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     enqueue(obj, &events).await?;
     // Only now that D1 and the queue have them; the floor first, so that appends to an
     // emptied outbox go on above `last` even should the delete not happen.
-    let floor = obj
-        .sql
-        .exec(RECORD_OUTBOX_FLOOR, vec![last.into()])
-        .map_err(|e| e.to_string())?;
-    let deleted = obj
-        .sql
-        .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
-        .map_err(|e| e.to_string())?;
-    let flushed_rows = floor.rows_written().saturating_add(deleted.rows_written());
+    let mut flushed_rows = 0;
+    let mut raise = |key: &str, value: i64| -> Result<(), String> {
+        let cursor = obj
+            .sql
+            .exec(RAISE_FLOOR, vec![key.into(), value.into()])
+            .map_err(|e| e.to_string())?;
+        flushed_rows += cursor.rows_written();
+        Ok(())
+    };
+    if let Some(number) = last_number {
+        raise(CARRIED_FLOOR_KEY, number)?;
+    }
+    if let Some(last) = last {
+        raise("outbox_seq_floor", last)?;
+        let deleted = obj
+            .sql
+            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
+            .map_err(|e| e.to_string())?;
+        flushed_rows += deleted.rows_written();
+    }
     let object_rows = obj
         .writes
         .take_rows()
         .saturating_add(u64::try_from(flushed_rows).unwrap_or(u64::MAX));
-    log_flush(rows.len(), object_rows, d1_rows);
-    Ok(rows.len() as i64 == BATCH || !erased.is_empty())
+    log_flush(carried, object_rows, d1_rows);
+    Ok(carried as i64 == BATCH || !erased.is_empty())
 }
 
-/// The flush's line: how many outbox entries it carried, the rows the object's SQLite wrote
-/// for them (the calls' writes since the last flush, and the outbox rows this flush deleted)
-/// and the rows the D1 batch wrote, each counting table rows and index entries. Rows written
-/// are billed; `make bench` divides these by the bookings to show the rows per booking.
+/// The flush's line: how many outbox rows and new bookings it carried, the rows the object's
+/// SQLite wrote for them (the calls' writes since the last flush, and this flush's floors and
+/// outbox deletes) and the rows the D1 batch wrote, each counting table rows and index
+/// entries. Rows written are billed; `make bench` divides these by the bookings to show the
+/// rows per booking.
 fn log_flush(entries: usize, object_rows: u64, d1_rows: usize) {
     worker::console_log!(
         "{}",
