@@ -170,6 +170,14 @@ pub trait Inventory {
     /// Whether a confirmed booking has this code.
     fn code_in_use(&self, code: &str) -> Result<bool, Self::Error>;
 
+    /// The code the new booking `id` should have, if the store derives codes from ids (see
+    /// [`derived_codes`](crate::derived_codes)); `None` (the default) for a random code.
+    /// Either way the code is used only when no confirmed booking has it.
+    fn derived_code(&self, id: &str) -> Result<Option<String>, Self::Error> {
+        let _ = id;
+        Ok(None)
+    }
+
     /// The booking with this id.
     fn get(&self, id: &str) -> Result<Option<Booking>, Self::Error>;
 
@@ -607,8 +615,8 @@ pub(crate) struct NewBooking {
     pub(crate) guest: Option<Guest>,
 }
 
-/// Checks the owner's limit of active bookings when `limited`, draws a code unique among
-/// confirmed bookings and inserts the booking, confirmed, with its idempotency `record`.
+/// Checks the owner's limit of active bookings when `limited`, takes the store's derived code
+/// or draws one, unique among confirmed bookings either way, and inserts the booking, confirmed, with its idempotency `record`.
 pub(crate) fn insert_booking<I: Inventory + ?Sized>(
     inv: &mut I,
     ctx: &StoreContext<'_>,
@@ -626,7 +634,10 @@ pub(crate) fn insert_booking<I: Inventory + ?Sized>(
             });
         }
     }
-    let code = unique_code(inv, rng)?;
+    let code = match inv.derived_code(&new.id).map_err(storage)? {
+        Some(code) if !inv.code_in_use(&code).map_err(storage)? => code,
+        _ => unique_code(inv, rng)?,
+    };
     let (guest_name, guest_phone) = match new.guest {
         Some(g) => (Some(g.name), Some(g.phone)),
         None => (None, None),

@@ -2,7 +2,9 @@
 //!
 //! Eight characters from a 31-character alphabet without look-alikes (`0`/`O`, `1`/`I`/`L`)
 //! give about 39.6 bits, so random codes rarely collide; uniqueness among a store's active
-//! bookings is still enforced by the booking engine.
+//! bookings is still enforced by the booking engine. The store object gives new bookings
+//! codes derived from their numbers instead ([`crate::derived_codes`]), drawing a random one
+//! only when that code is taken.
 
 use std::fmt;
 

@@ -22,6 +22,7 @@
 pub mod booking;
 pub mod booking_ids;
 pub mod codes;
+pub mod derived_codes;
 pub mod events;
 pub mod export;
 pub mod history;

@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use super::booking::{Booking, BookingStatus, Inventory};
+use super::booking_ids::number_in_id;
+use super::derived_codes::{code_of_number, CodeKey};
 use super::idempotency::IdempotencyRecord;
 use super::ids::Owner;
 use super::slots::Slot;
@@ -32,6 +34,9 @@ pub struct MemoryInventory {
     /// Writes left before one fails: `Some(0)` fails the next write (once), `Some(n)` lets `n`
     /// writes succeed first. Set with [`fail_write_after`](Self::fail_write_after).
     fail_after: Option<u32>,
+    /// When set, new bookings with numbered ids get codes derived with this key, as the
+    /// store object gives them ([`crate::derived_codes`]).
+    pub code_key: Option<CodeKey>,
 }
 
 /// The simulated storage failure.
@@ -164,6 +169,13 @@ impl Inventory for MemoryInventory {
             .bookings
             .iter()
             .any(|b| b.code == code && b.status == BookingStatus::Confirmed))
+    }
+
+    fn derived_code(&self, id: &str) -> Result<Option<String>, MemoryError> {
+        let derived = self.code_key.as_ref().and_then(|key| {
+            number_in_id(id).and_then(|n| code_of_number(key, n).map(String::from))
+        });
+        Ok(derived)
     }
 
     fn get(&self, id: &str) -> Result<Option<Booking>, MemoryError> {

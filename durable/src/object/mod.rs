@@ -26,6 +26,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use safemarket_engine::derived_codes::CodeKey;
 use safemarket_engine::zone::Tz;
 use serde::Deserialize;
 use worker::wasm_bindgen::{JsCast, JsValue};
@@ -67,6 +68,7 @@ struct Remembered {
     timezone: Option<Option<Tz>>,
     store_id: Option<String>,
     touched: Touched,
+    code_key: Option<CodeKey>,
 }
 
 /// One instance per store, addressed by the store id (`id_from_name(store_id)`).
@@ -108,6 +110,8 @@ pub struct StoreObject {
     timezone: Cell<Option<Option<Tz>>>,
     /// The store id as recorded in `meta` (the alarm needs it for D1 rows).
     store_id: RefCell<Option<String>>,
+    /// The store's key for derived booking codes, once read or made (see `sqlite`).
+    code_key: Cell<Option<CodeKey>>,
     /// What the calls changed since the live feed was last told (see [`live`]).
     touched: RefCell<Touched>,
     /// The slot in progress the live feed's sockets were last told the occupancy of (`None`:
@@ -152,6 +156,7 @@ impl DurableObject for StoreObject {
             listings: ListingCache::default(),
             instance: random::instance_tag(),
             store_id: RefCell::new(None),
+            code_key: Cell::new(None),
             closed: Cell::new(None),
             timezone: Cell::new(None),
             touched: RefCell::new(Touched::default()),
@@ -302,6 +307,7 @@ impl StoreObject {
             timezone: self.timezone.get(),
             store_id: self.store_id.borrow().clone(),
             touched: self.touched.borrow().clone(),
+            code_key: self.code_key.get(),
         }
     }
 
@@ -312,6 +318,7 @@ impl StoreObject {
         self.timezone.set(r.timezone);
         *self.store_id.borrow_mut() = r.store_id;
         *self.touched.borrow_mut() = r.touched;
+        self.code_key.set(r.code_key);
     }
 
     /// Schema, store id and zone before a command. With `timezone` (the zone's table, see
@@ -506,6 +513,7 @@ impl StoreObject {
             &self.outbox_appended,
             &self.touched,
             &self.writes,
+            &self.code_key,
         )
     }
 

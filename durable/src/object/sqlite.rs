@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use worker::{SqlCursor, SqlStorage, SqlStorageValue};
 
 use safemarket_engine::booking_ids::{creation_event_id, number_in_id, numbered_id};
+use safemarket_engine::codes::parse_code;
+use safemarket_engine::derived_codes::{code_of_number, number_of_code, CodeKey};
 use safemarket_engine::events::{
     booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
 };
@@ -20,6 +22,7 @@ use safemarket_engine::{
 };
 
 use super::live::Touched;
+use super::random::OsRandom;
 
 /// A booking row as stored (instants in Unix seconds).
 #[derive(Debug, Deserialize)]
@@ -50,13 +53,24 @@ macro_rules! booking_fields {
 const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
 
 /// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint,
-/// then the number its id carries). `number` is the row id: no `AUTOINCREMENT`, whose
-/// `sqlite_sequence` row would be one more row written per booking.
+/// the number its id carries, and whether its code is derived from that number). `number` is
+/// the row id: no `AUTOINCREMENT`, whose `sqlite_sequence` row would be one more row written
+/// per booking.
 const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_fields!(),
-    ", idem_key, idem_fingerprint, number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ", idem_key, idem_fingerprint, number, code_derived)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
+
+/// The bookings with code `?` (bound twice): the one numbered `?` if its code is that
+/// (derived codes, see schema version 9), and those found through the partial index of
+/// codes that are not derived.
+const BY_CODE: &str = "number IN (SELECT ? UNION ALL
+      SELECT number FROM bookings WHERE code = ? AND code_derived = 0) AND code = ?";
+
+/// `meta` key of the store's key for derived booking codes (hex).
+const CODE_KEY: &str = "code_key";
 
 /// The condition of the bookings whose creation the index flush carries from their own row
 /// (schema version 8): numbered above `meta.index_number_floor`, the highest number whose
@@ -140,6 +154,19 @@ impl<'a> IdKey<'a> {
 pub(super) const APPEND_OUTBOX: &str = "INSERT INTO outbox (seq, payload)
      VALUES ((SELECT max(coalesce(max(seq), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta
         WHERE key = 'outbox_seq_floor'), 0)) + 1 FROM outbox), ?)";
+
+/// A code key as `meta` keeps it (32 hex digits).
+fn parse_key(hex: &str) -> Result<CodeKey, String> {
+    let mut key = [0u8; 16];
+    let bad = || format!("bad stored code key of {} characters", hex.len());
+    if hex.len() != 32 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(key)
+}
 
 fn instant(secs: i64) -> Result<DateTime<Utc>, String> {
     DateTime::from_timestamp(secs, 0).ok_or_else(|| format!("bad stored instant {secs}"))
@@ -322,6 +349,9 @@ pub struct SqlInventory<'a> {
     touched: &'a RefCell<Touched>,
     /// Where its writes are counted.
     writes: &'a Writes,
+    /// The store's key for derived codes, once read (the object restores it when a
+    /// transaction that created it rolls back).
+    code_key: &'a Cell<Option<CodeKey>>,
 }
 
 /// What the object learns of its inventory's writes.
@@ -374,14 +404,15 @@ struct Sum {
 
 impl<'a> SqlInventory<'a> {
     /// The inventory of store `store_id` in `sql`; `appended` is set whenever it gives the
-    /// index flush work, the ranges of the bookings it writes go to `touched`, and its writes are
-    /// counted in `writes`.
+    /// index flush work, the ranges of the bookings it writes go to `touched`, its writes are
+    /// counted in `writes`, and `code_key` caches the store's key for derived codes.
     pub fn new(
         sql: &'a SqlStorage,
         store_id: &'a str,
         appended: &'a Cell<bool>,
         touched: &'a RefCell<Touched>,
         writes: &'a Writes,
+        code_key: &'a Cell<Option<CodeKey>>,
     ) -> Self {
         Self {
             sql,
@@ -389,7 +420,41 @@ impl<'a> SqlInventory<'a> {
             appended,
             touched,
             writes,
+            code_key,
         }
+    }
+
+    /// The store's key for derived codes; made (and kept in `meta`, in the caller's
+    /// transaction) when there is none and `create`, else `None` when there is none.
+    fn code_key(&self, create: bool) -> Result<Option<CodeKey>, String> {
+        if let Some(key) = self.code_key.get() {
+            return Ok(Some(key));
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            value: String,
+        }
+        let stored: Vec<Row> = self.query(
+            "SELECT value FROM meta WHERE key = ?",
+            vec![CODE_KEY.into()],
+        )?;
+        let key = match stored.first() {
+            Some(row) => Some(parse_key(&row.value)?),
+            None if create => {
+                let mut key = [0u8; 16];
+                key[..8].copy_from_slice(&OsRandom.next_u64()?.to_le_bytes());
+                key[8..].copy_from_slice(&OsRandom.next_u64()?.to_le_bytes());
+                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                self.exec_write(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    vec![CODE_KEY.into(), hex.into()],
+                )?;
+                Some(key)
+            }
+            None => None,
+        };
+        self.code_key.set(key);
+        Ok(key)
     }
 
     /// Runs a statement that writes and counts the rows it wrote.
@@ -826,8 +891,27 @@ impl SqlInventory<'_> {
                 record.map(|r| r.key.clone()).into(),
                 record.map(|r| r.fingerprint.clone()).into(),
                 number.into(),
+                i64::from(self.is_derived(number, &b.code)?).into(),
             ],
         )
+    }
+
+    /// Whether `code` is the one derived from `number` (not a random one).
+    fn is_derived(&self, number: i64, code: &str) -> Result<bool, String> {
+        Ok(self
+            .code_key(false)?
+            .and_then(|key| code_of_number(&key, number))
+            .is_some_and(|derived| derived.as_str() == code))
+    }
+
+    /// The arguments of [`BY_CODE`] for `code`: the number it is derived from (0, which no
+    /// booking has, without a key or for a malformed code), then the code twice.
+    fn by_code_args(&self, code: &str) -> Result<Vec<SqlStorageValue>, String> {
+        let number = match (self.code_key(false)?, parse_code(code)) {
+            (Some(key), Ok(code)) => number_of_code(&key, &code),
+            _ => 0,
+        };
+        Ok(vec![number.into(), code.into(), code.into()])
     }
 
     /// Bookings whose creation the index flush carries from their rows (`uncarried!`), by
@@ -853,9 +937,19 @@ impl Inventory for SqlInventory<'_> {
 
     fn code_in_use(&self, code: &str) -> Result<bool, String> {
         Ok(self.count(
-            "SELECT count(*) AS n FROM bookings WHERE code = ? AND status = 'confirmed'",
-            vec![code.into()],
+            &format!("SELECT count(*) AS n FROM bookings WHERE {BY_CODE} AND status = 'confirmed'"),
+            self.by_code_args(code)?,
         )? > 0)
+    }
+
+    fn derived_code(&self, id: &str) -> Result<Option<String>, String> {
+        let Some(number) = number_in_id(id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .code_key(true)?
+            .and_then(|key| code_of_number(&key, number))
+            .map(String::from))
     }
 
     fn get(&self, id: &str) -> Result<Option<Booking>, String> {
@@ -866,8 +960,8 @@ impl Inventory for SqlInventory<'_> {
         // Codes are unique among confirmed bookings; after that, the most recent use wins.
         Ok(self
             .bookings_where(
-                "code = ? ORDER BY (status = 'confirmed') DESC, number DESC LIMIT 1",
-                vec![code.into()],
+                &format!("{BY_CODE} ORDER BY (status = 'confirmed') DESC, number DESC LIMIT 1"),
+                self.by_code_args(code)?,
             )?
             .into_iter()
             .next()
@@ -1180,7 +1274,7 @@ for sql in MIGRATIONS:
 insert = {insert:?}
 def book(i):
     n = db.execute({next:?}).fetchone()[0]
-    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n)
+    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n, 0)
     db.execute(insert, args)
     return db.execute("SELECT number FROM bookings WHERE id = ?", (f"b{{i}}",)).fetchone()[0]
 print(book(1), book(2))
@@ -1289,6 +1383,51 @@ state()
                 "[(3,), (5,)] [(1,), (2,), (4,)] 1",
                 "[] [(1,), (2,), (3,), (4,), (5,)] 0",
                 "[] [(1,), (2,), (3,), (4,), (5,)] 1",
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn codes_are_found_by_number_or_by_the_index_of_random_codes_alone() {
+        // A booking with a random code from before schema version 9, then two whose codes
+        // are derived (3) or random (4, as when the derived one was taken): each lookup finds
+        // its row, a derived code by row id, a random one through `bookings_by_random_code`,
+        // which holds only the random codes.
+        let script = format!(
+            r#"{db}
+db.execute(row, (1, "b1"))
+db.execute("UPDATE bookings SET code = 'OLD' WHERE number = 1")
+db.executescript(MIGRATIONS[8])
+db.execute(row, (3, "b3"))
+db.execute("UPDATE bookings SET code = 'DER', code_derived = 1 WHERE number = 3")
+db.execute(row, (4, "b4"))
+db.execute("UPDATE bookings SET code = 'RND' WHERE number = 4")
+q = "SELECT number FROM bookings WHERE " + {by_code:?}
+for args in ((0, "OLD", "OLD"), (3, "DER", "DER"), (4, "DER", "DER"), (7, "RND", "RND"), (3, "RND", "RND")):
+    print(db.execute(q, args).fetchall())
+print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + q, (3, "DER", "DER"))))
+print(db.execute("SELECT count(*) FROM bookings INDEXED BY bookings_by_random_code WHERE code_derived = 0 AND code > ''").fetchone()[0])
+print(db.execute("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'bookings' ORDER BY name)").fetchone()[0])
+"#,
+            db = crate::object::schema::python_db_at(8),
+            by_code = super::BY_CODE,
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "[(1,)]",
+                "[(3,)]",
+                // Another number's derived code: no row.
+                "[]",
+                "[(4,)]",
+                "[(4,)]",
+                "SEARCH bookings USING INTEGER PRIMARY KEY (rowid=?) | LIST SUBQUERY 2 | \
+                 COMPOUND QUERY | LEFT-MOST SUBQUERY | SCAN CONSTANT ROW | UNION ALL | \
+                 SEARCH bookings USING INDEX bookings_by_random_code (code=?)",
+                "2",
+                "bookings_by_owner bookings_by_random_code bookings_by_random_id bookings_by_slot",
             ],
             "{out}"
         );

@@ -133,6 +133,40 @@ fn book_creates_a_confirmed_booking() {
 }
 
 #[test]
+fn a_store_that_derives_codes_gives_them_unless_a_confirmed_booking_has_one() {
+    let s = schedule();
+    let c = ctx(&s, now());
+    let key = [3; 16];
+    let mut inv = MemoryInventory::new();
+    inv.code_key = Some(key);
+    let mut rng = splitmix(5);
+    let id = |n: i64| crate::booking_ids::numbered_id(n, [n as u8; 10]).unwrap();
+    let derived = |n| crate::derived_codes::code_of_number(&key, n).unwrap();
+    let first = book(&mut inv, &c, req("u1", 1, slot()), id(1), &mut rng)
+        .unwrap()
+        .booking;
+    assert_eq!(first.code, derived(1).as_str());
+    // A confirmed booking from before holds number 2's code (random codes are not derived):
+    // number 2 draws a random one instead.
+    let older = Booking {
+        id: "older".into(),
+        code: derived(2).into(),
+        ..first.clone()
+    };
+    inv.insert(&older).unwrap();
+    let second = book(&mut inv, &c, req("u2", 1, slot()), id(2), &mut rng)
+        .unwrap()
+        .booking;
+    assert_ne!(second.code, derived(2).as_str());
+    assert_eq!(parse_code(&second.code).unwrap().as_str(), second.code);
+    // Ids without a number get random codes.
+    let third = book(&mut inv, &c, req("u3", 1, slot()), "plain".into(), &mut rng)
+        .unwrap()
+        .booking;
+    assert_eq!(parse_code(&third.code).unwrap().as_str(), third.code);
+}
+
+#[test]
 fn capacity_is_never_exceeded() {
     let s = schedule();
     let c = ctx(&s, now());
