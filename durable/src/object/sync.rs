@@ -16,7 +16,7 @@ use worker::{Bucket, D1Database, D1PreparedStatement};
 use super::calls::{erase_here, run_here};
 use super::sqlite::{IndexEntry, OutboxItem, CARRIED_FLOOR_KEY};
 use super::StoreObject;
-use safemarket_engine::events::EventRecord;
+use safemarket_engine::events::{EventRecord, EventSubject};
 use safemarket_engine::history::{
     archive_cutoff, plan_batch, ArchivedBooking, ARCHIVE_AFTER_DAYS, ARCHIVE_BATCH,
 };
@@ -229,12 +229,13 @@ struct ErasedRow {
     user_hash: String,
 }
 
-/// Raises the floor `meta` row `?1` to `?2`, never lowering it: `outbox_seq_floor`, the
-/// highest outbox `seq` a flush sent (see `sqlite::APPEND_OUTBOX`), and `index_number_floor`,
-/// the highest booking number whose creation it carried (see `sqlite::CARRIED_FLOOR_KEY`).
+/// Raises the floor `meta` row `?1` to `?2`, never lowering it (and writing nothing when it
+/// is there already): `outbox_seq_floor`, the highest outbox `seq` a flush sent (see
+/// `sqlite::APPEND_OUTBOX`), and `index_number_floor`, the highest booking number whose
+/// creation it carried (see `sqlite::CARRIED_FLOOR_KEY`).
 pub(super) const RAISE_FLOOR: &str = "INSERT INTO meta (key, value) VALUES (?1, CAST(?2 AS TEXT))
-     ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER),
-       CAST(excluded.value AS INTEGER)) AS TEXT)";
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value
+       WHERE CAST(excluded.value AS INTEGER) > CAST(value AS INTEGER)";
 
 /// Sends one batch of the outbox and the new bookings to D1; `Ok(true)` when more is
 /// waiting.
@@ -259,18 +260,29 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         .map_err(|e| e.to_string())?;
     let store_id = obj.recorded_store_id().map_err(|e| format!("{e:?}"))?;
     let room = BATCH - rows.len() as i64;
+    let inv = obj.inventory(&store_id);
     let fresh = if room > 0 {
-        obj.inventory(&store_id).uncarried(room)?
+        inv.uncarried(room)?
     } else {
         Vec::new()
     };
     let last = rows.last().map(|r| r.seq);
-    let last_number = fresh.last().map(|(number, _)| *number);
-    if last.is_none() && last_number.is_none() {
+    if last.is_none() && fresh.is_empty() {
         return Ok(false);
     }
+    // The floor goes up to the highest booking carried now; when the whole outbox and every
+    // new booking fit in the batch, to the highest stored (the creations of the others are
+    // in the outbox, or were flushed before), so bookings changed before their flush do not
+    // stay above the floor for every later flush to read again.
+    let all_fit = room > 0 && (fresh.len() as i64) < room;
+    let last_number = if all_fit {
+        inv.max_number()?
+    } else {
+        fresh.last().map(|(number, _)| *number)
+    };
     let carried = rows.len() + fresh.len();
-    // The new bookings first: an event of one in the outbox (a reminder) follows its creation.
+    // The new bookings first, so that within a batch an event of one in the outbox (a
+    // reminder) comes after its creation (delivery is unordered anyway).
     let mut items = Vec::with_capacity(carried);
     for (number, booking) in fresh {
         let entry = IndexEntry::creation(&store_id, number, booking);
@@ -320,12 +332,25 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         None => Vec::new(),
     };
     // Erased owners first: should that fail, the batch stays and the next run finds them
-    // again. Their new outbox rows (anonymised bookings) come after `last`.
+    // again. Their new outbox rows (anonymised bookings) come after `last`; no event of
+    // this batch names them any more.
+    let mut erased_owners = Vec::new();
     for (owner, hash) in owners.into_iter().zip(&hashes) {
         if erased.iter().any(|e| &e.user_hash == hash) {
-            erase_here(obj, &store_id, &Owner::User(owner)).map_err(|e| format!("{e:?}"))?;
+            erase_here(obj, &store_id, &Owner::User(owner.clone()))
+                .map_err(|e| format!("{e:?}"))?;
+            erased_owners.push(owner);
         }
     }
+    events.retain(|event| {
+        let owner = match &event.subject {
+            EventSubject::Booking(b) => b.owner.as_ref(),
+            EventSubject::Entry(e) => e.owner.as_ref(),
+        };
+        !owner
+            .and_then(Owner::user)
+            .is_some_and(|user| erased_owners.contains(user))
+    });
     // The events after their index rows, so a receiver that reads the API back finds the
     // change in `GET /me/bookings`.
     enqueue(obj, &events).await?;
