@@ -616,7 +616,8 @@ pub(crate) struct NewBooking {
 }
 
 /// Checks the owner's limit of active bookings when `limited`, takes the store's derived code
-/// or draws one, unique among confirmed bookings either way, and inserts the booking, confirmed, with its idempotency `record`.
+/// or draws one, unique among confirmed bookings either way, and inserts the booking,
+/// confirmed, with its idempotency `record`.
 pub(crate) fn insert_booking<I: Inventory + ?Sized>(
     inv: &mut I,
     ctx: &StoreContext<'_>,

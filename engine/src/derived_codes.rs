@@ -81,6 +81,12 @@ pub fn code_of_number(key: &CodeKey, number: i64) -> Option<BookingCode> {
     crate::codes::parse_code(std::str::from_utf8(&chars).ok()?).ok()
 }
 
+/// The code of the new booking `id`: [`code_of_number`] of the number the id carries
+/// ([`crate::booking_ids`]); `None` for an id that carries none.
+pub fn code_of_id(key: &CodeKey, id: &str) -> Option<BookingCode> {
+    code_of_number(key, crate::booking_ids::number_in_id(id)?)
+}
+
 /// The number whose code [`code_of_number`] gives `code` in the store with `key` (every code
 /// has one, `0` for none: the caller still compares the stored booking's code).
 pub fn number_of_code(key: &CodeKey, code: &BookingCode) -> i64 {

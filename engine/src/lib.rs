@@ -7,7 +7,8 @@
 //! - [`booking`]: bookings, their state machine and every inventory decision, over the
 //!   [`Inventory`] storage trait.
 //! - [`booking_ids`]: booking ids that carry the booking's per-store number.
-//! - [`codes`]: human-readable booking codes.
+//! - [`codes`]: human-readable booking codes; [`derived_codes`]: codes derived from the
+//!   booking's number with the store's key.
 //! - [`idempotency`]: idempotency keys, records and request fingerprints.
 //! - [`listing`]: the client's JSON of a slot listing, written in one pass.
 //! - [`history`]: archived bookings, months and the R2 layout of a store's history.

@@ -7,8 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use super::booking::{Booking, BookingStatus, Inventory};
-use super::booking_ids::number_in_id;
-use super::derived_codes::{code_of_number, CodeKey};
+use super::derived_codes::{code_of_id, CodeKey};
 use super::idempotency::IdempotencyRecord;
 use super::ids::Owner;
 use super::slots::Slot;
@@ -172,10 +171,10 @@ impl Inventory for MemoryInventory {
     }
 
     fn derived_code(&self, id: &str) -> Result<Option<String>, MemoryError> {
-        let derived = self.code_key.as_ref().and_then(|key| {
-            number_in_id(id).and_then(|n| code_of_number(key, n).map(String::from))
-        });
-        Ok(derived)
+        Ok(self
+            .code_key
+            .and_then(|key| code_of_id(&key, id))
+            .map(String::from))
     }
 
     fn get(&self, id: &str) -> Result<Option<Booking>, MemoryError> {

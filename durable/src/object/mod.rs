@@ -187,8 +187,8 @@ impl DurableObject for StoreObject {
         // A call that changed bookings gave the flush work in its transaction (outbox rows,
         // new bookings); a pending alarm (known from memory, so usually no storage call)
         // flushes it to D1. Alarms persist, so work left by an earlier instance has one
-        // already; the first request
-        // of each instance still looks, in case that alarm was never set.
+        // already; the first request of each instance still looks, in case that alarm was
+        // never set.
         let appended = self.outbox_appended.replace(false) && outcome.is_ok();
         let first = !self.outbox_checked.replace(true);
         if appended || (first && self.outbox_pending()) {

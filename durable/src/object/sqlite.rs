@@ -12,7 +12,7 @@ use worker::{SqlCursor, SqlStorage, SqlStorageValue};
 
 use safemarket_engine::booking_ids::{creation_event_id, number_in_id, numbered_id};
 use safemarket_engine::codes::parse_code;
-use safemarket_engine::derived_codes::{code_of_number, number_of_code, CodeKey};
+use safemarket_engine::derived_codes::{code_of_id, code_of_number, number_of_code, CodeKey};
 use safemarket_engine::events::{
     booking_event, entry_event, EventRecord, EventStamp, EventSubject, EventType,
 };
@@ -949,12 +949,12 @@ impl Inventory for SqlInventory<'_> {
     }
 
     fn derived_code(&self, id: &str) -> Result<Option<String>, String> {
-        let Some(number) = number_in_id(id) else {
+        if number_in_id(id).is_none() {
             return Ok(None);
-        };
+        }
         Ok(self
             .code_key(true)?
-            .and_then(|key| code_of_number(&key, number))
+            .and_then(|key| code_of_id(&key, id))
             .map(String::from))
     }
 
