@@ -1,18 +1,19 @@
 //! The Cron Trigger (`[triggers] crons` in wrangler.toml): keeps D1 proportional to what is
 //! active. Each run deletes time-boxed rows in bounded batches (a batch is one statement over
 //! at most [`PRUNE_BATCH`] rows, at most [`MAX_ROUNDS`] batches per table and run, so no run
-//! holds the database long and a backlog drains over a few runs) and moves what is left of the
-//! retired `booking_history` table to R2 ([`crate::history_drain`]).
+//! holds the database long and a backlog drains over a few runs), walks the booking index's
+//! documents in as many pages to take ended bookings out of them, and moves what is left of
+//! the retired `booking_history` table to R2 ([`crate::history_drain`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use safemarket_engine::format_utc;
 use safemarket_engine::history::ARCHIVE_AFTER_DAYS;
-use wasm_bindgen::JsValue;
 use worker::{D1Database, Env};
 
 use crate::auth::throttle;
 use crate::context::bindings;
 use crate::history_drain;
+use crate::repo::booking_index;
 
 /// Rows one prune statement deletes at most.
 pub const PRUNE_BATCH: u32 = 1000;
@@ -29,57 +30,36 @@ pub const INDEX_KEPT_DAYS: i64 = ARCHIVE_AFTER_DAYS + 1;
 pub struct Prune {
     /// The table, for logs.
     pub table: &'static str,
-    /// `DELETE ... WHERE <key> IN (SELECT <key> ... LIMIT ?2)` with the cutoff as `?1` (the key
-    /// is the rowid, or the primary key of a `WITHOUT ROWID` table).
+    /// `DELETE ... WHERE rowid IN (SELECT rowid ... LIMIT ?2)` with the cutoff as `?1`.
     pub sql: &'static str,
-    /// Rows older than this go (text or Unix seconds, as the table stores its times).
-    pub cutoff: Cutoff,
+    /// Rows older than this go (Unix seconds).
+    pub cutoff: i64,
 }
 
-/// A cutoff in the representation of its column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cutoff {
-    /// RFC 3339 UTC text (fixed width, so text order is time order).
-    Text(String),
-    /// Unix seconds.
-    Seconds(i64),
+/// The booking index's entries whose slot ended before this go at `now`: more than
+/// [`INDEX_KEPT_DAYS`] ago (the store archives them to R2 after 30; `GET
+/// /me/bookings?scope=past` covers the last 30 days). The index is pruned by a walk of its
+/// documents ([`booking_index::prune_ended`]), in pages of [`PRUNE_BATCH`] documents.
+pub fn index_cutoff(now: DateTime<Utc>) -> String {
+    format_utc(now - TimeDelta::days(INDEX_KEPT_DAYS))
 }
 
-impl Cutoff {
-    fn to_js(&self) -> JsValue {
-        match self {
-            Cutoff::Text(s) => s.as_str().into(),
-            Cutoff::Seconds(n) => (*n as f64).into(),
-        }
-    }
-}
-
-/// What a run at `now` prunes:
-/// - the per-user booking index: bookings whose slot ended more than [`INDEX_KEPT_DAYS`] ago
-///   (the store archives them to R2 after 30; `GET /me/bookings?scope=past` covers the last
-///   30 days);
+/// The time-boxed rows a run at `now` deletes:
 /// - failed-login rows older than the throttle's window;
 /// - sessions past their expiry (their KV copies expired with the same TTL).
 pub fn plan(now: DateTime<Utc>) -> Vec<Prune> {
     vec![
         Prune {
-            table: "booking_index",
-            // WITHOUT ROWID (migration 0010): its key is the booking id.
-            sql: "DELETE FROM booking_index WHERE booking_id IN
-                    (SELECT booking_id FROM booking_index WHERE slot_end < ?1 LIMIT ?2)",
-            cutoff: Cutoff::Text(format_utc(now - TimeDelta::days(INDEX_KEPT_DAYS))),
-        },
-        Prune {
             table: "login_failures",
             sql: "DELETE FROM login_failures WHERE rowid IN
                     (SELECT rowid FROM login_failures WHERE at <= ?1 LIMIT ?2)",
-            cutoff: Cutoff::Seconds(now.timestamp() - throttle::WINDOW_SECS),
+            cutoff: now.timestamp() - throttle::WINDOW_SECS,
         },
         Prune {
             table: "sessions",
             sql: "DELETE FROM sessions WHERE rowid IN
                     (SELECT rowid FROM sessions WHERE expires_at < ?1 LIMIT ?2)",
-            cutoff: Cutoff::Seconds(now.timestamp()),
+            cutoff: now.timestamp(),
         },
     ]
 }
@@ -100,7 +80,7 @@ async fn prune(db: &D1Database, p: &Prune) -> worker::Result<u64> {
     for _ in 0..MAX_ROUNDS {
         let result = db
             .prepare(p.sql)
-            .bind(&[p.cutoff.to_js(), f64::from(PRUNE_BATCH).into()])?
+            .bind(&[(p.cutoff as f64).into(), f64::from(PRUNE_BATCH).into()])?
             .run()
             .await?;
         let changes = result.meta()?.and_then(|m| m.changes).unwrap_or_default() as u64;
@@ -112,13 +92,26 @@ async fn prune(db: &D1Database, p: &Prune) -> worker::Result<u64> {
     Ok(deleted)
 }
 
-/// One scheduled run at `now`: every prune, then the history drain; a failure of one is
+/// One scheduled run at `now`: the booking index's prune walk, every other prune, then the
+/// history drain; a failure of one is
 /// logged and the others still run (the next run retries).
 pub async fn run(env: &Env, now: DateTime<Utc>) {
     let db = match env.d1(bindings::DB) {
         Ok(db) => db,
         Err(e) => return log("error", "cron: no D1 binding", e.to_string().into()),
     };
+    match booking_index::prune_ended(&db, &index_cutoff(now), PRUNE_BATCH, MAX_ROUNDS).await {
+        Ok(n) => log(
+            "info",
+            "cron: pruned",
+            serde_json::json!({"table": "user_bookings", "rows": n}),
+        ),
+        Err(e) => log(
+            "error",
+            "cron: prune failed",
+            serde_json::json!({"table": "user_bookings", "cause": e.to_string()}),
+        ),
+    }
     for p in plan(now) {
         match prune(&db, &p).await {
             Ok(n) => log(
@@ -160,18 +153,12 @@ mod tests {
         let cutoff = |table: &str| {
             plan.iter()
                 .find(|p| p.table == table)
-                .map(|p| p.cutoff.clone())
+                .map(|p| p.cutoff)
                 .unwrap()
         };
-        assert_eq!(
-            cutoff("booking_index"),
-            Cutoff::Text("2026-10-31T12:00:00Z".into())
-        );
-        assert_eq!(
-            cutoff("login_failures"),
-            Cutoff::Seconds(now.timestamp() - 15 * 60)
-        );
-        assert_eq!(cutoff("sessions"), Cutoff::Seconds(now.timestamp()));
+        assert_eq!(index_cutoff(now), "2026-10-31T12:00:00Z");
+        assert_eq!(cutoff("login_failures"), now.timestamp() - 15 * 60);
+        assert_eq!(cutoff("sessions"), now.timestamp());
         for p in &plan {
             // Bounded: every statement deletes through a LIMITed sub-select.
             assert!(p.sql.contains("LIMIT ?2"), "{}", p.sql);

@@ -8,6 +8,7 @@ pub mod meter;
 pub mod object;
 pub mod public_window;
 pub mod r2;
+pub mod user_bookings;
 
 pub use limiter::KeyRateLimiter;
 pub use object::StoreObject;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use worker::D1Database;
 
 use crate::error::ApiError;
+use crate::repo::booking_index::ENTRIES_OF_USER;
 
 /// Most bookings one feed lists.
 pub const MAX_FEED_BOOKINGS: u32 = 500;
@@ -69,13 +70,14 @@ pub async fn bookings_since(
     since: &str,
 ) -> Result<Vec<FeedBooking>, ApiError> {
     Ok(db
-        .prepare(
-            "SELECT b.booking_id, b.code, b.slot_start, b.slot_end, b.party_size, b.status,
+        .prepare(format!(
+            "{ENTRIES_OF_USER}
+             SELECT b.booking_id, b.code, b.slot_start, b.slot_end, b.party_size, b.status,
                     b.updated_at, b.version, s.name AS store_name, s.address AS store_address
-             FROM booking_index b JOIN stores s ON s.id = b.store_id
-             WHERE b.user_id = ?1 AND b.slot_end >= ?2
-             ORDER BY b.slot_start, b.booking_id LIMIT ?3",
-        )
+             FROM b JOIN stores s ON s.id = b.store_id
+             WHERE b.slot_end >= ?2
+             ORDER BY b.slot_start, b.booking_id LIMIT ?3"
+        ))
         .bind(&[
             user_id.into(),
             since.into(),

@@ -133,7 +133,7 @@ struct SessionId {
 }
 
 /// Deletes a user in one transaction: the user row (memberships cascade), every session row,
-/// the links from booking index and history, and the email's login-throttle rows; the closed
+/// their document of the booking index, the links from history, and the email's login-throttle rows; the closed
 /// stores they owned pass to [`ERASED_OWNER_ID`] so their history stays. Returns the ids of
 /// the deleted sessions (their KV records are the caller's to delete). 409 `owns-stores`
 /// when they own an open store (callers check first; this catches a store created
@@ -147,7 +147,7 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<Vec<String>, ApiError> 
              WHERE subject = (SELECT 'email:' || email FROM users WHERE id = ?1)",
         )
         .bind(&[id.into()])?,
-        db.prepare("UPDATE booking_index SET user_id = NULL WHERE user_id = ?1")
+        db.prepare("DELETE FROM user_bookings WHERE user_id = ?1")
             .bind(&[id.into()])?,
         db.prepare("UPDATE booking_history SET user_id = NULL WHERE user_id = ?1")
             .bind(&[id.into()])?,

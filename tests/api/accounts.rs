@@ -458,7 +458,7 @@ fn erasure_reaches_bookings_the_index_has_not_seen() {
     let naming = format!(
         "SELECT 'users' AS t FROM users WHERE id = '{id}'
          UNION ALL SELECT 'sessions' FROM sessions WHERE user_id = '{id}'
-         UNION ALL SELECT 'index' FROM booking_index WHERE user_id = '{id}'
+         UNION ALL SELECT 'index' FROM user_bookings WHERE user_id = '{id}'
          UNION ALL SELECT 'members' FROM store_members WHERE user_id = '{id}'",
         id = user.id
     );

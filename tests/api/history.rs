@@ -291,14 +291,15 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
     let user = app.user("prune-user");
     let owner = app.owner("prune-owner");
     let store = app.store_open_all_day(&owner, 60, 5);
-    let row = |id: &str, days: i64| {
+    // The index entry of a booking ending `days` from today (in `user`'s document).
+    let entry = |id: &str, days: i64| {
         let end = format!("{}T10:00:00Z", utc_date_in(days));
         let start = format!("{}T09:00:00Z", utc_date_in(days));
         format!(
-            "('{id}', '{store}', 1, '{user}', 'ABCD2345', '{start}', '{end}', 1, 'confirmed', \
-             '{start}', '{start}', 1)",
+            "'{id}', json_object('store_id', '{store}', 'code', 'ABCD2345', 'slot_start', \
+             '{start}', 'slot_end', '{end}', 'party_size', 1, 'status', 'confirmed', \
+             'created_at', '{start}', 'updated_at', '{start}', 'version', 1)",
             store = store.id,
-            user = user.id
         )
     };
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -307,13 +308,17 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
         format!("recent-{tag}"),
         format!("upcoming-{tag}"),
     );
+    // A second user whose bookings all ended long ago: their document goes.
+    let gone = app.user("prune-user-ended");
     app.d1_rows(&format!(
-        "INSERT INTO booking_index (booking_id, store_id, number, user_id, code, slot_start,
-           slot_end, party_size, status, created_at, updated_at, version)
-         VALUES {}, {}, {}",
-        row(&old, -40),
-        row(&recent, -10),
-        row(&upcoming, 5)
+        "INSERT INTO user_bookings (user_id, bookings)
+         VALUES ('{user}', json_object({}, {}, {})), ('{gone}', json_object({}))",
+        entry(&old, -40),
+        entry(&recent, -10),
+        entry(&upcoming, 5),
+        entry(&format!("older-{tag}"), -35),
+        user = user.id,
+        gone = gone.id,
     ));
     // A failed login long past the throttle's window, and one just now.
     let subject = format!("email:prune-{tag}@example.test");
@@ -340,14 +345,23 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
 
     run_cron(app.api());
 
+    let entries = format!(
+        "SELECT j.key AS booking_id FROM user_bookings u, json_each(u.bookings) j
+         WHERE u.user_id IN ('{}', '{}') ORDER BY j.key",
+        user.id, gone.id
+    );
     let left: Vec<String> = app
-        .d1_rows(&format!(
-            "SELECT booking_id FROM booking_index WHERE booking_id LIKE '%{tag}' ORDER BY booking_id"
-        ))
+        .d1_rows(&entries)
         .iter()
         .filter_map(|r| r["booking_id"].as_str().map(String::from))
         .collect();
     assert_eq!(left, [recent.clone(), upcoming.clone()]);
+    assert!(app
+        .d1_rows(&format!(
+            "SELECT 1 FROM user_bookings WHERE user_id = '{}'",
+            gone.id
+        ))
+        .is_empty());
     let failures = app.d1_rows(&format!(
         "SELECT at FROM login_failures WHERE subject = '{subject}'"
     ));
@@ -380,10 +394,5 @@ fn the_cron_prunes_old_index_rows_but_keeps_the_last_30_days_and_upcoming() {
     assert_eq!(line["checked_in_at"], "2025-03-10T09:05:00Z");
     // A second run finds nothing more to do and keeps what it kept.
     run_cron(app.api());
-    assert_eq!(
-        app.d1_rows(&format!(
-            "SELECT count(*) AS n FROM booking_index WHERE booking_id LIKE '%{tag}'"
-        )),
-        [json!({"n": 2})]
-    );
+    assert_eq!(app.d1_rows(&entries).len(), 2);
 }

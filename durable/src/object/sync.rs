@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
 use worker::{Bucket, D1Database, D1PreparedStatement};
 
 use super::calls::{erase_here, run_here};
 use super::sqlite::{IndexEntry, OutboxItem, CARRIED_FLOOR_KEY};
 use super::StoreObject;
+use crate::user_bookings;
 use safemarket_engine::events::{EventRecord, EventSubject};
 use safemarket_engine::history::{
     archive_cutoff, plan_batch, ArchivedBooking, ARCHIVE_AFTER_DAYS, ARCHIVE_BATCH,
@@ -42,10 +42,6 @@ struct OutboxRow {
     payload: String,
 }
 
-fn nullable(v: Option<&str>) -> JsValue {
-    v.map(JsValue::from).unwrap_or(JsValue::NULL)
-}
-
 fn log_error(msg: &str, cause: impl std::fmt::Display) {
     worker::console_error!(
         "{}",
@@ -53,32 +49,22 @@ fn log_error(msg: &str, cause: impl std::fmt::Display) {
     );
 }
 
-/// Upsert of one entry into `booking_index`; `version` orders updates
-/// so a late retry never overwrites a newer state. Nothing is written for a booking whose
-/// owner has been erased (D1 `erased_users`): the flush erases such bookings in the store
-/// instead, so no row names an erased user again.
+/// The upsert of one entry into its user's document of the D1 booking index
+/// ([`user_bookings::UPSERT`]), `version` ordering updates; `None` for a booking without a
+/// user (an integration's, or an erased owner's), which no query reads.
 fn upsert_index(
     db: &D1Database,
-    table: &str,
     entry: &IndexEntry,
     version: i64,
-) -> worker::Result<D1PreparedStatement> {
+) -> worker::Result<Option<D1PreparedStatement>> {
+    let Some(user) = entry.user_id() else {
+        return Ok(None);
+    };
     let b = &entry.booking;
-    db.prepare(format!(
-        "INSERT INTO {table} (booking_id, store_id, number, user_id, code, slot_start, slot_end,
-           party_size, status, created_at, updated_at, version)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
-         WHERE ?13 IS NULL OR NOT EXISTS (SELECT 1 FROM erased_users WHERE user_hash = ?13)
-         ON CONFLICT (booking_id) DO UPDATE SET user_id = excluded.user_id,
-           slot_start = excluded.slot_start, slot_end = excluded.slot_end,
-           status = excluded.status, updated_at = excluded.updated_at, version = excluded.version
-         WHERE excluded.version >= {table}.version"
-    ))
-    .bind(&[
+    let statement = db.prepare(user_bookings::UPSERT).bind(&[
+        user.as_str().into(),
         b.id.as_str().into(),
         entry.store_id.as_str().into(),
-        (entry.number as f64).into(),
-        nullable(entry.user_id().map(UserId::as_str)),
         b.code.as_str().into(),
         safemarket_engine::format_utc(b.slot_start).into(),
         safemarket_engine::format_utc(b.slot_end).into(),
@@ -87,13 +73,10 @@ fn upsert_index(
         safemarket_engine::format_utc(b.created_at).into(),
         safemarket_engine::format_utc(b.updated_at).into(),
         (version as f64).into(),
-        nullable(
-            entry
-                .user_id()
-                .map(|u| erased_user_key(u.as_str()))
-                .as_deref(),
-        ),
-    ])
+        erased_user_key(user.as_str()).into(),
+        user_bookings::entry_path(b.id.as_str()).into(),
+    ])?;
+    Ok(Some(statement))
 }
 
 /// Flushes the outbox at once, for a call that asked for [`index_now`]; a failure is logged
@@ -319,8 +302,7 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         .map_err(|e| e.to_string())?,
     );
     for (version, entry) in &entries {
-        statements
-            .push(upsert_index(db, "booking_index", entry, *version).map_err(|e| e.to_string())?);
+        statements.extend(upsert_index(db, entry, *version).map_err(|e| e.to_string())?);
     }
     let results = db.batch(statements).await.map_err(|e| e.to_string())?;
     let d1_rows: usize = results
