@@ -22,9 +22,11 @@ FROM booking_index WHERE user_id IS NOT NULL GROUP BY user_id;
 
 DROP TABLE booking_index;
 
--- Where a paged walk of a table stopped (the user id it reached), so that a table larger than
--- one cron run covers is walked across runs. `after` = '' starts over from the beginning.
+-- Where a paged walk of a table stopped (the key it reached; '' when the last pass is done),
+-- saved with each page, so that a table larger than one cron run covers is walked across runs,
+-- and when the current pass began (Unix seconds), so that passes start at most so often.
 CREATE TABLE prune_cursors (
-    name  TEXT PRIMARY KEY NOT NULL,
-    after TEXT NOT NULL
+    name            TEXT PRIMARY KEY NOT NULL,
+    after           TEXT NOT NULL,
+    pass_started_at INTEGER NOT NULL
 ) WITHOUT ROWID;

@@ -1,9 +1,10 @@
 //! The Cron Trigger (`[triggers] crons` in wrangler.toml): keeps D1 proportional to what is
 //! active. Each run deletes time-boxed rows in bounded batches (a batch is one statement over
 //! at most [`PRUNE_BATCH`] rows, at most [`MAX_ROUNDS`] batches per table and run, so no run
-//! holds the database long and a backlog drains over a few runs), walks the booking index's
-//! documents in as many pages to take ended bookings out of them, and moves what is left of
-//! the retired `booking_history` table to R2 ([`crate::history_drain`]).
+//! holds the database long and a backlog drains over a few runs), walks up to
+//! [`INDEX_WALK_PAGES`] pages of the booking index's documents to take ended bookings out of
+//! them, and moves what is left of the retired `booking_history` table to R2
+//! ([`crate::history_drain`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use safemarket_engine::format_utc;
@@ -19,6 +20,11 @@ use crate::repo::booking_index;
 pub const PRUNE_BATCH: u32 = 1000;
 /// Batches per table and run at most.
 pub const MAX_ROUNDS: u32 = 50;
+/// Pages of [`PRUNE_BATCH`] documents the booking index's prune walk reads per run at most:
+/// each is two D1 calls (the page, then one batch of three statements), so a run stays well
+/// within a Worker invocation's D1 query limit, and runs every 5 minutes walk millions of
+/// documents a day.
+pub const INDEX_WALK_PAGES: u32 = 10;
 /// Days after its slot ended that a booking's index row is kept: one more than the store's
 /// object keeps the booking, so an account erasure (which finds the stores to erase in through
 /// the index) still reaches every store that holds a booking naming the user; the archive
@@ -100,11 +106,14 @@ pub async fn run(env: &Env, now: DateTime<Utc>) {
         Ok(db) => db,
         Err(e) => return log("error", "cron: no D1 binding", e.to_string().into()),
     };
-    match booking_index::prune_ended(&db, &index_cutoff(now), PRUNE_BATCH, MAX_ROUNDS).await {
+    let cutoff = index_cutoff(now);
+    let walked =
+        booking_index::prune_ended(&db, &cutoff, now.timestamp(), PRUNE_BATCH, INDEX_WALK_PAGES);
+    match walked.await {
         Ok(n) => log(
             "info",
             "cron: pruned",
-            serde_json::json!({"table": "user_bookings", "rows": n}),
+            serde_json::json!({"table": "user_bookings", "documents": n}),
         ),
         Err(e) => log(
             "error",

@@ -30,7 +30,8 @@ pub struct Figures {
     pub d1_queries_per_booking: f64,
     /// D1 rows written per booking (index upserts).
     pub d1_rows_per_booking: f64,
-    /// Bytes of one booking-index row with its indexes.
+    /// Bytes one booking takes in the D1 index (its entry of about 300 bytes in its user's
+    /// document, with room for the document row's own overhead).
     pub d1_bytes_per_row: f64,
     /// KV writes per booking (session records of the shoppers who book: a login or refresh
     /// per two bookings).
@@ -170,7 +171,7 @@ pub fn model(f: &Figures, s: &Scenario) -> Vec<Line> {
             f64::INFINITY
         }
     };
-    // One index row per booking, kept from booking to 31 days after its slot (src/cron.rs).
+    // One index entry per booking, kept from booking to 31 days after its slot (src/cron.rs).
     let retained_rows = s.bookings_per_day * (31.0 + s.lead_days);
     let d1_bytes = retained_rows * f.d1_bytes_per_row;
     let d1_q = bookings_s * f.d1_queries_per_booking;

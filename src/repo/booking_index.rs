@@ -106,6 +106,11 @@ pub async fn stores_of_user(db: &D1Database, user_id: &str) -> Result<Vec<String
 /// The name of the index's walk in `prune_cursors`.
 const PRUNE_CURSOR: &str = "user_bookings";
 
+/// A new pass of the prune walk starts at most this long after the last one started: ended
+/// entries leave within this (plus a pass's length) of their cutoff, and each document is read
+/// at most a few times a day.
+pub const PRUNE_PASS_EVERY_SECS: i64 = 6 * 3600;
+
 /// `?1` the cursor, `?2` the page size: the last user id of the page and how many it holds.
 const PRUNE_PAGE_SQL: &str = "SELECT max(user_id) AS last, count(*) AS n
     FROM (SELECT user_id FROM user_bookings WHERE user_id > ?1 ORDER BY user_id LIMIT ?2)";
@@ -126,10 +131,12 @@ const PRUNE_ENTRIES_SQL: &str = "UPDATE user_bookings
       AND EXISTS (SELECT 1 FROM json_each(bookings)
                   WHERE json_extract(value, '$.slot_end') < ?3)";
 
-const PRUNE_CURSOR_SQL: &str = "SELECT after FROM prune_cursors WHERE name = ?1";
+const PRUNE_CURSOR_SQL: &str = "SELECT after, pass_started_at FROM prune_cursors WHERE name = ?1";
 
-const SAVE_PRUNE_CURSOR_SQL: &str = "INSERT INTO prune_cursors (name, after) VALUES (?1, ?2)
-    ON CONFLICT (name) DO UPDATE SET after = excluded.after";
+const SAVE_PRUNE_CURSOR_SQL: &str = "INSERT INTO prune_cursors (name, after, pass_started_at)
+    VALUES (?1, ?2, ?3)
+    ON CONFLICT (name) DO UPDATE
+      SET after = excluded.after, pass_started_at = excluded.pass_started_at";
 
 #[derive(Deserialize)]
 struct PrunePage {
@@ -140,21 +147,24 @@ struct PrunePage {
 #[derive(Deserialize)]
 struct PruneCursor {
     after: String,
+    pass_started_at: i64,
 }
 
-/// Takes the entries whose slot ended before `cutoff` (RFC 3339 UTC) out of the index: walks
-/// the documents by user id in pages of `page`, at most `max_pages` per call, from where the
-/// last call stopped (`prune_cursors`), so a table of any size is covered across calls; a
-/// walk that reaches the end starts over with the next call. Each page is one batch (a
-/// transaction), so a flush that updates a document meanwhile is never lost. Returns the
-/// documents deleted or rewritten.
+/// Takes the entries whose slot ended before `cutoff` (RFC 3339 UTC) out of the index, at
+/// `now` (Unix seconds): walks the documents by user id in pages of `page`, at most
+/// `max_pages` per call, from where the last call stopped (`prune_cursors`), so a table of any
+/// size is covered across calls; a pass that reached the end is followed by the next at most
+/// [`PRUNE_PASS_EVERY_SECS`] after it began. Each page is one batch (a transaction) that also
+/// saves the cursor, so a flush that updates a document meanwhile is never lost and a call that
+/// fails half-way keeps the pages it did. Returns the documents deleted or rewritten.
 ///
 /// The walk reads every document once per pass instead of an index by end: an index entry
 /// would be a row written with every booking change, while rows read cost a thousandth of
-/// rows written (README, "Scaling").
+/// rows written (README, "A bounded D1").
 pub async fn prune_ended(
     db: &D1Database,
     cutoff: &str,
+    now: i64,
     page: u32,
     max_pages: u32,
 ) -> worker::Result<u64> {
@@ -162,10 +172,17 @@ pub async fn prune_ended(
         .prepare(PRUNE_CURSOR_SQL)
         .bind(&[PRUNE_CURSOR.into()])?
         .first::<PruneCursor>(None)
-        .await?
-        .map(|c| c.after)
-        .unwrap_or_default();
-    let mut after = saved.clone();
+        .await?;
+    let (mut after, mut started) = match saved {
+        Some(c) => (c.after, c.pass_started_at),
+        None => (String::new(), 0),
+    };
+    if after.is_empty() {
+        if now - started < PRUNE_PASS_EVERY_SECS {
+            return Ok(0);
+        }
+        started = now;
+    }
     let mut changed = 0u64;
     for _ in 0..max_pages {
         let found = db
@@ -173,35 +190,42 @@ pub async fn prune_ended(
             .bind(&[after.as_str().into(), f64::from(page).into()])?
             .first::<PrunePage>(None)
             .await?;
-        let Some(PrunePage {
-            last: Some(last),
-            n,
-        }) = found
-        else {
-            after.clear();
-            break;
+        let (last, n) = match found {
+            Some(PrunePage {
+                last: Some(last),
+                n,
+            }) => (last, n),
+            _ => (after.clone(), 0),
         };
-        let args = [after.as_str().into(), last.as_str().into(), cutoff.into()];
-        let results = db
-            .batch(vec![
+        let next = if n < page {
+            String::new()
+        } else {
+            last.clone()
+        };
+        let save = db.prepare(SAVE_PRUNE_CURSOR_SQL).bind(&[
+            PRUNE_CURSOR.into(),
+            next.as_str().into(),
+            (started as f64).into(),
+        ])?;
+        let statements = if n == 0 {
+            vec![save]
+        } else {
+            let args = [after.as_str().into(), last.as_str().into(), cutoff.into()];
+            vec![
                 db.prepare(PRUNE_DOCUMENTS_SQL).bind(&args)?,
                 db.prepare(PRUNE_ENTRIES_SQL).bind(&args)?,
-            ])
-            .await?;
-        for result in &results {
+                save,
+            ]
+        };
+        let results = db.batch(statements).await?;
+        // Every statement's changes but the cursor's save, which is last.
+        for result in results.iter().rev().skip(1) {
             changed += result.meta()?.and_then(|m| m.changes).unwrap_or_default() as u64;
         }
-        if n < page {
-            after.clear();
+        if next.is_empty() {
             break;
         }
-        after = last;
-    }
-    if after != saved {
-        db.prepare(SAVE_PRUNE_CURSOR_SQL)
-            .bind(&[PRUNE_CURSOR.into(), after.as_str().into()])?
-            .run()
-            .await?;
+        after = next;
     }
     Ok(changed)
 }
@@ -233,16 +257,17 @@ mod tests {
 db = sqlite3.connect(":memory:")
 for sql in MIGRATIONS:
     db.executescript(sql)
-def upsert(user, booking, end, status, version):
+def upsert(user, booking, end, status, version, trim_at={trim_at}, updated="2026-12-01T00:00:00Z"):
     return db.execute({upsert:?}, (user, booking, "s-" + booking[:2], "CODE", end[:11] + "09:00:00Z",
-        end, 2, status, "c", "u", version, "erased:" + user,
-        '$."' + booking + '"')).rowcount
+        end, 2, status, "c", updated, version, "erased:" + user,
+        '$."' + booking + '"', trim_at)).rowcount
 def ids(rows):
     return " ".join(r[0] for r in rows) or "-"
 UPCOMING, PAST, STORES = {upcoming:?}, {past:?}, {stores:?}
 DOCS, ENTRIES, PAGE = {docs:?}, {entries:?}, {page:?}
 "#,
             upsert = safemarket_durable::user_bookings::UPSERT,
+            trim_at = safemarket_durable::user_bookings::TRIM_AT,
             upcoming = of_user_sql(Scope::Upcoming),
             past = of_user_sql(Scope::Past),
             stores = stores_of_user_sql(),
@@ -369,5 +394,23 @@ print(db.execute({upcoming:?}, ("u1", "2026-12-01T00:00:00Z", "", "", 10)).fetch
                 "[('b1', 'C', 's1', '2026-12-03T09:00:00Z', '2026-12-03T10:00:00Z', 3, 'confirmed', 'c'), ('b2', 'C', 's2', '2026-12-03T09:00:00Z', '2026-12-03T10:00:00Z', 3, 'confirmed', 'c')]",
             ]
         );
+    }
+
+    #[test]
+    fn a_document_past_its_size_keeps_its_upcoming_bookings_and_never_fails_the_flush() {
+        // Sizes scaled down: trimmed from 1,000 bytes, never written from 2,000, and SQLite
+        // refusing values over 3,000 as D1 refuses rows over 2 MB.
+        let out = run(r#"
+db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 3000)
+past, ahead = "2026-11-20T10:00:00Z", "2026-12-20T10:00:00Z"
+for k in range(6):
+    upsert("u7", f"p{k}", past, "checked_in", k, 1000)
+doc = db.execute("SELECT bookings FROM user_bookings WHERE user_id = 'u7'").fetchone()[0]
+print(" ".join(json.loads(doc)))
+written = [upsert("u7", f"f{k:02}", ahead, "confirmed", 10 + k, 1000) for k in range(20)]
+doc = db.execute("SELECT bookings FROM user_bookings WHERE user_id = 'u7'").fetchone()[0]
+print(len(doc) < 2300, written[-1], all(k in json.loads(doc) for k in ("f00", "f05")), "p5" in json.loads(doc))
+"#);
+        assert_eq!(out, ["p5", "True 0 True False"], "{out:?}");
     }
 }

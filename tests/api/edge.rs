@@ -363,8 +363,8 @@ fn preflights_allow_only_the_public_reads() {
 /// checking its size never answers an unfinished one. Returns the response head and body.
 ///
 /// A server that answers early closes while the client still sends; TCP may then reset the
-/// connection and drop the answer before it is read. That attempt proves nothing either way,
-/// so it is repeated (a few times at most).
+/// connection (or see it closed) and drop the answer before it is read. That attempt proves
+/// nothing either way, so it is repeated (a few times at most).
 fn chunked_post(path: &str, prefix: &[u8], total: usize, finish: bool) -> (String, String) {
     let mut last = String::new();
     for _ in 0..5 {
@@ -437,6 +437,12 @@ fn chunked_post_once(
             }
         }
         match conn.read(&mut buf) {
+            // Closed with nothing read: the answer was lost the way a reset loses it (the
+            // server answered early and closed while the body was still arriving).
+            Ok(0) if raw.is_empty() => {
+                let _ = sender.join();
+                return Err("closed before any answer".into());
+            }
             Ok(0) => break,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
             Err(e)

@@ -75,6 +75,7 @@ fn upsert_index(
         (version as f64).into(),
         erased_user_key(user.as_str()).into(),
         user_bookings::entry_path(b.id.as_str()).into(),
+        f64::from(user_bookings::TRIM_AT).into(),
     ])?;
     Ok(Some(statement))
 }
