@@ -99,8 +99,7 @@ async fn prune(db: &D1Database, p: &Prune) -> worker::Result<u64> {
 }
 
 /// One scheduled run at `now`: the booking index's prune walk, every other prune, then the
-/// history drain; a failure of one is
-/// logged and the others still run (the next run retries).
+/// history drain; a failure of one is logged and the others still run (the next run retries).
 pub async fn run(env: &Env, now: DateTime<Utc>) {
     let db = match env.d1(bindings::DB) {
         Ok(db) => db,

@@ -106,7 +106,7 @@ pub async fn stores_of_user(db: &D1Database, user_id: &str) -> Result<Vec<String
 /// The name of the index's walk in `prune_cursors`.
 const PRUNE_CURSOR: &str = "user_bookings";
 
-/// A new pass of the prune walk starts at most this long after the last one started: ended
+/// A new pass of the prune walk starts no sooner than this after the last one started: ended
 /// entries leave within this (plus a pass's length) of their cutoff, and each document is read
 /// at most a few times a day.
 pub const PRUNE_PASS_EVERY_SECS: i64 = 6 * 3600;
@@ -153,8 +153,8 @@ struct PruneCursor {
 /// Takes the entries whose slot ended before `cutoff` (RFC 3339 UTC) out of the index, at
 /// `now` (Unix seconds): walks the documents by user id in pages of `page`, at most
 /// `max_pages` per call, from where the last call stopped (`prune_cursors`), so a table of any
-/// size is covered across calls; a pass that reached the end is followed by the next at most
-/// [`PRUNE_PASS_EVERY_SECS`] after it began. Each page is one batch (a transaction) that also
+/// size is covered across calls; once a pass has reached the end, the next starts no sooner
+/// than [`PRUNE_PASS_EVERY_SECS`] after that one began. Each page is one batch (a transaction) that also
 /// saves the cursor, so a flush that updates a document meanwhile is never lost and a call that
 /// fails half-way keeps the pages it did. Returns the documents deleted or rewritten.
 ///

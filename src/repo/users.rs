@@ -133,11 +133,11 @@ struct SessionId {
 }
 
 /// Deletes a user in one transaction: the user row (memberships cascade), every session row,
-/// their document of the booking index, the links from history, and the email's login-throttle rows; the closed
-/// stores they owned pass to [`ERASED_OWNER_ID`] so their history stays. Returns the ids of
-/// the deleted sessions (their KV records are the caller's to delete). 409 `owns-stores`
-/// when they own an open store (callers check first; this catches a store created
-/// meanwhile).
+/// their document of the booking index, the links from history, and the email's
+/// login-throttle rows; the closed stores they owned pass to [`ERASED_OWNER_ID`] so their
+/// history stays. Returns the ids of the deleted sessions (their KV records are the caller's
+/// to delete). 409 `owns-stores` when they own an open store (callers check first; this
+/// catches a store created meanwhile).
 pub async fn delete(db: &D1Database, id: &str) -> Result<Vec<String>, ApiError> {
     let statements = vec![
         db.prepare("DELETE FROM sessions WHERE user_id = ?1 RETURNING id")
