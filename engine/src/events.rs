@@ -86,6 +86,14 @@ impl FromStr for EventType {
     }
 }
 
+/// Whether a webhook's stored subscription (its event types separated by spaces, as D1
+/// `webhooks.events` holds them) includes `event_type`. The store's object asks it before
+/// it queues an event (nothing is queued for a store that nobody listens to), the queue
+/// consumer again when it delivers.
+pub fn subscribes(subscription: &str, event_type: EventType) -> bool {
+    subscription.split(' ').any(|e| e == event_type.as_str())
+}
+
 /// Identity of one event, fixed when the change is written: the id is the `webhook-id` of
 /// every delivery and retry of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +164,24 @@ pub fn entry_event(before: Option<EntryStatus>, after: &WaitEntry) -> Option<Eve
 mod tests {
     use super::*;
     use chrono::TimeDelta;
+
+    #[test]
+    fn a_subscription_names_whole_event_types() {
+        let sub = "booking.cancelled waitlist.offered";
+        assert!(subscribes(sub, EventType::BookingCancelled));
+        assert!(subscribes(sub, EventType::WaitlistOffered));
+        assert!(!subscribes(sub, EventType::BookingCreated));
+        assert!(!subscribes("", EventType::BookingCreated));
+        // Whole names only: no prefix or substring matches.
+        assert!(!subscribes(
+            "booking.cancelled_x booking",
+            EventType::BookingCancelled
+        ));
+        for t in EventType::ALL {
+            let all: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            assert!(subscribes(&all.join(" "), t));
+        }
+    }
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(secs, 0).unwrap()

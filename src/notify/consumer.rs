@@ -84,7 +84,7 @@ async fn fan_out(
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
-        .filter(|w| w.wants(event_type))
+        .filter(|w| w.wants(record.event.event_type))
         .collect();
     if hooks.is_empty() {
         return Ok(());

@@ -1,5 +1,6 @@
 //! The `webhooks` and `webhook_deliveries` tables.
 
+use safemarket_engine::events::EventType;
 use serde::Deserialize;
 use serde_json::Value;
 use worker::{D1Database, D1PreparedStatement};
@@ -32,8 +33,8 @@ pub struct WebhookRow {
 
 impl WebhookRow {
     /// Whether it subscribes to `event_type`.
-    pub fn wants(&self, event_type: &str) -> bool {
-        self.events.split(' ').any(|e| e == event_type)
+    pub fn wants(&self, event_type: EventType) -> bool {
+        safemarket_engine::events::subscribes(&self.events, event_type)
     }
 }
 

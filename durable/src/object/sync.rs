@@ -16,7 +16,7 @@ use super::calls::{erase_here, run_here};
 use super::sqlite::{IndexEntry, OutboxItem, CARRIED_FLOOR_KEY};
 use super::StoreObject;
 use crate::user_bookings;
-use safemarket_engine::events::{EventRecord, EventSubject};
+use safemarket_engine::events::{subscribes, EventRecord, EventSubject};
 use safemarket_engine::history::{
     archive_cutoff, plan_batch, ArchivedBooking, ARCHIVE_AFTER_DAYS, ARCHIVE_BATCH,
 };
@@ -213,6 +213,15 @@ struct ErasedRow {
     user_hash: String,
 }
 
+/// The event types the store's webhooks subscribe to, one row per webhook (D1 `webhooks`,
+/// found by `webhooks_by_store`).
+const SUBSCRIPTIONS: &str = "SELECT events FROM webhooks WHERE store_id = ?1";
+
+#[derive(Deserialize)]
+struct SubscriptionRow {
+    events: String,
+}
+
 /// Raises the floor `meta` row `?1` to `?2`, never lowering it (and writing nothing when it
 /// is there already): `outbox_seq_floor`, the highest outbox `seq` a flush sent (see
 /// `sqlite::APPEND_OUTBOX`), and `index_number_floor`, the highest booking number whose
@@ -302,6 +311,17 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
         .bind(&[hashes_json.into()])
         .map_err(|e| e.to_string())?,
     );
+    // Which event types the store's webhooks subscribe to, read in the same batch: events
+    // nobody subscribes to are not queued (most stores have no webhook, and each message is
+    // billed three queue operations plus the consumer's D1 read of the webhooks).
+    let asks_subscriptions = !events.is_empty();
+    if asks_subscriptions {
+        statements.push(
+            db.prepare(SUBSCRIPTIONS)
+                .bind(&[store_id.as_str().into()])
+                .map_err(|e| e.to_string())?,
+        );
+    }
     for (version, entry) in &entries {
         statements.extend(upsert_index(db, entry, *version).map_err(|e| e.to_string())?);
     }
@@ -325,14 +345,22 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
             erased_owners.push(owner);
         }
     }
+    let subscriptions: Vec<SubscriptionRow> = match results.get(1) {
+        Some(second) if asks_subscriptions => second.results().map_err(|e| e.to_string())?,
+        _ => Vec::new(),
+    };
     events.retain(|event| {
         let owner = match &event.subject {
             EventSubject::Booking(b) => b.owner.as_ref(),
             EventSubject::Entry(e) => e.owner.as_ref(),
         };
-        !owner
+        let erased = owner
             .and_then(Owner::user)
-            .is_some_and(|user| erased_owners.contains(user))
+            .is_some_and(|user| erased_owners.contains(user));
+        !erased
+            && subscriptions
+                .iter()
+                .any(|s| subscribes(&s.events, event.event.event_type))
     });
     // The events after their index rows, so a receiver that reads the API back finds the
     // change in `GET /me/bookings`.
