@@ -1,6 +1,10 @@
 //! The typed per-request context: bindings, path parameters and request metadata, read once.
 
+use std::cell::Cell;
+
 use worker::{kv::KvStore, D1Database, Env, Request};
+
+use crate::auth::AuthUser;
 
 use crate::domain::integration::ApiKey;
 use crate::error::ApiError;
@@ -36,6 +40,9 @@ pub struct Ctx {
     pub request_id: String,
     /// The api key the request was made with, once authenticated (`policy::admit`).
     pub api_key: Option<ApiKey>,
+    /// The signed-in user, when `policy::admit` checked the session already (concurrently
+    /// with the public rate limit); taken by the handler's `policy::user`.
+    pub signed_in: Cell<Option<Result<AuthUser, ApiError>>>,
 }
 
 impl Ctx {

@@ -104,6 +104,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 params,
                 request_id: request_id.clone(),
                 api_key: None,
+                signed_in: std::cell::Cell::new(None),
             };
             // Api keys are authenticated, counted and checked against the route up front.
             let admitted = policy::admit(&mut ctx, id).await;

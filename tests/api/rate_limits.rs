@@ -149,3 +149,51 @@ fn api_key_traffic_keeps_its_own_budget() {
     }
     expect_limited(&bogus.request("GET", &slots, &[("cf-connecting-ip", &other)], None));
 }
+
+#[blackbox]
+fn signed_in_bookings_count_against_the_write_budget_and_keep_their_401s() {
+    // The booking path checks the session while the limiter counts the request: the limit
+    // still comes first, and the session's verdict is still the handler's.
+    let server = limited_server();
+    let api = Api::new(&server.base);
+    let owner = register(&api, "limited-shopping");
+    let store = store_with_schedule(&api, &owner, "UTC", &all_day_schedule(60, 5));
+    let (_, token, _) = safemarket_blackbox::guest(&api);
+    let (_, ended, _) = safemarket_blackbox::guest(&api);
+    api.with_token(&ended)
+        .post("/api/v1/auth/logout", &json!({}))
+        .expect_status(204);
+    let ip = address(3);
+    let date = utc_date_in(3);
+    let book = |token: &str, hour: u32| {
+        api.with_token(token).request(
+            "POST",
+            &format!("/api/v1/stores/{store}/bookings"),
+            &[("cf-connecting-ip", &ip)],
+            Some(&json!({"slot_start": format!("{date}T{hour:02}:00:00Z")})),
+        )
+    };
+
+    // Within the budget: a bad token and an ended session are 401, a live one books.
+    book("not-a-token", 9).expect_problem(401, "unauthorized");
+    book(&ended, 10).expect_problem(401, "unauthorized");
+    book(&token, 11).expect_status(201);
+    // Over it: 429 whatever the token, and nothing is booked.
+    expect_limited(&book(&token, 12));
+    expect_limited(&book("not-a-token", 13));
+    let listing = api.get(&format!(
+        "/api/v1/stores/{store}/slots?from={date}&to={date}"
+    ));
+    let listing = listing.expect_status(200).json();
+    let booked: Vec<(String, u64)> = listing["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|slot| slot["booked"].as_u64().is_some_and(|n| n > 0))
+        .map(|slot| {
+            let start = slot["start"].as_str().unwrap_or_default().to_string();
+            (start, slot["booked"].as_u64().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(booked, [(format!("{date}T11:00:00Z"), 1)], "{listing}");
+}
