@@ -5,7 +5,6 @@ use std::cell::Cell;
 use worker::{kv::KvStore, D1Database, Env, Request};
 
 use crate::auth::AuthUser;
-
 use crate::domain::integration::ApiKey;
 use crate::error::ApiError;
 use crate::router::Params;
