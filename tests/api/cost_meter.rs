@@ -150,3 +150,86 @@ fn unmetered_responses_carry_no_meter() {
     resp.expect_status(200);
     assert!(resp.header("x-cost-meter").is_none(), "{:?}", resp.headers);
 }
+
+#[blackbox]
+fn a_flush_writes_no_object_row_and_a_restart_carries_nothing_twice_but_the_last_flush() {
+    let state = server::fresh_state_dir();
+    server::apply_migrations(&state);
+    let vars = [("JWT_SECRET", TEST_JWT_SECRET), ("COST_METER", "1")];
+    let first = Server::start(&state, &vars);
+    let api = Api::new(&first.base);
+    let owner = register(&api, "meter-floor");
+    let store = store_with_schedule(&api, &owner, "UTC", &all_day_schedule(60, 5));
+    let date = utc_date_in(2);
+    // Shoppers signed in first, so that their bookings follow each other closely (one flush).
+    let shoppers: Vec<(String, String)> = (0..5)
+        .map(|_| {
+            let (device, token, _) = guest(&api);
+            (device, token)
+        })
+        .collect();
+    let book = |api: &Api, n: usize| {
+        api.with_token(&shoppers[n].1)
+            .post(
+                &format!("/api/v1/stores/{store}/bookings"),
+                &json!({"slot_start": format!("{date}T{:02}:00:00Z", 8 + n)}),
+            )
+            .expect_status(201);
+    };
+    let written = |units: &BTreeMap<String, f64>, unit: &str| units.get(unit).copied();
+
+    // Three bookings in one flush: each its user's index row in D1, and nothing written in
+    // the object (the floor of carried creations moves on in memory).
+    for n in 0..3 {
+        book(&api, n);
+    }
+    let flushed = units_of_next_flush(&api, &store);
+    assert_eq!(
+        written(&flushed, "bg_d1_rows_written"),
+        Some(3.0),
+        "{flushed:?}"
+    );
+    assert_eq!(written(&flushed, "bg_do_rows_written"), None, "{flushed:?}");
+    // One more: the next flush carries it alone, not the three again.
+    book(&api, 3);
+    let flushed = units_of_next_flush(&api, &store);
+    assert_eq!(
+        written(&flushed, "bg_d1_rows_written"),
+        Some(1.0),
+        "{flushed:?}"
+    );
+    first.stop();
+
+    // A new instance starts from the floor the newest booking's row recorded (3): it
+    // carries the fourth booking once more, and the one booked next alone.
+    let second = Server::start(&state, &vars);
+    let api = Api::new(&second.base);
+    let flushed = units_of_next_flush(&api, &store);
+    assert_eq!(
+        written(&flushed, "bg_d1_rows_written"),
+        Some(1.0),
+        "{flushed:?}"
+    );
+    book(&api, 4);
+    let flushed = units_of_next_flush(&api, &store);
+    assert_eq!(
+        written(&flushed, "bg_d1_rows_written"),
+        Some(1.0),
+        "{flushed:?}"
+    );
+    // Every shopper's booking is in the index, once.
+    for (device, _) in &shoppers {
+        let login = api.post("/api/v1/auth/guest", &json!({"device_id": device}));
+        let token = login.json()["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let listed = api.with_token(&token).get("/api/v1/me/bookings").json();
+        assert_eq!(
+            listed["items"].as_array().map(Vec::len),
+            Some(1),
+            "{listed}"
+        );
+    }
+    second.stop();
+}

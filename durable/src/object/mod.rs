@@ -112,6 +112,8 @@ pub struct StoreObject {
     store_id: RefCell<Option<String>>,
     /// The store's key for derived booking codes, once read or made (see `sqlite`).
     code_key: Cell<Option<CodeKey>>,
+    /// The floor of carried creations, once read (see `SqlInventory::carried_floor`).
+    carried_floor: Cell<Option<i64>>,
     /// What the calls changed since the live feed was last told (see [`live`]).
     touched: RefCell<Touched>,
     /// The slot in progress the live feed's sockets were last told the occupancy of (`None`:
@@ -157,6 +159,7 @@ impl DurableObject for StoreObject {
             instance: random::instance_tag(),
             store_id: RefCell::new(None),
             code_key: Cell::new(None),
+            carried_floor: Cell::new(None),
             closed: Cell::new(None),
             timezone: Cell::new(None),
             touched: RefCell::new(Touched::default()),
@@ -468,18 +471,8 @@ impl StoreObject {
     }
 
     fn outbox_pending(&self) -> bool {
-        if !self.schema_ready.get() {
-            return false;
-        }
-        #[derive(Deserialize)]
-        struct Row {
-            n: i64,
-        }
-        self.sql
-            .exec(sqlite::FLUSH_PENDING, None)
-            .and_then(|c| c.to_array::<Row>())
-            .map(|rows| rows.first().is_some_and(|r| r.n > 0))
-            .unwrap_or(false)
+        // The check names no store: the inventory's store id is not needed for it.
+        self.schema_ready.get() && self.inventory("").flush_pending().unwrap_or(false)
     }
 
     /// Makes sure an alarm fires within `delay` (keeps an earlier one, replaces a later one).
@@ -514,6 +507,7 @@ impl StoreObject {
             &self.touched,
             &self.writes,
             &self.code_key,
+            &self.carried_floor,
         )
     }
 

@@ -53,14 +53,15 @@ macro_rules! booking_fields {
 const BOOKING_COLUMNS: &str = concat!("number, ", booking_fields!());
 
 /// Inserts a booking (all of [`booking_fields!`], then its idempotency key and fingerprint,
-/// the number its id carries, and whether its code is derived from that number). `number` is
+/// the number its id carries, whether its code is derived from that number, and the floor of
+/// carried creations as it is now, see [`RECOVER_CARRIED_FLOOR`]). `number` is
 /// the row id: no `AUTOINCREMENT`, whose `sqlite_sequence` row would be one more row written
 /// per booking.
 const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_fields!(),
-    ", idem_key, idem_fingerprint, number, code_derived)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ", idem_key, idem_fingerprint, number, code_derived, carried_floor)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 );
 
 /// The bookings with a code, bound as the number it is derived from, the code, the code
@@ -73,32 +74,46 @@ const BY_CODE: &str = "number IN (SELECT ? UNION ALL
 const CODE_KEY: &str = "code_key";
 
 /// The condition of the bookings whose creation the index flush carries from their own row
-/// (schema version 8): numbered above `meta.index_number_floor`, the highest number whose
-/// creation a flush carried, and not changed since (a change appends the creation to the
-/// outbox first and sets `creation_queued`). A new booking is so one row and its index
-/// entries, not also an outbox row written and then deleted.
+/// (schema version 8), bound as the floor of carried creations (the highest number whose
+/// creation a flush carried, [`SqlInventory::carried_floor`]): numbered above it, and not
+/// changed since (a change appends the creation to the outbox first and sets
+/// `creation_queued`). A new booking is so one row and its index entries, not also an outbox
+/// row written and then deleted.
 macro_rules! uncarried {
     () => {
-        "number > coalesce((SELECT CAST(value AS INTEGER) FROM meta
-           WHERE key = 'index_number_floor'), 0) AND creation_queued = 0"
+        "number > ? AND creation_queued = 0"
     };
 }
 
-/// The bookings [`uncarried!`] by number, at most `?`.
+/// The bookings [`uncarried!`] by number (bound as the floor, then at most how many).
 const UNCARRIED_BY_NUMBER: &str = concat!(uncarried!(), " ORDER BY number LIMIT ?");
 
-/// The bookings that ended before `?`, by end, at most `?`; not one whose creation only its
-/// row holds ([`uncarried!`]) until a flush carried it.
+/// The bookings that ended before `?`, by end, at most `?` (bound as the end, the floor of
+/// carried creations, the limit); not one whose creation only its row holds
+/// ([`uncarried!`]) until a flush carried it.
 const ENDED_BEFORE: &str = concat!(
     "slot_end < ? AND NOT (",
     uncarried!(),
     ") ORDER BY slot_end LIMIT ?"
 );
 
-/// `meta` key of the highest booking number whose creation the index flush carried.
+/// `meta` key of the floor of carried creations as last persisted there (by schema version
+/// 8, by flushes before schema version 11, by the archive since).
 pub(super) const CARRIED_FLOOR_KEY: &str = "index_number_floor";
 
-/// Whether the index flush has work: outbox rows or bookings it carries from their rows.
+/// The floor of carried creations a new object instance starts from (schema version 11): the
+/// larger of the one persisted in `meta` and the one the newest booking's row recorded when
+/// it was inserted. A flush raises the floor in the instance's memory only, which saves a
+/// row written per flush; what a new instance so reads may lie below the true floor by the
+/// bookings flushed after the newest one was inserted, whose creations the next flush then
+/// carries once more: the index writes the same entry again, or nothing where a change of the
+/// booking (a higher version) is there already.
+const RECOVER_CARRIED_FLOOR: &str = "SELECT max(
+      coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'index_number_floor'), 0),
+      coalesce((SELECT carried_floor FROM bookings ORDER BY number DESC LIMIT 1), 0)) AS n";
+
+/// Whether the index flush has work: outbox rows or bookings it carries from their rows
+/// (bound as the floor of carried creations).
 pub(super) const FLUSH_PENDING: &str = concat!(
     "SELECT (EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM bookings WHERE ",
     uncarried!(),
@@ -352,6 +367,9 @@ pub struct SqlInventory<'a> {
     /// The store's key for derived codes, once read (the object restores it when a
     /// transaction that created it rolls back).
     code_key: &'a Cell<Option<CodeKey>>,
+    /// The floor of carried creations, once read ([`RECOVER_CARRIED_FLOOR`]); only the index
+    /// flush raises it, outside any transaction.
+    carried: &'a Cell<Option<i64>>,
 }
 
 /// What the object learns of its inventory's writes.
@@ -405,7 +423,8 @@ struct Sum {
 impl<'a> SqlInventory<'a> {
     /// The inventory of store `store_id` in `sql`; `appended` is set whenever it gives the
     /// index flush work, the ranges of the bookings it writes go to `touched`, its writes are
-    /// counted in `writes`, and `code_key` caches the store's key for derived codes.
+    /// counted in `writes`, `code_key` caches the store's key for derived codes and `carried`
+    /// the floor of carried creations.
     pub fn new(
         sql: &'a SqlStorage,
         store_id: &'a str,
@@ -413,6 +432,7 @@ impl<'a> SqlInventory<'a> {
         touched: &'a RefCell<Touched>,
         writes: &'a Writes,
         code_key: &'a Cell<Option<CodeKey>>,
+        carried: &'a Cell<Option<i64>>,
     ) -> Self {
         Self {
             sql,
@@ -421,7 +441,35 @@ impl<'a> SqlInventory<'a> {
             touched,
             writes,
             code_key,
+            carried,
         }
+    }
+
+    /// The highest booking number whose creation the index flush carried: every booking
+    /// numbered up to it is in the index or was changed since (its creation then went to the
+    /// outbox). Read once per instance ([`RECOVER_CARRIED_FLOOR`]), then kept in memory.
+    pub fn carried_floor(&self) -> Result<i64, String> {
+        if let Some(floor) = self.carried.get() {
+            return Ok(floor);
+        }
+        let rows: Vec<Sum> = self.query(RECOVER_CARRIED_FLOOR, Vec::new())?;
+        let floor = rows.first().and_then(|r| r.n).unwrap_or(0);
+        self.carried.set(Some(floor));
+        Ok(floor)
+    }
+
+    /// Raises the floor of carried creations to `number` (never lowers it), after a flush
+    /// the index confirmed. Memory only: the next booking's row records it.
+    pub fn raise_carried_floor(&self, number: i64) -> Result<(), String> {
+        let floor = self.carried_floor()?;
+        self.carried.set(Some(floor.max(number)));
+        Ok(())
+    }
+
+    /// Whether the index flush has work ([`FLUSH_PENDING`]).
+    pub fn flush_pending(&self) -> Result<bool, String> {
+        let floor = self.carried_floor()?;
+        Ok(self.count(FLUSH_PENDING, vec![floor.into()])? > 0)
     }
 
     /// The store's key for derived codes; made (and kept in `meta`, in the caller's
@@ -799,7 +847,11 @@ impl<'a> SqlInventory<'a> {
         cutoff: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(i64, Booking)>, String> {
-        self.bookings_where(ENDED_BEFORE, vec![cutoff.timestamp().into(), limit.into()])
+        let floor = self.carried_floor()?;
+        self.bookings_where(
+            ENDED_BEFORE,
+            vec![cutoff.timestamp().into(), floor.into(), limit.into()],
+        )
     }
 
     /// End of the booking that ended first, if any booking is stored.
@@ -810,8 +862,13 @@ impl<'a> SqlInventory<'a> {
 
     /// Deletes bookings by id (after they were archived). The highest number given so far
     /// is kept first as `meta.booking_number_floor`, so the numbers of the deleted bookings
-    /// are never given again.
+    /// are never given again, and the floor of carried creations in `meta`, as the rows
+    /// deleted may be the newest, whose record of it a new instance would read.
     pub fn delete_bookings(&self, ids: &[&str]) -> Result<(), String> {
+        self.exec_write(
+            super::sync::RAISE_FLOOR,
+            vec![CARRIED_FLOOR_KEY.into(), self.carried_floor()?.into()],
+        )?;
         self.exec_write(
             "INSERT INTO meta (key, value)
              SELECT 'booking_number_floor', CAST(m AS TEXT)
@@ -892,6 +949,7 @@ impl SqlInventory<'_> {
                 record.map(|r| r.fingerprint.clone()).into(),
                 number.into(),
                 i64::from(self.is_derived(number, &b.code)?).into(),
+                self.carried_floor()?.into(),
             ],
         )
     }
@@ -917,7 +975,8 @@ impl SqlInventory<'_> {
     /// Bookings whose creation the index flush carries from their rows (`uncarried!`), by
     /// number, at most `limit`.
     pub fn uncarried(&self, limit: i64) -> Result<Vec<(i64, Booking)>, String> {
-        self.bookings_where(UNCARRIED_BY_NUMBER, vec![limit.into()])
+        let floor = self.carried_floor()?;
+        self.bookings_where(UNCARRIED_BY_NUMBER, vec![floor.into(), limit.into()])
     }
 
     /// The highest booking number stored, if any.
@@ -1010,7 +1069,7 @@ impl Inventory for SqlInventory<'_> {
                     ),
                     key.clause()
                 ),
-                key.args(Vec::new()),
+                key.args(vec![self.carried_floor()?.into()]),
             )?
             .into_iter()
             .next();
@@ -1284,7 +1343,7 @@ for sql in MIGRATIONS:
 insert = {insert:?}
 def book(i):
     n = db.execute({next:?}).fetchone()[0]
-    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n, 0)
+    args = (f"b{{i}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, f"k{{i}}", "fp", n, 0, 0)
     db.execute(insert, args)
     return db.execute("SELECT number FROM bookings WHERE id = ?", (f"b{{i}}",)).fetchone()[0]
 print(book(1), book(2))
@@ -1351,53 +1410,81 @@ print(db.execute("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'bookings'
     fn new_bookings_are_carried_from_their_rows_above_the_floor() {
         // Two bookings at version 7 (their creations went through the outbox), then version
         // 8 and three new ones, of which the second changed (its creation queued in the
-        // outbox): the flush reads the other two by a row-id range; the archive leaves them
-        // alone until the floor passes them; a floor is never lowered, and a raise to where
-        // it is writes nothing.
+        // outbox): above the floor, the flush reads the other two by a row-id range; the
+        // archive leaves them alone until the floor passes them.
         let script = format!(
             r#"{db}
 for n in (1, 2):
     db.execute(row, (n, f"b{{n}}"))
-db.executescript(MIGRATIONS[7])
-print(db.execute("SELECT value FROM meta WHERE key = 'index_number_floor'").fetchone()[0])
+for sql in MIGRATIONS[7:]:
+    db.executescript(sql)
+print(db.execute({recover:?}).fetchone()[0])
 for n in (3, 4, 5):
     db.execute(row, (n, f"b{{n}}"))
 db.execute("UPDATE bookings SET creation_queued = 1 WHERE number = 4")
 fresh = "SELECT number FROM bookings WHERE " + {fresh:?}
 ended = "SELECT number FROM bookings WHERE " + {ended:?}
-def state():
-    print(db.execute(fresh, (10,)).fetchall(), db.execute(ended, (30, 10)).fetchall(), db.execute({pending:?}).fetchone()[0])
-print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + fresh, (10,))))
-print(db.execute(fresh, (1,)).fetchall())
-state()
-print([db.execute({raise_floor:?}, ({key:?}, n)).rowcount for n in (5, 3, 5)])
-state()
+def state(floor):
+    print(db.execute(fresh, (floor, 10)).fetchall(), db.execute(ended, (30, floor, 10)).fetchall(), db.execute({pending:?}, (floor,)).fetchone()[0])
+print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + fresh, (2, 10))))
+print(db.execute(fresh, (2, 1)).fetchall())
+state(2)
+state(5)
 db.execute("INSERT INTO outbox (seq, payload) VALUES (1, 'x')")
-state()
+state(5)
 "#,
             db = crate::object::schema::python_db_at(7),
+            recover = super::RECOVER_CARRIED_FLOOR,
             fresh = super::UNCARRIED_BY_NUMBER,
             ended = super::ENDED_BEFORE,
             pending = super::FLUSH_PENDING,
-            raise_floor = crate::object::sync::RAISE_FLOOR,
-            key = super::CARRIED_FLOOR_KEY,
         );
         let out = crate::object::schema::python_sqlite(&script);
         assert_eq!(
             out.lines().collect::<Vec<_>>(),
             [
                 "2",
-                "SEARCH bookings USING INTEGER PRIMARY KEY (rowid>?) | SCALAR SUBQUERY 1 | \
-                 SEARCH meta USING INDEX sqlite_autoindex_meta_1 (key=?)",
+                "SEARCH bookings USING INTEGER PRIMARY KEY (rowid>?)",
                 "[(3,)]",
                 "[(3,), (5,)] [(1,), (2,), (4,)] 1",
-                // Raised once; neither lowered nor written again at the same height.
-                "[1, 0, 0]",
                 "[] [(1,), (2,), (3,), (4,), (5,)] 0",
                 "[] [(1,), (2,), (3,), (4,), (5,)] 1",
             ],
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_new_instance_starts_from_the_floor_in_meta_or_the_newest_rows_record() {
+        // The floor a new instance reads: none at all; the one the archive persisted in
+        // `meta` (a raise that never lowers it, nor writes at the same height); the newest
+        // booking's record once that is higher (rows from before version 11 record none);
+        // and the persisted one again when the newest rows were archived.
+        let script = format!(
+            r#"{db}
+recover = {recover:?}
+def book(n, floor):
+    db.execute({insert:?}, (f"b{{n}}", "C", "user:u", None, None, 10, 20, 1, "confirmed", 5, 5, None, None, n, 0, floor))
+out = [db.execute(recover).fetchone()[0]]
+out.append([db.execute({raise_floor:?}, ({key:?}, n)).rowcount for n in (4, 3, 4)])
+out.append(db.execute(recover).fetchone()[0])
+book(5, None)
+out.append(db.execute(recover).fetchone()[0])
+book(6, 5)
+book(7, 6)
+out.append(db.execute(recover).fetchone()[0])
+db.execute("DELETE FROM bookings WHERE number >= 6")
+out.append(db.execute(recover).fetchone()[0])
+print(out)
+"#,
+            db = crate::object::schema::python_db_at(crate::object::schema::MIGRATIONS.len()),
+            recover = super::RECOVER_CARRIED_FLOOR,
+            insert = super::INSERT_BOOKING,
+            raise_floor = crate::object::sync::RAISE_FLOOR,
+            key = super::CARRIED_FLOOR_KEY,
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(out.trim(), "[0, [1, 0, 0], 4, 4, 6, 4]", "{out}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use worker::{Bucket, D1Database, D1PreparedStatement};
 
 use super::calls::{erase_here, run_here};
-use super::sqlite::{IndexEntry, OutboxItem, CARRIED_FLOOR_KEY};
+use super::sqlite::{IndexEntry, OutboxItem};
 use super::StoreObject;
 use crate::user_bookings;
 use safemarket_engine::events::{subscribes, EventRecord, EventSubject};
@@ -224,8 +224,8 @@ struct SubscriptionRow {
 
 /// Raises the floor `meta` row `?1` to `?2`, never lowering it (and writing nothing when it
 /// is there already): `outbox_seq_floor`, the highest outbox `seq` a flush sent (see
-/// `sqlite::APPEND_OUTBOX`), and `index_number_floor`, the highest booking number whose
-/// creation it carried (see `sqlite::CARRIED_FLOOR_KEY`).
+/// `sqlite::APPEND_OUTBOX`), and `index_number_floor`, the floor of carried creations, which
+/// the archive persists there (see `sqlite::CARRIED_FLOOR_KEY`).
 pub(super) const RAISE_FLOOR: &str = "INSERT INTO meta (key, value) VALUES (?1, CAST(?2 AS TEXT))
      ON CONFLICT (key) DO UPDATE SET value = excluded.value
        WHERE CAST(excluded.value AS INTEGER) > CAST(value AS INTEGER)";
@@ -365,27 +365,21 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
     // The events after their index rows, so a receiver that reads the API back finds the
     // change in `GET /me/bookings`.
     enqueue(obj, &events).await?;
-    // Only now that D1 and the queue have them; the floor first, so that appends to an
+    // Only now that D1 and the queue have them. The floor of carried creations in memory
+    // (the next booking's row records it); the outbox's floor first, so that appends to an
     // emptied outbox go on above `last` even should the delete not happen.
-    let mut flushed_rows = 0;
-    let mut raise = |key: &str, value: i64| -> Result<(), String> {
-        let cursor = obj
-            .sql
-            .exec(RAISE_FLOOR, vec![key.into(), value.into()])
-            .map_err(|e| e.to_string())?;
-        flushed_rows += cursor.rows_written();
-        Ok(())
-    };
     if let Some(number) = last_number {
-        raise(CARRIED_FLOOR_KEY, number)?;
+        inv.raise_carried_floor(number)?;
     }
+    let mut flushed_rows = 0;
     if let Some(last) = last {
-        raise("outbox_seq_floor", last)?;
-        let deleted = obj
-            .sql
-            .exec("DELETE FROM outbox WHERE seq <= ?", vec![last.into()])
-            .map_err(|e| e.to_string())?;
-        flushed_rows += deleted.rows_written();
+        for (statement, args) in [
+            (RAISE_FLOOR, vec!["outbox_seq_floor".into(), last.into()]),
+            ("DELETE FROM outbox WHERE seq <= ?", vec![last.into()]),
+        ] {
+            let cursor = obj.sql.exec(statement, args).map_err(|e| e.to_string())?;
+            flushed_rows += cursor.rows_written();
+        }
     }
     let object_rows = obj
         .writes
@@ -396,8 +390,8 @@ async fn flush_outbox(obj: &StoreObject, db: &D1Database) -> Result<bool, String
 }
 
 /// The flush's line: how many outbox rows and new bookings it carried, the rows the object's
-/// SQLite wrote for them (the calls' writes since the last flush, and this flush's floors and
-/// outbox deletes) and the rows the D1 batch wrote, each counting table rows and index
+/// SQLite wrote for them (the calls' writes since the last flush, and this flush's outbox
+/// floor and deletes) and the rows the D1 batch wrote, each counting table rows and index
 /// entries. Rows written are billed; `make bench` divides these by the bookings to show the
 /// rows per booking.
 fn log_flush(entries: usize, object_rows: u64, d1_rows: usize) {
