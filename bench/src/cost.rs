@@ -9,6 +9,7 @@
 //!
 //! Prices come from `bench/prices.json`, one file with its sources and date.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
@@ -270,10 +271,31 @@ pub fn run(root: &Path, bundle_gzip: u64) -> Result<CostReport, String> {
         });
     };
 
+    let hot_ids = RefCell::new(Vec::with_capacity(BOOKINGS));
     let hot_units = meter.measure(BOOKINGS, std::slice::from_ref(&hot), |i| {
-        book(&api, &hot, &guests[i].0, &slot_list[i], &address(1, i))
+        let booked = book(&api, &hot, &guests[i].0, &slot_list[i], &address(1, i));
+        let id = booked.json()["id"].as_str().unwrap_or_default().to_string();
+        hot_ids.borrow_mut().push(id);
+        booked
     })?;
     push("booking_hot_store", "booking, one busy store", hot_units);
+    // The same bookings cancelled by their shoppers (a change of status, as check-ins and
+    // no-shows are), after their creations were carried to the index.
+    let hot_ids = hot_ids.into_inner();
+    let cancel_units = meter.measure(BOOKINGS, std::slice::from_ref(&hot), |i| {
+        let id = hot_ids.get(i).map_or("", String::as_str);
+        api.with_token(&guests[i].0).request(
+            "DELETE",
+            &format!("/api/v1/stores/{hot}/bookings/{id}"),
+            &[("cf-connecting-ip", &address(1, i))],
+            None,
+        )
+    })?;
+    push(
+        "cancellation_hot_store",
+        "cancellation, one busy store",
+        cancel_units,
+    );
     let many_units = meter.measure(BOOKINGS, &stores, |i| {
         book(
             &api,

@@ -223,8 +223,14 @@ pub trait Inventory {
     /// Confirmed bookings whose slot starts at or after `from`.
     fn confirmed_from(&self, from: DateTime<Utc>) -> Result<Vec<Booking>, Self::Error>;
 
-    /// Confirmed bookings whose slot started at or before `t` (release of no-shows).
-    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, Self::Error>;
+    /// Confirmed bookings whose slot started at or before `t` and ends after `ended_after`
+    /// (release of no-shows; the lower bound keeps the read to the days it looks back over,
+    /// not every past booking the store keeps).
+    fn confirmed_started_by(
+        &self,
+        t: DateTime<Utc>,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, Self::Error>;
 
     /// The earliest start after `t` of a confirmed booking.
     fn next_confirmed_start_after(

@@ -240,12 +240,20 @@ impl Inventory for MemoryInventory {
         Ok(found)
     }
 
-    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, MemoryError> {
+    fn confirmed_started_by(
+        &self,
+        t: DateTime<Utc>,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, MemoryError> {
         self.read()?;
         Ok(self
             .bookings
             .iter()
-            .filter(|b| b.status == BookingStatus::Confirmed && b.slot_start <= t)
+            .filter(|b| {
+                b.status == BookingStatus::Confirmed
+                    && b.slot_start <= t
+                    && b.slot_end > ended_after
+            })
             .cloned()
             .collect())
     }

@@ -398,11 +398,14 @@ pub fn run_due<I: Inventory + ?Sized>(
     }
     if let Some(after) = ctx.schedule.and_then(|s| s.release_after()) {
         if let Some(started_by) = ctx.now.checked_sub_signed(after) {
-            let ended_after = ctx.now.checked_sub_signed(RELEASE_LOOKBACK);
-            for booking in inv.confirmed_started_by(started_by).map_err(storage)? {
-                if ended_after.is_some_and(|t| booking.slot_end <= t) {
-                    continue;
-                }
+            let ended_after = ctx
+                .now
+                .checked_sub_signed(RELEASE_LOOKBACK)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC);
+            for booking in inv
+                .confirmed_started_by(started_by, ended_after)
+                .map_err(storage)?
+            {
                 done.released.push(mark_no_show(inv, &booking.id, ctx.now)?);
             }
         }

@@ -233,3 +233,43 @@ fn a_flush_writes_no_object_row_and_a_restart_carries_nothing_twice_but_the_last
     }
     second.stop();
 }
+
+#[blackbox]
+fn a_cancellation_writes_its_row_and_its_outbox_row_alone() {
+    let metered = metered_server(("PUBLIC_RATE_PER_MINUTE", "6000"));
+    let api = Api::new(&metered.base);
+    let owner = register(&api, "meter-cancel");
+    let store = store_with_schedule(&api, &owner, "UTC", &all_day_schedule(60, 5));
+    let (_, token, _) = guest(&api);
+    let shopper = api.with_token(&token);
+    let date = utc_date_in(2);
+    let booked = shopper.post(
+        &format!("/api/v1/stores/{store}/bookings"),
+        &json!({"slot_start": format!("{date}T10:00:00Z")}),
+    );
+    booked.expect_status(201);
+    let id = booked.json()["id"].as_str().unwrap_or_default().to_string();
+    // Carried first, so the cancellation need not queue the creation too.
+    units_of_next_flush(&api, &store);
+    let cancelled = shopper.delete(&format!("/api/v1/stores/{store}/bookings/{id}"));
+    cancelled.expect_status(204);
+    // The row's new status and the change's outbox row: no index entry (neither index holds
+    // the status, and the update sets only what changed).
+    let u = units(&cancelled);
+    assert_eq!(u.get("do_rows_written"), Some(&2.0), "{u:?}");
+    let listed = api
+        .get(&format!(
+            "/api/v1/stores/{store}/slots?from={date}&to={date}"
+        ))
+        .json();
+    let slot = listed["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["start"] == format!("{date}T10:00:00Z"))
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(slot["booked"], 0, "{slot}");
+}

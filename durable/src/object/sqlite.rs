@@ -344,6 +344,32 @@ fn unpack_held(packed: &str) -> Result<Vec<(Slot, u32)>, String> {
 const HOLDING_OVERLAP: &str = "slot_start > ? AND slot_start < ? AND slot_end > ?
      AND status IN ('confirmed', 'checked_in')";
 
+/// Confirmed bookings whose slot started by `?` and ends after `?`, bound by
+/// [`started_by_args`]. The lower bound on `slot_start` is implied by the end's (no booking
+/// lasts longer than `MAX_SLOT_LENGTH`) and spelt out so that the read is a range of
+/// `bookings_by_slot` and not all of its entries before `t`: every alarm run of a store that
+/// releases no-shows asks.
+const STARTED_BY: &str = "slot_start <= ? AND slot_start > ? AND slot_end > ?
+     AND status = 'confirmed' ORDER BY slot_start, number";
+
+/// The earliest end of a booking, bound as `MAX_SLOT_LENGTH` in seconds. The booking that
+/// ends first starts before the earliest start plus the longest slot (it ends no later than
+/// the earliest-starting booking, which ends within that length of its start), so only the
+/// first entries of `bookings_by_slot` are read, not every booking kept, on every alarm run
+/// (`min(slot_end)` alone would scan a whole index).
+const OLDEST_END: &str = "SELECT min(slot_end) AS n FROM bookings
+     WHERE slot_start < (SELECT min(slot_start) FROM bookings) + ?";
+
+/// The arguments of [`STARTED_BY`]: `t`, `ended_after - MAX_SLOT_LENGTH`, `ended_after`.
+fn started_by_args(t: DateTime<Utc>, ended_after: DateTime<Utc>) -> Vec<SqlStorageValue> {
+    let ended = ended_after.timestamp();
+    vec![
+        t.timestamp().into(),
+        (ended - MAX_SLOT_LENGTH.num_seconds()).into(),
+        ended.into(),
+    ]
+}
+
 /// The arguments of [`HOLDING_OVERLAP`] for `[from, to)`: `from - MAX_SLOT_LENGTH`, `to`, `from`.
 fn overlap_args(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<SqlStorageValue> {
     let earliest = from.timestamp() - MAX_SLOT_LENGTH.num_seconds();
@@ -694,9 +720,12 @@ impl<'a> SqlInventory<'a> {
 
     /// Active bookings (confirmed, not ended at `now`).
     pub fn active(&self, now: DateTime<Utc>) -> Result<Vec<Booking>, String> {
+        // The start's lower bound is implied by the end's and turns a scan of every booking
+        // kept into a range of `bookings_by_slot` (see [`HOLDING_OVERLAP`]).
+        let now = now.timestamp();
         self.unnumbered(
-            "status = 'confirmed' AND slot_end > ? ORDER BY slot_start, number",
-            vec![now.timestamp().into()],
+            "slot_start > ? AND slot_end > ? AND status = 'confirmed' ORDER BY slot_start, number",
+            vec![(now - MAX_SLOT_LENGTH.num_seconds()).into(), now.into()],
         )
     }
 
@@ -856,7 +885,7 @@ impl<'a> SqlInventory<'a> {
 
     /// End of the booking that ended first, if any booking is stored.
     pub fn oldest_end(&self) -> Result<Option<DateTime<Utc>>, String> {
-        let rows: Vec<Sum> = self.query("SELECT min(slot_end) AS n FROM bookings", Vec::new())?;
+        let rows: Vec<Sum> = self.query(OLDEST_END, vec![MAX_SLOT_LENGTH.num_seconds().into()])?;
         rows.first().and_then(|r| r.n).map(instant).transpose()
     }
 
@@ -1053,6 +1082,7 @@ impl Inventory for SqlInventory<'_> {
         // changes no count, so watchers hear nothing of it.
         #[derive(Deserialize)]
         struct Before {
+            owner: Option<String>,
             slot_start: i64,
             slot_end: i64,
             status: String,
@@ -1063,7 +1093,7 @@ impl Inventory for SqlInventory<'_> {
             .query::<Before>(
                 &format!(
                     concat!(
-                        "SELECT slot_start, slot_end, status, (",
+                        "SELECT owner, slot_start, slot_end, status, (",
                         uncarried!(),
                         ") AS uncarried FROM bookings WHERE {}"
                     ),
@@ -1074,7 +1104,7 @@ impl Inventory for SqlInventory<'_> {
             .into_iter()
             .next();
         let mut event = None;
-        if let Some(before) = before {
+        if let Some(before) = &before {
             if before.uncarried != 0 {
                 // Its creation is only in its row, which this change overwrites: to the
                 // outbox first, ahead of the change. A change that takes the owner away
@@ -1098,24 +1128,34 @@ impl Inventory for SqlInventory<'_> {
             }
             event = booking_event(Some((old, before.status.parse()?)), b);
         }
-        // SET expressions read the row as it was: a booking moved to another slot is
-        // reminded again for the new one.
+        // Only the columns that change: SQLite rewrites the index entries of every indexed
+        // column an `UPDATE` sets, changed or not, and each is a row written. A change of
+        // status (cancel, check-in, no-show) so writes the row alone (schema version 12 took
+        // `status` out of the indexes); a move also the slot's and the owner's entries, and
+        // is reminded again for the new slot; an erasure the owner's entry.
+        let owner = b.owner.as_ref().map(Owner::to_storage);
+        let mut sets = String::from("creation_queued = 1, status = ?, updated_at = ?");
+        let mut args: Vec<SqlStorageValue> =
+            vec![b.status.as_str().into(), b.updated_at.timestamp().into()];
+        let (start, end) = (b.slot_start.timestamp(), b.slot_end.timestamp());
+        if before.as_ref().is_none_or(|x| x.slot_start != start) {
+            sets.push_str(", slot_start = ?, reminded = 0");
+            args.push(start.into());
+        }
+        if before.as_ref().is_none_or(|x| x.slot_end != end) {
+            sets.push_str(", slot_end = ?");
+            args.push(end.into());
+        }
+        if before.as_ref().is_none_or(|x| x.owner != owner) {
+            sets.push_str(", owner = ?");
+            args.push(owner.into());
+        }
         self.write(
             &format!(
-                "UPDATE bookings SET owner = ?, creation_queued = 1,
-                   reminded = CASE WHEN slot_start = ? THEN reminded ELSE 0 END,
-                   slot_start = ?, slot_end = ?, status = ?, updated_at = ?
-                 WHERE {} RETURNING number",
+                "UPDATE bookings SET {sets} WHERE {} RETURNING number",
                 key.clause()
             ),
-            key.args(vec![
-                b.owner.as_ref().map(Owner::to_storage).into(),
-                b.slot_start.timestamp().into(),
-                b.slot_start.timestamp().into(),
-                b.slot_end.timestamp().into(),
-                b.status.as_str().into(),
-                b.updated_at.timestamp().into(),
-            ]),
+            key.args(args),
             b,
             event,
         )
@@ -1187,11 +1227,12 @@ impl Inventory for SqlInventory<'_> {
         )
     }
 
-    fn confirmed_started_by(&self, t: DateTime<Utc>) -> Result<Vec<Booking>, String> {
-        self.unnumbered(
-            "status = 'confirmed' AND slot_start <= ? ORDER BY slot_start, number",
-            vec![t.timestamp().into()],
-        )
+    fn confirmed_started_by(
+        &self,
+        t: DateTime<Utc>,
+        ended_after: DateTime<Utc>,
+    ) -> Result<Vec<Booking>, String> {
+        self.unnumbered(STARTED_BY, started_by_args(t, ended_after))
     }
 
     fn next_confirmed_start_after(
@@ -1328,6 +1369,16 @@ mod tests {
 
     fn at(secs: i64) -> chrono::DateTime<chrono::Utc> {
         DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    /// Bound arguments that must all be integers, as integers.
+    fn integers(args: Vec<SqlStorageValue>) -> Vec<i64> {
+        args.into_iter()
+            .map(|v| match v {
+                SqlStorageValue::Integer(n) => n,
+                other => panic!("not an integer: {other:?}"),
+            })
+            .collect()
     }
 
     #[test]
@@ -1488,6 +1539,82 @@ print(out)
     }
 
     #[test]
+    fn the_release_reads_only_the_bookings_of_the_days_it_looks_back_over() {
+        // Started by 1,000 and ended after 500 (the engine's look-back): of a booking that
+        // ended before, one in the window, one started just before 1,000, one checked in
+        // and one not started, the query finds the two confirmed in the window, through a
+        // range of `bookings_by_slot` bounded on both sides.
+        let args = integers(super::started_by_args(at(1000), at(500)));
+        let script = format!(
+            r#"{db}
+rows = [(1, 100, 400, "confirmed"), (2, 400, 600, "confirmed"), (3, 900, 1100, "confirmed"),
+        (4, 950, 1050, "checked_in"), (5, 1100, 1200, "confirmed")]
+for n, start, end, status in rows:
+    db.execute({insert:?}, (f"b{{n}}", "C", "user:u", None, None, start, end, 1, status, 5, 5, None, None, n, 0, 0))
+q = "SELECT number FROM bookings WHERE " + {started:?}
+args = {args:?}
+print(db.execute(q, args).fetchall())
+print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + q, args)))
+"#,
+            db = crate::object::schema::python_db_at(crate::object::schema::MIGRATIONS.len()),
+            insert = super::INSERT_BOOKING,
+            started = super::STARTED_BY,
+            args = args,
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "[(2,), (3,)]",
+                "SEARCH bookings USING INDEX bookings_by_slot (slot_start>? AND slot_start<?)",
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_oldest_end_is_found_among_the_first_slots_without_a_scan() {
+        // Bookings of random starts and lengths up to the longest slot: the bounded query
+        // gives what `min(slot_end)` over all of them gives, and reads a range of
+        // `bookings_by_slot` (its first entries), not every booking kept.
+        let script = format!(
+            r#"{db}
+import random
+rng = random.Random(20)
+longest = {longest}
+for trial in range(50):
+    db.execute("DELETE FROM bookings")
+    for n in range(1, rng.randint(1, 40) + 1):
+        start = rng.randint(0, 10 * longest)
+        end = start + rng.randint(60, longest)
+        db.execute(row, (n, f"b{{n}}"))
+        db.execute("UPDATE bookings SET slot_start = ?, slot_end = ? WHERE number = ?", (start, end, n))
+    got = db.execute({oldest:?}, (longest,)).fetchone()[0]
+    want = db.execute("SELECT min(slot_end) FROM bookings").fetchone()[0]
+    assert got == want, (trial, got, want)
+print(db.execute({oldest:?}, (longest,)).fetchone()[0] is not None)
+print(" | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + {oldest:?}, (longest,))))
+db.execute("DELETE FROM bookings")
+print(db.execute({oldest:?}, (longest,)).fetchone()[0])
+"#,
+            db = crate::object::schema::python_db_at(crate::object::schema::MIGRATIONS.len()),
+            longest = safemarket_engine::MAX_SLOT_LENGTH.num_seconds(),
+            oldest = super::OLDEST_END,
+        );
+        let out = crate::object::schema::python_sqlite(&script);
+        assert_eq!(
+            out.lines().collect::<Vec<_>>(),
+            [
+                "True",
+                "SEARCH bookings USING INDEX bookings_by_slot (slot_start<?) | SCALAR SUBQUERY 1 | \
+                 SEARCH bookings USING COVERING INDEX bookings_by_slot",
+                "None",
+            ],
+            "{out}"
+        );
+    }
+
+    #[test]
     fn codes_are_found_by_number_or_by_the_index_of_random_codes_alone() {
         // A booking with a random code from before schema version 9, then two whose codes
         // are derived (3) or random (4, as when the derived one was taken): each lookup finds
@@ -1604,13 +1731,7 @@ print(db.execute("SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_m
 
     #[test]
     fn overlap_search_starts_one_longest_slot_early() {
-        let args: Vec<i64> = overlap_args(at(36_000), at(37_800))
-            .into_iter()
-            .map(|v| match v {
-                SqlStorageValue::Integer(n) => n,
-                other => panic!("{other:?}"),
-            })
-            .collect();
+        let args = integers(overlap_args(at(36_000), at(37_800)));
         // 240 minutes before the start: a 4-hour booking ending exactly at the start does not
         // overlap, one ending a second later does and starts after the bound.
         assert_eq!(args, [36_000 - 240 * 60, 37_800, 36_000]);

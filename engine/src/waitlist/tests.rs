@@ -311,6 +311,24 @@ fn release_turns_unchecked_bookings_into_no_shows_and_offers_their_places() {
 }
 
 #[test]
+fn release_leaves_bookings_that_ended_a_day_ago_or_longer() {
+    let s = schedule(1);
+    let mut st = Store::new();
+    let b = st.book(&ctx(&s, now()), "b1", 1).unwrap();
+    let late = b.slot_end + TimeDelta::days(1);
+    assert!(run_due(&mut st.inv, &ctx(&s, late))
+        .unwrap()
+        .released
+        .is_empty());
+    assert_eq!(
+        st.inv.get(&b.id).unwrap().unwrap().status,
+        BookingStatus::Confirmed
+    );
+    let done = run_due(&mut st.inv, &ctx(&s, late - TimeDelta::seconds(1))).unwrap();
+    assert_eq!(done.released.len(), 1);
+}
+
+#[test]
 fn raised_capacity_offers_to_every_slot_with_waiting_entries() {
     let s = schedule(1);
     let c = ctx(&s, now());
