@@ -2,9 +2,9 @@
 //! `durable/src/object/sync.rs`): each flush logs the entries it carried to D1 (outbox rows
 //! and new bookings), the rows the object's SQLite wrote since the flush before (the calls'
 //! writes, and the outbox floor and deletes of this flush) and the rows D1 wrote for the
-//! batch, table rows and index entries as SQLite counts them. The bench's writes are bookings (the contended slot's refusals write
-//! nothing), so the sums divided by the entries are the rows written per booking, amortised
-//! over the flushes.
+//! batch, table rows and index entries as SQLite counts them. The bench's writes are
+//! bookings (the contended slot's refusals write nothing), so the sums divided by the entries
+//! are the rows written per booking, amortised over the flushes.
 
 use serde_json::{json, Value};
 
